@@ -1,0 +1,5 @@
+"""eqising: equilibrium propagation on Ising machines."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,182 @@
+"""Batches of layered Ising problems and the one conversion to dimod.
+
+Sign convention (machine-learning form, used everywhere in eqising)::
+
+    E(s) = - sum_l s_l^T J_l s_{l+1} - sum_i h_i s_i
+
+with spins ``s_i`` in {-1, +1}. dimod/Ocean write ``E = sum h s + sum J s s``;
+:meth:`IsingBatch.to_bqm` is the only place that converts (``h_dimod = -h``,
+``J_dimod = -J``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ._validation import check_finite_array, check_int, param_error
+
+if TYPE_CHECKING:  # pragma: no cover
+    import dimod
+
+__all__ = ["IsingBatch"]
+
+
+@dataclass(frozen=True, eq=False)
+class IsingBatch:
+    """B Ising problems on one layered graph: shared couplings, per-problem fields.
+
+    Spin layer ``l`` is coupled only to layers ``l - 1`` and ``l + 1``, so the
+    graph is a chain of complete bipartite blocks (a layered network with its
+    input layer already folded into the fields).
+
+    Parameters
+    ----------
+    layer_sizes : tuple of int
+        Number of spins in each layer; ``n_spins = sum(layer_sizes)``.
+    couplings : tuple of ndarray
+        ``couplings[l]`` has shape ``(layer_sizes[l], layer_sizes[l + 1])`` and
+        holds ``J_l``, shared by every problem of the batch.
+    fields : ndarray of shape (n_problems, n_spins)
+        Per-problem fields ``h`` (ML sign: a positive field favours ``s = +1``).
+    """
+
+    layer_sizes: tuple[int, ...]
+    couplings: tuple[np.ndarray, ...]
+    fields: np.ndarray
+    offsets: tuple[int, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        owner = "IsingBatch"
+        sizes = tuple(check_int(n, "layer_sizes", owner, low=1) for n in self.layer_sizes)
+        if not sizes:
+            raise param_error("layer_sizes", owner, "a non-empty tuple of ints >= 1", self.layer_sizes)
+        if len(self.couplings) != len(sizes) - 1:
+            raise param_error(
+                "couplings", owner, f"a sequence of {len(sizes) - 1} arrays (one per pair of adjacent layers)",
+                f"{len(self.couplings)} arrays",
+            )
+        couplings = tuple(
+            check_finite_array(J, "couplings", owner, shape=(sizes[l], sizes[l + 1]))
+            for l, J in enumerate(self.couplings)
+        )
+        fields = check_finite_array(self.fields, "fields", owner, shape=(None, sum(sizes)))
+        object.__setattr__(self, "layer_sizes", sizes)
+        object.__setattr__(self, "couplings", couplings)
+        object.__setattr__(self, "fields", fields)
+        object.__setattr__(self, "offsets", tuple(int(o) for o in np.concatenate([[0], np.cumsum(sizes)])))
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def n_problems(self) -> int:
+        """Number of problems B in the batch."""
+        return self.fields.shape[0]
+
+    @property
+    def n_spins(self) -> int:
+        """Number of spins N of each problem."""
+        return self.offsets[-1]
+
+    @property
+    def n_couplings(self) -> int:
+        """Number of (possibly zero) couplings of each problem."""
+        return int(sum(J.size for J in self.couplings))
+
+    def layer_slice(self, layer: int) -> slice:
+        """Columns of spin layer ``layer`` in an array of shape (..., n_spins)."""
+        return slice(self.offsets[layer], self.offsets[layer + 1])
+
+    # ---------------------------------------------------------------- physics
+    def coupling_matrix(self) -> np.ndarray:
+        """Dense symmetric coupling matrix of shape (n_spins, n_spins), zero diagonal."""
+        J = np.zeros((self.n_spins, self.n_spins))
+        for l, Jl in enumerate(self.couplings):
+            a, b = self.layer_slice(l), self.layer_slice(l + 1)
+            J[a, b] = Jl
+            J[b, a] = Jl.T
+        return J
+
+    def local_fields(self, spins: np.ndarray) -> np.ndarray:
+        """Local fields ``h_i + sum_j J_ij s_j`` of shape (n_problems, n_reads, n_spins).
+
+        Parameters
+        ----------
+        spins : ndarray of shape (n_problems, n_reads, n_spins)
+        """
+        s = np.asarray(spins, dtype=np.float64)
+        out = np.broadcast_to(self.fields[:, None, :], s.shape).copy()
+        for l, Jl in enumerate(self.couplings):
+            a, b = self.layer_slice(l), self.layer_slice(l + 1)
+            out[..., a] += s[..., b] @ Jl.T
+            out[..., b] += s[..., a] @ Jl
+        return out
+
+    def energies(self, spins: np.ndarray) -> np.ndarray:
+        """Energies ``E(s)`` of shape (n_problems, n_reads).
+
+        Parameters
+        ----------
+        spins : ndarray of shape (n_problems, n_reads, n_spins)
+        """
+        s = np.asarray(spins, dtype=np.float64)
+        e = -np.einsum("bi,bri->br", self.fields, s)
+        for l, Jl in enumerate(self.couplings):
+            a, b = self.layer_slice(l), self.layer_slice(l + 1)
+            e -= np.einsum("bri,bri->br", s[..., a] @ Jl, s[..., b])
+        return e
+
+    def max_energy_change(self) -> np.ndarray:
+        """Largest possible single-flip energy change per problem, shape (n_problems,)."""
+        row = np.zeros(self.n_spins)
+        for l, Jl in enumerate(self.couplings):
+            row[self.layer_slice(l)] += np.abs(Jl).sum(axis=1)
+            row[self.layer_slice(l + 1)] += np.abs(Jl).sum(axis=0)
+        return 2.0 * (np.abs(self.fields) + row).max(axis=1)
+
+    def min_field_scale(self) -> np.ndarray:
+        """Smallest typical local-field magnitude over the spins, per problem, shape (n_problems,).
+
+        Spin ``i``'s typical local field is ``sqrt(h_i**2 + sum_j J_ij**2)``, the
+        root-mean-square of ``h_i + sum_j J_ij s_j`` over random neighbours.
+        Spins with no bias at all are ignored (1.0 if every spin is free).
+        """
+        row = np.zeros(self.n_spins)
+        for l, Jl in enumerate(self.couplings):
+            row[self.layer_slice(l)] += (Jl**2).sum(axis=1)
+            row[self.layer_slice(l + 1)] += (Jl**2).sum(axis=0)
+        scale = np.sqrt(self.fields**2 + row[None, :])
+        smallest = np.where(scale > 0, scale, np.inf).min(axis=1)
+        return np.where(np.isfinite(smallest), smallest, 1.0)
+
+    def select(self, problems: np.ndarray | slice) -> "IsingBatch":
+        """A batch holding only the given problems (couplings shared, not copied)."""
+        return IsingBatch(self.layer_sizes, self.couplings, self.fields[problems])
+
+    # ------------------------------------------------------------------ dimod
+    def to_bqm(self, problem: int = 0) -> "dimod.BinaryQuadraticModel":
+        """Problem ``problem`` as a SPIN-valued :class:`dimod.BinaryQuadraticModel`.
+
+        Variables are the integers ``0 .. n_spins - 1`` in layer order. This is
+        the only conversion between eqising's sign convention and dimod's:
+        ``h_dimod = -h`` and ``J_dimod = -J``, so the BQM energy of any sample
+        equals :meth:`energies` of it.
+        """
+        import dimod
+
+        problem = check_int(problem, "problem", "IsingBatch.to_bqm", low=0, high=self.n_problems - 1)
+        rows, cols, vals = [], [], []
+        for l, Jl in enumerate(self.couplings):
+            r, c = np.nonzero(np.ones_like(Jl, dtype=bool))
+            rows.append(r + self.offsets[l])
+            cols.append(c + self.offsets[l + 1])
+            vals.append(-Jl.ravel())
+        quadratic = (
+            (np.concatenate(rows), np.concatenate(cols), np.concatenate(vals))
+            if rows
+            else (np.zeros(0, int), np.zeros(0, int), np.zeros(0))
+        )
+        return dimod.BinaryQuadraticModel.from_numpy_vectors(
+            -self.fields[problem], quadratic, 0.0, dimod.SPIN
+        )

@@ -1,0 +1,193 @@
+"""Layered Ising networks: weights, biases, and their encoding as Ising problems.
+
+A network with layer sizes ``(n_in, n_1, ..., n_L)`` has a real-valued input
+layer ``x`` and ``L`` spin layers. Its energy (ML sign convention) is::
+
+    E(s; x) = - x^T W_0 s_1 - sum_{l>=1} s_l^T W_l s_{l+1} - sum_l b_l^T s_l
+
+The input is clamped, so it only enters as the field ``b_1 + x W_0`` on the
+first spin layer. Fields are clipped to ``[-field_clip, field_clip]`` (the
+range a hardware solver can program), which is part of the encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._validation import check_finite_array, check_float, check_int, param_error
+from .ising import IsingBatch
+
+__all__ = ["LayeredIsingNetwork"]
+
+
+class LayeredIsingNetwork:
+    """Weights and biases of a layered network, and its Ising encoding.
+
+    Parameters
+    ----------
+    weights : sequence of ndarray
+        ``weights[0]`` of shape (n_in, n_1) couples the clamped input to the
+        first spin layer; ``weights[l]`` of shape (n_l, n_{l+1}) couples spin
+        layers ``l`` and ``l + 1``.
+    biases : sequence of ndarray
+        ``biases[l]`` of shape (n_{l+1},): the bias of spin layer ``l + 1``.
+    field_clip : float or None, default=4.0
+        Fields on spins are clipped to this magnitude; ``None`` disables.
+    """
+
+    def __init__(
+        self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], *, field_clip: float | None = 4.0
+    ) -> None:
+        owner = "LayeredIsingNetwork"
+        if len(weights) < 1 or len(weights) != len(biases):
+            raise param_error(
+                "biases", owner, "one bias vector per weight matrix (and at least one)",
+                f"{len(biases)} biases for {len(weights)} weights",
+            )
+        self.weights = [check_finite_array(W, "weights", owner, ndim=2).copy() for W in weights]
+        for a, b in zip(self.weights, self.weights[1:]):
+            if a.shape[1] != b.shape[0]:
+                raise param_error("weights", owner, "matrices with matching inner sizes", [W.shape for W in self.weights])
+        self.biases = [
+            check_finite_array(b, "biases", owner, shape=(W.shape[1],)).copy() for W, b in zip(self.weights, biases)
+        ]
+        self.field_clip = None if field_clip is None else check_float(field_clip, "field_clip", owner, low=0.0, low_open=True)
+
+    @classmethod
+    def initialize(
+        cls,
+        layer_sizes: Sequence[int],
+        rng: np.random.Generator,
+        *,
+        gains: Sequence[float] | None = None,
+        field_clip: float | None = 4.0,
+    ) -> "LayeredIsingNetwork":
+        """A network with weights ``U(-g/sqrt(n_in), g/sqrt(n_in))`` and zero biases.
+
+        Parameters
+        ----------
+        layer_sizes : sequence of int
+            ``(n_in, n_1, ..., n_L)``.
+        rng : numpy.random.Generator
+        gains : sequence of float or None
+            One gain per weight matrix; default 0.5 for the input matrix and
+            0.25 for the others (the reference recipe).
+        """
+        sizes = [check_int(n, "layer_sizes", "LayeredIsingNetwork", low=1) for n in layer_sizes]
+        if len(sizes) < 2:
+            raise param_error("layer_sizes", "LayeredIsingNetwork", "at least an input and one spin layer", layer_sizes)
+        if gains is None:
+            gains = [0.5] + [0.25] * (len(sizes) - 2)
+        weights = [
+            rng.uniform(-1.0, 1.0, size=(a, b)) * g / np.sqrt(a) for a, b, g in zip(sizes, sizes[1:], gains)
+        ]
+        return cls(weights, [np.zeros(b) for b in sizes[1:]], field_clip=field_clip)
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """``(n_in, n_1, ..., n_L)``."""
+        return (self.weights[0].shape[0],) + tuple(W.shape[1] for W in self.weights)
+
+    @property
+    def spin_layer_sizes(self) -> tuple[int, ...]:
+        return self.layer_sizes[1:]
+
+    @property
+    def n_spins(self) -> int:
+        return sum(self.spin_layer_sizes)
+
+    @property
+    def output_slice(self) -> slice:
+        """Columns of the output layer in an array of shape (..., n_spins)."""
+        return slice(self.n_spins - self.spin_layer_sizes[-1], self.n_spins)
+
+    # --------------------------------------------------------------- encoding
+    def ising_batch(
+        self, X: np.ndarray, *, nudge: float | np.ndarray = 0.0, targets: np.ndarray | None = None
+    ) -> IsingBatch:
+        """Encode a batch of inputs (optionally nudged) as an :class:`IsingBatch`.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_examples, n_in)
+        nudge : float or ndarray of shape (n_examples,), default=0.0
+            EqProp nudge strength (the beta of the EqProp papers) per example.
+            The cost ``nudge * 1/2 ||target - s_out||^2`` adds ``nudge * target``
+            to the output fields.
+        targets : ndarray of shape (n_examples, n_out) or None
+            Targets in {-1, +1}; needed when any nudge is non-zero.
+
+        Returns
+        -------
+        IsingBatch
+            Fields ``[b_1 + X W_0, b_2, ..., b_L (+ nudge * targets)]``, clipped.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        n = X.shape[0]
+        parts = [X @ self.weights[0] + self.biases[0]]
+        parts += [np.broadcast_to(b, (n, b.size)) for b in self.biases[1:]]
+        fields = np.concatenate(parts, axis=1)
+        nudge = np.broadcast_to(np.asarray(nudge, dtype=np.float64), (n,))
+        if np.any(nudge != 0):
+            fields[:, self.output_slice] += nudge[:, None] * targets
+        if self.field_clip is not None:
+            np.clip(fields, -self.field_clip, self.field_clip, out=fields)
+        return IsingBatch(self.spin_layer_sizes, tuple(self.weights[1:]), fields)
+
+    def energy(self, X: np.ndarray, spins: np.ndarray) -> np.ndarray:
+        """Energy of spin states given inputs.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_examples, n_in)
+        spins : ndarray of shape (n_examples, n_reads, n_spins)
+
+        Returns
+        -------
+        ndarray of shape (n_examples, n_reads)
+        """
+        return self.ising_batch(X).energies(spins)
+
+    def energy_gradients(
+        self, X: np.ndarray, spins: np.ndarray, weights: np.ndarray | None = None
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Weighted sum over examples of the read-averaged ``dE/dW_l`` and ``dE/db_l``.
+
+        ``dE/dW_0 = -x s_1^T``, ``dE/dW_l = -s_l s_{l+1}^T``, ``dE/db_l = -s_l``:
+        minus the correlations each weight connects.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_examples, n_in)
+        spins : ndarray of shape (n_examples, n_reads, n_spins)
+        weights : ndarray of shape (n_examples,) or None
+            Per-example weights of the sum (default 1).
+
+        Returns
+        -------
+        dW : list of ndarray, shapes of :attr:`weights`
+        db : list of ndarray, shapes of :attr:`biases`
+        """
+        n, R = spins.shape[:2]
+        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+        s = spins.astype(np.float64)
+        offsets = np.concatenate([[0], np.cumsum(self.spin_layer_sizes)])
+        layers = [s[..., offsets[l] : offsets[l + 1]] for l in range(len(self.biases))]
+        means = [layer.mean(axis=1) for layer in layers]  # (n, n_l)
+        dW = [-(np.asarray(X, dtype=np.float64) * w[:, None]).T @ means[0]]
+        for l in range(1, len(self.weights)):
+            dW.append(-np.einsum("bri,brj->ij", layers[l - 1] * w[:, None, None], layers[l]) / R)
+        db = [-(w @ m) for m in means]
+        return dW, db
+
+    def clip_parameters(self, weight_clip: float | None, bias_clip: float | None) -> None:
+        """Clip weights and biases in place to the given magnitudes (``None``: no clipping)."""
+        if weight_clip is not None:
+            for W in self.weights:
+                np.clip(W, -weight_clip, weight_clip, out=W)
+        if bias_clip is not None:
+            for b in self.biases:
+                np.clip(b, -bias_clip, bias_clip, out=b)

@@ -1,0 +1,272 @@
+"""The solver protocol: what every solver takes, returns and declares.
+
+A solver relaxes a whole :class:`~eqising.ising.IsingBatch` (B problems that
+share couplings) and returns :class:`SpinSamples`. Schedules are described
+once, independently of the solver, by :class:`AnnealSchedule`; a solver fills
+in what the schedule leaves open (sweeps, temperature range) from its own
+parameters.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from .._validation import check_float, check_int, check_keys, param_error
+from ..ising import IsingBatch
+
+__all__ = ["AnnealSchedule", "Solver", "SolverCapabilities", "SpinSamples"]
+
+
+@dataclass(frozen=True)
+class AnnealSchedule:
+    """How a phase is annealed.
+
+    Parameters
+    ----------
+    kind : {'forward', 'reverse'}
+        ``'forward'`` anneals from hot to cold starting from random states (or
+        from ``initial_states`` when given). ``'reverse'`` starts cold from the
+        given ``initial_states``, reheats part of the way and cools again (the
+        nudged phase of EqProp; D-Wave's reverse anneal).
+    num_sweeps : int or None, default=None
+        Length of the forward schedule; ``None`` takes the solver's default.
+    beta_range : (float, float) or None, default=None
+        Inverse temperatures ``(hot, cold)`` at the two ends; ``None`` takes the
+        solver's default (per problem, from its biases).
+    reheat : float or None, default=None
+        For ``'reverse'``: how far back along the forward schedule to reheat,
+        as a fraction in [0, 1) of its length measured from the hot end
+        (0.25 reheats to the inverse temperature a quarter of the way in).
+        ``None`` takes the solver's default.
+    """
+
+    kind: Literal["forward", "reverse"] = "forward"
+    num_sweeps: int | None = None
+    beta_range: tuple[float, float] | None = None
+    reheat: float | None = None
+
+    def __post_init__(self) -> None:
+        owner = "AnnealSchedule"
+        if self.kind not in ("forward", "reverse"):
+            raise param_error("kind", owner, "one of {'forward', 'reverse'}", self.kind)
+        if self.num_sweeps is not None:
+            check_int(self.num_sweeps, "num_sweeps", owner, low=1)
+        if self.beta_range is not None:
+            object.__setattr__(self, "beta_range", check_beta_range(self.beta_range, "beta_range", owner))
+        if self.reheat is not None:
+            check_float(self.reheat, "reheat", owner, low=0.0, high=1.0, high_open=True)
+
+    @classmethod
+    def constant(cls, beta: float, num_sweeps: int) -> "AnnealSchedule":
+        """A fixed-temperature schedule (Boltzmann sampling at inverse temperature ``beta``)."""
+        return cls("forward", num_sweeps, (beta, beta))
+
+    def resolved(self, num_sweeps: int, beta_range: tuple[float, float] | None, reheat: float) -> "AnnealSchedule":
+        """Fill the open fields with a solver's defaults."""
+        return AnnealSchedule(
+            self.kind,
+            self.num_sweeps if self.num_sweeps is not None else num_sweeps,
+            self.beta_range if self.beta_range is not None else beta_range,
+            self.reheat if self.reheat is not None else reheat,
+        )
+
+    def betas(self, hot: np.ndarray, cold: np.ndarray) -> np.ndarray:
+        """Inverse temperature of every sweep for each problem.
+
+        Parameters
+        ----------
+        hot, cold : ndarray of shape (n_problems,)
+            Per-problem ends of the geometric schedule (used when
+            ``beta_range`` is None).
+
+        Returns
+        -------
+        ndarray of shape (n_problems, n_steps)
+            ``n_steps = num_sweeps`` for forward schedules; a reverse schedule
+            walks the forward one back from its cold end to the reheat point
+            and forward again, ``2 * (num_sweeps - k) - 1`` steps with
+            ``k = int(reheat * num_sweeps)``.
+        """
+        if self.beta_range is not None:
+            hot = np.full_like(hot, self.beta_range[0])
+            cold = np.full_like(cold, self.beta_range[1])
+        n = int(self.num_sweeps)
+        t = np.linspace(0.0, 1.0, n) if n > 1 else np.ones(1)
+        forward = hot[:, None] * (cold / hot)[:, None] ** t[None, :]
+        if self.kind == "forward":
+            return forward
+        k = min(int(self.reheat * n), n - 1)
+        steps = np.concatenate([np.arange(n - 1, k - 1, -1), np.arange(k + 1, n)])
+        return forward[:, steps]
+
+
+def check_beta_range(value: Any, name: str, owner: str) -> tuple[float, float]:
+    """Validate a ``(hot, cold)`` pair of inverse temperatures with ``0 < hot <= cold``."""
+    expected = "a pair (hot, cold) of inverse temperatures with 0 < hot <= cold"
+    try:
+        hot, cold = value
+        hot = check_float(hot, name, owner, low=0.0, low_open=True)
+        cold = check_float(cold, name, owner, low=0.0, low_open=True)
+    except (TypeError, ValueError) as exc:
+        raise param_error(name, owner, expected, value) from exc
+    if hot > cold:
+        raise param_error(name, owner, expected, value)
+    return (hot, cold)
+
+
+@dataclass(frozen=True)
+class SolverCapabilities:
+    """What a solver can do, so callers can fail early with a clear message.
+
+    Attributes
+    ----------
+    exact : bool
+        Samples are exact (ground states or exact Boltzmann samples).
+    finite_temperature : bool
+        Can sample at a finite, known temperature.
+    reverse_anneal : bool
+        Honours ``'reverse'`` schedules started from ``initial_states``.
+    max_spins : int or None
+        Largest problem it accepts; ``None`` for no limit.
+    topology : str
+        ``'layered'`` (chains of bipartite layers) or ``'any'``.
+    """
+
+    exact: bool
+    finite_temperature: bool
+    reverse_anneal: bool
+    max_spins: int | None
+    topology: str
+
+
+@dataclass
+class SpinSamples:
+    """Samples of a batch of problems.
+
+    Attributes
+    ----------
+    spins : ndarray of shape (n_problems, n_reads, n_spins), dtype int8
+        Spins in {-1, +1}.
+    energies : ndarray of shape (n_problems, n_reads)
+        Energies in eqising's sign convention.
+    info : dict
+        Cost record: ``solver_seconds`` (wall time in the solver),
+        ``spin_updates`` (single-spin updates performed), and solver-specific
+        entries (schedule, seed, ...).
+    """
+
+    spins: np.ndarray
+    energies: np.ndarray
+    info: dict = field(default_factory=dict)
+
+    @property
+    def n_reads(self) -> int:
+        return self.spins.shape[1]
+
+    def lowest(self) -> np.ndarray:
+        """Lowest-energy read of each problem, shape (n_problems, n_spins)."""
+        best = np.argmin(self.energies, axis=1)
+        return self.spins[np.arange(self.spins.shape[0]), best]
+
+
+class Solver(abc.ABC):
+    """Base class of eqising solvers.
+
+    Subclasses set :attr:`name`, :attr:`capabilities` and :attr:`parameters`
+    (the keyword arguments the constructor accepts with their defaults), and
+    implement :meth:`_sample`. :meth:`sample` validates the call and times it.
+    """
+
+    name: ClassVar[str]
+    capabilities: ClassVar[SolverCapabilities]
+    parameters: ClassVar[dict[str, Any]]
+
+    def __init__(self, **params: Any) -> None:
+        params = check_keys(params, "solver_params", f"solver {self.name!r}", self.parameters)
+        merged = {**self.parameters, **params}
+        self.params = self._check_params(merged)
+
+    def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Validate constructor parameters; return them normalised."""
+        return params
+
+    def sample(
+        self,
+        batch: IsingBatch,
+        *,
+        num_reads: int = 1,
+        schedule: AnnealSchedule | None = None,
+        initial_states: np.ndarray | None = None,
+        seed: int | None = None,
+    ) -> SpinSamples:
+        """Sample every problem of ``batch``.
+
+        Parameters
+        ----------
+        batch : IsingBatch
+        num_reads : int, default=1
+            Independent reads per problem.
+        schedule : AnnealSchedule or None, default=None
+            ``None`` is the solver's default forward schedule.
+        initial_states : ndarray of shape (n_problems, num_reads, n_spins) or None
+            Start states in {-1, +1}; required for ``'reverse'`` schedules.
+        seed : int or None
+            Seed in [0, 2**32); same seed and inputs give the same samples.
+
+        Returns
+        -------
+        SpinSamples
+        """
+        owner = f"{type(self).__name__}.sample"
+        if not isinstance(batch, IsingBatch):
+            raise param_error("batch", owner, "an IsingBatch", type(batch).__name__)
+        num_reads = check_int(num_reads, "num_reads", owner, low=1)
+        schedule = AnnealSchedule() if schedule is None else schedule
+        if not isinstance(schedule, AnnealSchedule):
+            raise param_error("schedule", owner, "None or an AnnealSchedule", schedule)
+        if seed is not None:
+            seed = check_int(seed, "seed", owner, low=0, high=2**32 - 1)
+        cap = self.capabilities
+        if cap.max_spins is not None and batch.n_spins > cap.max_spins:
+            raise param_error(
+                "batch", owner, f"a problem of at most {cap.max_spins} spins for solver {self.name!r}",
+                f"{batch.n_spins} spins",
+            )
+        if initial_states is not None:
+            initial_states = np.asarray(initial_states)
+            want = (batch.n_problems, num_reads, batch.n_spins)
+            if initial_states.shape != want:
+                raise param_error(
+                    "initial_states", owner, f"an array of shape {want} (n_problems, num_reads, n_spins)",
+                    f"array of shape {initial_states.shape}",
+                )
+            if not np.all(np.abs(initial_states) == 1):
+                raise param_error("initial_states", owner, "an array of spins in {-1, +1}", "other values")
+            initial_states = initial_states.astype(np.int8)
+        if schedule.kind == "reverse" and initial_states is None and cap.reverse_anneal:
+            raise param_error("initial_states", owner, "given for a 'reverse' schedule", None)
+        start = time.perf_counter()
+        samples = self._sample(batch, num_reads, schedule, initial_states, np.random.default_rng(seed))
+        samples.info["solver_seconds"] = time.perf_counter() - start
+        samples.info.setdefault("spin_updates", 0)
+        return samples
+
+    @abc.abstractmethod
+    def _sample(
+        self,
+        batch: IsingBatch,
+        num_reads: int,
+        schedule: AnnealSchedule,
+        initial_states: np.ndarray | None,
+        rng: np.random.Generator,
+    ) -> SpinSamples:
+        """Sample a validated call."""
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items() if v != self.parameters[k])
+        return f"{type(self).__name__}({args})"
