@@ -69,13 +69,16 @@ class AnnealingSolver(Solver):
         params["reheat"] = check_float(params["reheat"], "reheat", owner, low=0.0, high=1.0, high_open=True)
         return params
 
+    #: Problems annealed together; bounds the memory of pre-drawn random numbers.
+    chunk_bytes = 32 * 2**20
+
     def _sample(
         self,
         batch: IsingBatch,
         num_reads: int,
         schedule: AnnealSchedule,
         initial_states: np.ndarray | None,
-        rng: np.random.Generator,
+        seeds: np.ndarray,
     ) -> SpinSamples:
         p = self.params
         schedule = schedule.resolved(p["num_sweeps"], p["beta_range"], p["reheat"])
@@ -84,32 +87,48 @@ class AnnealingSolver(Solver):
             np.full(batch.n_problems, schedule.beta_range[1]),
         )
         betas = schedule.betas(hot, cold).astype(np.float32)
-        B, R, L = batch.n_problems, num_reads, len(batch.layer_sizes)
-        if initial_states is None:
-            start = rng.integers(0, 2, size=(B, R, batch.n_spins), dtype=np.int8) * 2 - 1
-        else:
-            start = initial_states
-        layers = [start[..., batch.layer_slice(l)].astype(np.float32) for l in range(L)]
-        fields = [batch.fields[:, None, batch.layer_slice(l)].astype(np.float32) for l in range(L)]
-        J = [Jl.astype(np.float32) for Jl in batch.couplings]
-        JT = [np.ascontiguousarray(Jl.T) for Jl in J]
-        order = list(range(0, L, 2)) + list(range(1, L, 2))
-        for step in range(betas.shape[1]):
-            beta = betas[:, step, None, None]
-            for l in order:
-                shape = (B, R, batch.layer_sizes[l])
-                f = fields[l]
-                if l > 0:
-                    f = f + layers[l - 1] @ J[l - 1]
-                if l < L - 1:
-                    f = f + layers[l + 1] @ JT[l]
-                # P(s=+1) = (1 + tanh(beta f)) / 2  <=>  s = +1 iff v < tanh(beta f), v ~ U(-1, 1)
-                v = rng.random(shape, dtype=np.float32) * 2.0 - 1.0
-                layers[l] = np.where(v < np.tanh(beta * f), np.float32(1.0), np.float32(-1.0))
-        spins = np.concatenate(layers, axis=-1).astype(np.int8)
-        info = {
-            "spin_updates": int(B * R * batch.n_spins * betas.shape[1]),
-            "num_sweeps": int(betas.shape[1]),
-            "schedule": schedule.kind,
-        }
+        B, R, N, steps = batch.n_problems, num_reads, batch.n_spins, betas.shape[1]
+        chunk = max(1, self.chunk_bytes // (4 * steps * R * N))
+        spins = np.empty((B, R, N), dtype=np.int8)
+        for lo in range(0, B, chunk):
+            sel = slice(lo, min(B, lo + chunk))
+            init = None if initial_states is None else initial_states[sel]
+            spins[sel] = _anneal(batch.select(sel), betas[sel], R, init, seeds[sel])
+        info = {"spin_updates": int(B * R * N * steps), "num_sweeps": int(steps), "schedule": schedule.kind}
         return SpinSamples(spins, batch.energies(spins), info)
+
+
+def _anneal(
+    batch: IsingBatch, betas: np.ndarray, R: int, initial_states: np.ndarray | None, seeds: np.ndarray
+) -> np.ndarray:
+    """Block heat-bath anneal of a chunk; every problem draws from its own stream."""
+    B, N, steps = batch.n_problems, batch.n_spins, betas.shape[1]
+    noise = np.empty((B, steps, R, N), dtype=np.float32)
+    start = np.empty((B, R, N), dtype=np.float32)
+    for b, seed in enumerate(seeds):
+        rng = np.random.default_rng(int(seed))
+        start[b] = rng.integers(0, 2, size=(R, N)) * 2 - 1
+        noise[b] = rng.random((steps, R, N), dtype=np.float32)
+    if initial_states is not None:
+        start[:] = initial_states
+    noise *= 2.0
+    noise -= 1.0  # v ~ U(-1, 1)
+    L = len(batch.layer_sizes)
+    sl = [batch.layer_slice(l) for l in range(L)]
+    layers = [start[..., sl[l]] for l in range(L)]
+    fields = [batch.fields[:, None, sl[l]].astype(np.float32) for l in range(L)]
+    J = [Jl.astype(np.float32) for Jl in batch.couplings]
+    JT = [np.ascontiguousarray(Jl.T) for Jl in J]
+    order = list(range(0, L, 2)) + list(range(1, L, 2))
+    one, minus_one = np.float32(1.0), np.float32(-1.0)
+    for step in range(steps):
+        beta = betas[:, step, None, None]
+        for l in order:
+            f = fields[l]
+            if l > 0:
+                f = f + layers[l - 1] @ J[l - 1]
+            if l < L - 1:
+                f = f + layers[l + 1] @ JT[l]
+            # P(s = +1) = (1 + tanh(beta f)) / 2, so s = +1 iff v < tanh(beta f) with v ~ U(-1, 1)
+            layers[l] = np.where(noise[:, step, :, sl[l]] < np.tanh(beta * f), one, minus_one)
+    return np.concatenate(layers, axis=-1).astype(np.int8)

@@ -19,7 +19,7 @@ import numpy as np
 from .._validation import check_float, check_int, check_keys, param_error
 from ..ising import IsingBatch
 
-__all__ = ["AnnealSchedule", "Solver", "SolverCapabilities", "SpinSamples"]
+__all__ = ["AnnealSchedule", "Solver", "SolverCapabilities", "SpinSamples", "problem_seeds"]
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,24 @@ class SpinSamples:
         return self.spins[np.arange(self.spins.shape[0]), best]
 
 
+def problem_seeds(seed: Any, n_problems: int, owner: str) -> np.ndarray:
+    """Per-problem seeds of shape (n_problems,), dtype uint64, from a call's ``seed``.
+
+    ``None`` draws fresh entropy; an int seeds a :class:`numpy.random.SeedSequence`
+    that generates one seed per problem; an array is taken as the per-problem
+    seeds.
+    """
+    expected = f"None, an int in [0, 2**64), or an array of {n_problems} such ints (one per problem)"
+    if seed is None or (np.ndim(seed) == 0 and not isinstance(seed, (bool, np.bool_))):
+        if seed is not None:
+            seed = check_int(seed, "seed", owner, low=0, high=2**64 - 1)
+        return np.random.SeedSequence(seed).generate_state(n_problems, dtype=np.uint64)
+    arr = np.asarray(seed)
+    if arr.shape != (n_problems,) or arr.dtype.kind not in "iu" or (arr.dtype.kind == "i" and np.any(arr < 0)):
+        raise param_error("seed", owner, expected, seed)
+    return arr.astype(np.uint64)
+
+
 class Solver(abc.ABC):
     """Base class of eqising solvers.
 
@@ -215,8 +233,11 @@ class Solver(abc.ABC):
             ``None`` is the solver's default forward schedule.
         initial_states : ndarray of shape (n_problems, num_reads, n_spins) or None
             Start states in {-1, +1}; required for ``'reverse'`` schedules.
-        seed : int or None
-            Seed in [0, 2**32); same seed and inputs give the same samples.
+        seed : int, ndarray of shape (n_problems,), or None
+            One seed in [0, 2**64) for the call, or one per problem. Each
+            problem is sampled from its own random stream, derived from its
+            own seed, so a problem's samples do not depend on which other
+            problems share the batch, on its position in it, or on threads.
 
         Returns
         -------
@@ -229,8 +250,7 @@ class Solver(abc.ABC):
         schedule = AnnealSchedule() if schedule is None else schedule
         if not isinstance(schedule, AnnealSchedule):
             raise param_error("schedule", owner, "None or an AnnealSchedule", schedule)
-        if seed is not None:
-            seed = check_int(seed, "seed", owner, low=0, high=2**32 - 1)
+        seeds = problem_seeds(seed, batch.n_problems, owner)
         cap = self.capabilities
         if cap.max_spins is not None and batch.n_spins > cap.max_spins:
             raise param_error(
@@ -251,7 +271,7 @@ class Solver(abc.ABC):
         if schedule.kind == "reverse" and initial_states is None and cap.reverse_anneal:
             raise param_error("initial_states", owner, "given for a 'reverse' schedule", None)
         start = time.perf_counter()
-        samples = self._sample(batch, num_reads, schedule, initial_states, np.random.default_rng(seed))
+        samples = self._sample(batch, num_reads, schedule, initial_states, seeds)
         samples.info["solver_seconds"] = time.perf_counter() - start
         samples.info.setdefault("spin_updates", 0)
         return samples
@@ -263,9 +283,9 @@ class Solver(abc.ABC):
         num_reads: int,
         schedule: AnnealSchedule,
         initial_states: np.ndarray | None,
-        rng: np.random.Generator,
+        seeds: np.ndarray,
     ) -> SpinSamples:
-        """Sample a validated call."""
+        """Sample a validated call; ``seeds`` has shape (n_problems,), dtype uint64."""
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items() if v != self.parameters[k])

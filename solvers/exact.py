@@ -93,14 +93,14 @@ class ExactSolver(Solver):
         num_reads: int,
         schedule: AnnealSchedule,
         initial_states: np.ndarray | None,
-        rng: np.random.Generator,
+        seeds: np.ndarray,
     ) -> SpinSamples:
         states, probs = boltzmann_distribution(batch, self.params["beta"])
         cdf = np.cumsum(probs, axis=1)
-        u = rng.random((batch.n_problems, num_reads)) * cdf[:, -1:]
-        idx = np.minimum(
-            np.stack([np.searchsorted(cdf[b], u[b], side="right") for b in range(batch.n_problems)]),
-            len(states) - 1,
-        )
+        idx = np.stack([
+            np.searchsorted(cdf[b], np.random.default_rng(int(seed)).random(num_reads) * cdf[b, -1], side="right")
+            for b, seed in enumerate(seeds)
+        ])
+        idx = np.minimum(idx, len(states) - 1)
         spins = states[idx]
         return SpinSamples(spins, batch.energies(spins), {"spin_updates": 0})

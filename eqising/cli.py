@@ -1,0 +1,214 @@
+"""Command line: ``eqising train`` and ``eqising evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from ._validation import InvalidParameterError
+
+__all__ = ["main"]
+
+_DEFAULTS: dict[str, Any] | None = None
+
+
+def _defaults() -> dict[str, Any]:
+    global _DEFAULTS
+    if _DEFAULTS is None:
+        from .estimator import EqPropClassifier
+
+        _DEFAULTS = EqPropClassifier().get_params()
+    return _DEFAULTS
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated positive ints such as '120' or '256,128'; got {text!r}"
+        ) from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"must be comma-separated positive ints; got {text!r}")
+    return sizes
+
+
+def _solver_params(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object such as '{{\"num_sweeps\": 50}}'; got {text!r}")
+    return value
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", choices=["digits", "mnist"], default="digits", help="built-in digits or MNIST IDX files")
+    p.add_argument("--data-dir", default=None, help="folder with the four MNIST IDX files (for --dataset mnist)")
+    p.add_argument("--train-size", type=int, default=None, help="number of training examples (default: all)")
+    p.add_argument("--test-size", type=int, default=None, help="number of test examples (default: all)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = _defaults()
+    parser = argparse.ArgumentParser(prog="eqising", description="Equilibrium propagation on Ising machines.")
+    parser.add_argument("--version", action="version", version=f"eqising {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train an EqPropClassifier and report test accuracy")
+    _data_args(t)
+    t.add_argument("--hidden", type=_hidden, default=tuple(d["hidden_layer_sizes"]), help="hidden sizes, e.g. 120 or 256,128")
+    t.add_argument("--replicas", type=int, default=d["replicas"], help="output spins per class")
+    t.add_argument("--solver", default=d["solver"], help="solver name (annealing, exact)")
+    t.add_argument("--solver-params", type=_solver_params, default=None, help="solver parameters as JSON")
+    t.add_argument("--nudge", type=float, default=d["nudge"], help="EqProp nudge strength")
+    t.add_argument("--nudge-mode", default=d["nudge_mode"], help="positive, symmetric or random-sign")
+    t.add_argument("--learning-rate", type=float, default=d["learning_rate"])
+    t.add_argument("--optimizer", default=d["optimizer"], help="sgd or adam")
+    t.add_argument("--epochs", type=int, default=d["max_iter"])
+    t.add_argument("--batch-size", type=int, default=d["batch_size"])
+    t.add_argument("--reads", type=int, default=d["num_reads"], help="free-phase reads per example at prediction")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", default=None, help="folder to save the model (model.npz + model.json) and summary.json")
+
+    e = sub.add_parser("evaluate", help="score a saved model on a dataset")
+    e.add_argument("model", help="model folder (or its model.json) written by 'eqising train --out'")
+    _data_args(e)
+    e.add_argument("--seed", type=int, default=0, help="seed of the digits split")
+    return parser
+
+
+def _log(args: argparse.Namespace, text: str) -> None:
+    print(text, file=sys.stderr if args.json else sys.stdout)
+
+
+def _load(args: argparse.Namespace):
+    from .datasets import load_dataset
+
+    return load_dataset(
+        args.dataset, data_dir=args.data_dir, train_size=args.train_size, test_size=args.test_size,
+        random_state=args.seed,
+    )
+
+
+def _train(args: argparse.Namespace) -> dict[str, Any]:
+    from tqdm.auto import tqdm
+
+    from .estimator import EqPropClassifier
+
+    data = _load(args)
+    clf = EqPropClassifier(
+        hidden_layer_sizes=args.hidden, replicas=args.replicas, solver=args.solver,
+        solver_params=args.solver_params, nudge=args.nudge, nudge_mode=args.nudge_mode,
+        learning_rate=args.learning_rate, optimizer=args.optimizer, batch_size=args.batch_size,
+        max_iter=args.epochs, num_reads=args.reads, random_state=args.seed,
+    )
+    clf._validate_params()  # fail before loading anything heavy
+    if args.epochs < 1:
+        raise InvalidParameterError(f"The '--epochs' option of eqising train must be an int >= 1; got {args.epochs} instead.")
+    classes = np.unique(data.y_train)
+    layers = "-".join(str(n) for n in (data.X_train.shape[1], *args.hidden, len(classes) * args.replicas))
+    _log(args, f"eqising train: {data.name}, {len(data.X_train)} train / {len(data.X_test)} test, "
+               f"network {layers}, solver {args.solver}, nudge {args.nudge} ({args.nudge_mode})")
+    start = time.perf_counter()
+    bar = tqdm(range(args.epochs), desc="training", unit="epoch", file=sys.stderr, disable=None)
+    for epoch in bar:
+        clf.partial_fit(data.X_train, data.y_train, classes=classes)
+        bar.set_postfix(train_acc=f"{clf.accuracy_curve_[-1]:.3f}")
+        line = f"epoch {epoch + 1:3d}/{args.epochs}: train accuracy {clf.accuracy_curve_[-1]:.4f}, loss {clf.loss_curve_[-1]:.4f}"
+        if args.json:
+            print(line, file=sys.stderr) if bar.disable else bar.write(line, file=sys.stderr)
+        else:
+            print(line) if bar.disable else bar.write(line)
+    train_seconds = time.perf_counter() - start
+    bar.close()
+    t0 = time.perf_counter()
+    test_accuracy = float(clf.score(data.X_test, data.y_test))
+    summary = {
+        "command": "train",
+        "dataset": data.name,
+        "n_train": int(len(data.X_train)),
+        "n_test": int(len(data.X_test)),
+        "network": layers,
+        "solver": args.solver,
+        "nudge": args.nudge,
+        "nudge_mode": args.nudge_mode,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "reads": args.reads,
+        "seed": args.seed,
+        "test_accuracy": test_accuracy,
+        "train_accuracy_last_epoch": float(clf.accuracy_curve_[-1]),
+        "train_seconds": train_seconds,
+        "solver_seconds": float(clf.solver_seconds_),
+        "spin_updates": int(clf.spin_updates_),
+        "spin_updates_per_second": float(clf.spin_updates_ / max(clf.solver_seconds_, 1e-12)),
+        "predict_seconds": time.perf_counter() - t0,
+    }
+    if args.out:
+        from .persistence import _atomic_write, save_model
+
+        summary["model"] = str(save_model(clf, args.out))
+        from pathlib import Path
+
+        _atomic_write(Path(args.out) / "summary.json", json.dumps(summary, indent=2).encode())
+    return summary
+
+
+def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    from .persistence import load_model
+
+    model = load_model(args.model)
+    data = _load(args)
+    if data.X_test.shape[1] != model.n_features_in_:
+        raise InvalidParameterError(
+            f"The '--dataset' option of eqising evaluate must match the model's {model.n_features_in_} input "
+            f"features; got {data.name!r} with {data.X_test.shape[1]} instead."
+        )
+    t0 = time.perf_counter()
+    acc = float(model.score(data.X_test, data.y_test))
+    return {
+        "command": "evaluate",
+        "model": str(args.model),
+        "dataset": data.name,
+        "n_test": int(len(data.X_test)),
+        "solver": model.solver,
+        "test_accuracy": acc,
+        "predict_seconds": time.perf_counter() - t0,
+    }
+
+
+def _print_summary(args: argparse.Namespace, summary: dict[str, Any]) -> None:
+    if args.json:
+        print(json.dumps(summary))
+        return
+    print("\nsummary")
+    for key, value in summary.items():
+        if isinstance(value, float):
+            value = f"{value:.4f}" if key.endswith("accuracy") else f"{value:.4g}"
+        print(f"  {key:<26} {value}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``eqising`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        summary = _train(args) if args.command == "train" else _evaluate(args)
+    except (InvalidParameterError, FileNotFoundError, ValueError) as exc:
+        print(f"eqising {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    _print_summary(args, summary)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
