@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "Described",
     "InvalidParameterError",
     "check_choice",
     "check_finite_array",
@@ -34,6 +35,12 @@ class InvalidParameterError(ValueError, TypeError):
     Subclasses both :class:`ValueError` and :class:`TypeError` so callers can
     catch either, as scikit-learn's error of the same name does.
     """
+
+
+class Described(str):
+    """A description of a received value (e.g. ``array of shape (2,)``), shown unquoted in errors."""
+
+    __repr__ = str.__str__
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:
@@ -157,11 +164,11 @@ def check_finite_array(
         ndim = len(shape)
     if ndim is not None and arr.ndim != ndim:
         want = "(" + ", ".join("n" if s is None else str(s) for s in shape) + ")" if shape else f"{ndim}-d"
-        raise param_error(name, owner, f"an array of shape {want}", f"array of shape {arr.shape}")
+        raise param_error(name, owner, f"an array of shape {want}", Described(f"array of shape {arr.shape}"))
     if shape is not None and any(w is not None and w != a for w, a in zip(shape, arr.shape)):
         want = "(" + ", ".join("n" if s is None else str(s) for s in shape) + ")"
-        raise param_error(name, owner, f"an array of shape {want}", f"array of shape {arr.shape}")
+        raise param_error(name, owner, f"an array of shape {want}", Described(f"array of shape {arr.shape}"))
     arr = np.ascontiguousarray(arr, dtype=dtype)
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise param_error(name, owner, "an array of finite numbers (no NaN or inf)", "an array containing NaN or inf")
+        raise param_error(name, owner, "an array of finite numbers (no NaN or inf)", Described("an array containing NaN or inf"))
     return arr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import check_finite_array, check_int, param_error
+from ._validation import Described, check_finite_array, check_int, param_error
 
 __all__ = ["Dataset", "load_arrays", "load_dataset", "load_digits_split", "load_mnist", "read_idx"]
 
@@ -167,9 +167,9 @@ def load_arrays(X_train, y_train, X_test, y_test, name: str = "arrays") -> Datas
     Xte = check_finite_array(X_test, "X_test", "load_arrays", shape=(None, Xtr.shape[1]))
     ytr, yte = np.asarray(y_train), np.asarray(y_test)
     if ytr.shape != (len(Xtr),):
-        raise param_error("y_train", "load_arrays", f"an array of shape ({len(Xtr)},)", f"array of shape {ytr.shape}")
+        raise param_error("y_train", "load_arrays", f"an array of shape ({len(Xtr)},)", Described(f"array of shape {ytr.shape}"))
     if yte.shape != (len(Xte),):
-        raise param_error("y_test", "load_arrays", f"an array of shape ({len(Xte)},)", f"array of shape {yte.shape}")
+        raise param_error("y_test", "load_arrays", f"an array of shape ({len(Xte)},)", Described(f"array of shape {yte.shape}"))
     return Dataset(Xtr, ytr, Xte, yte, name)
 
 

@@ -353,7 +353,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self._scores(X), axis=1)]
+        scores = self._scores(X)
+        return self.classes_[np.argmax(scores, axis=1)]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Softmax of the class scores (replica means, in [-1, 1]) times ``2 * replicas``.

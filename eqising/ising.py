@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._validation import check_finite_array, check_int, param_error
+from ._validation import Described, check_finite_array, check_int, param_error
 
 if TYPE_CHECKING:  # pragma: no cover
     import dimod
@@ -50,13 +50,15 @@ class IsingBatch:
 
     def __post_init__(self) -> None:
         owner = "IsingBatch"
+        if not isinstance(self.layer_sizes, (tuple, list)):
+            raise param_error("layer_sizes", owner, "a non-empty tuple of ints >= 1", self.layer_sizes)
         sizes = tuple(check_int(n, "layer_sizes", owner, low=1) for n in self.layer_sizes)
         if not sizes:
             raise param_error("layer_sizes", owner, "a non-empty tuple of ints >= 1", self.layer_sizes)
         if len(self.couplings) != len(sizes) - 1:
             raise param_error(
                 "couplings", owner, f"a sequence of {len(sizes) - 1} arrays (one per pair of adjacent layers)",
-                f"{len(self.couplings)} arrays",
+                Described(f"{len(self.couplings)} arrays"),
             )
         couplings = tuple(
             check_finite_array(J, "couplings", owner, shape=(sizes[l], sizes[l + 1]))

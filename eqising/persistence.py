@@ -156,13 +156,14 @@ def load_model(path: str | os.PathLike) -> EqPropClassifier:
             [arrays[f"bias_{i}"] for i in range(n_layers)],
             field_clip=params["field_clip"],
         )
+        solver = model._make_solver()
     except ModelFileError:
         raise
     except (OSError, KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"The model {str(meta_path)!r} is corrupt or incomplete ({type(exc).__name__}: {exc}).") from exc
     model.classes_ = arrays["classes"]
     model.network_ = net
-    model.solver_ = model._make_solver()
+    model.solver_ = solver
     model.n_features_in_ = int(fitted["n_features_in_"])
     for name in ("prediction_seed_", "n_iter_", "t_", "loss_curve_", "accuracy_curve_", "solver_seconds_", "spin_updates_"):
         setattr(model, name, fitted[name])

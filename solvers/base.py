@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from .._validation import check_float, check_int, check_keys, param_error
+from .._validation import Described, check_float, check_int, check_keys, param_error
 from ..ising import IsingBatch
 
 __all__ = ["AnnealSchedule", "Solver", "SolverCapabilities", "SpinSamples", "problem_seeds"]
@@ -92,6 +92,8 @@ class AnnealSchedule:
             and forward again, ``2 * (num_sweeps - k) - 1`` steps with
             ``k = int(reheat * num_sweeps)``.
         """
+        if self.num_sweeps is None or (self.kind == "reverse" and self.reheat is None):
+            raise param_error("schedule", "AnnealSchedule.betas", "a resolved schedule (call resolved() first)", self)
         if self.beta_range is not None:
             hot = np.full_like(hot, self.beta_range[0])
             cold = np.full_like(cold, self.beta_range[1])
@@ -255,7 +257,7 @@ class Solver(abc.ABC):
         if cap.max_spins is not None and batch.n_spins > cap.max_spins:
             raise param_error(
                 "batch", owner, f"a problem of at most {cap.max_spins} spins for solver {self.name!r}",
-                f"{batch.n_spins} spins",
+                Described(f"{batch.n_spins} spins"),
             )
         if initial_states is not None:
             initial_states = np.asarray(initial_states)
@@ -263,10 +265,10 @@ class Solver(abc.ABC):
             if initial_states.shape != want:
                 raise param_error(
                     "initial_states", owner, f"an array of shape {want} (n_problems, num_reads, n_spins)",
-                    f"array of shape {initial_states.shape}",
+                    Described(f"array of shape {initial_states.shape}"),
                 )
             if not np.all(np.abs(initial_states) == 1):
-                raise param_error("initial_states", owner, "an array of spins in {-1, +1}", "other values")
+                raise param_error("initial_states", owner, "an array of spins in {-1, +1}", Described("an array with other values"))
             initial_states = initial_states.astype(np.int8)
         if schedule.kind == "reverse" and initial_states is None and cap.reverse_anneal:
             raise param_error("initial_states", owner, "given for a 'reverse' schedule", None)
