@@ -105,7 +105,11 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
 
     from .estimator import EqPropClassifier
 
-    data = _load(args)
+    if args.epochs < 1:
+        raise InvalidParameterError(f"The '--epochs' option of eqising train must be an int >= 1; got {args.epochs} instead.")
+    if args.dataset == "mnist" and args.data_dir is None:
+        raise InvalidParameterError("The '--data-dir' option of eqising train must be a folder with the MNIST IDX files "
+                                    "when --dataset is mnist; got nothing instead.")
     clf = EqPropClassifier(
         hidden_layer_sizes=args.hidden, replicas=args.replicas, solver=args.solver,
         solver_params=args.solver_params, nudge=args.nudge, nudge_mode=args.nudge_mode,
@@ -113,8 +117,8 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         max_iter=args.epochs, num_reads=args.reads, random_state=args.seed,
     )
     clf._validate_params()  # fail before loading anything heavy
-    if args.epochs < 1:
-        raise InvalidParameterError(f"The '--epochs' option of eqising train must be an int >= 1; got {args.epochs} instead.")
+    clf._make_solver()
+    data = _load(args)
     classes = np.unique(data.y_train)
     layers = "-".join(str(n) for n in (data.X_train.shape[1], *args.hidden, len(classes) * args.replicas))
     _log(args, f"eqising train: {data.name}, {len(data.X_train)} train / {len(data.X_test)} test, "
@@ -168,6 +172,9 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from .persistence import load_model
 
     model = load_model(args.model)
+    if args.dataset == "mnist" and args.data_dir is None:
+        raise InvalidParameterError("The '--data-dir' option of eqising evaluate must be a folder with the MNIST IDX "
+                                    "files when --dataset is mnist; got nothing instead.")
     data = _load(args)
     if data.X_test.shape[1] != model.n_features_in_:
         raise InvalidParameterError(

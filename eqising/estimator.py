@@ -14,6 +14,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import (
+    Described,
+    InvalidParameterError,
     check_choice,
     check_float,
     check_int,
@@ -248,19 +250,31 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
                 raise param_error("classes", f"{OWNER}.partial_fit", "at least 2 classes", classes)
             self._initialize(params, X.shape[1], classes)
         elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
-            raise param_error("classes", f"{OWNER}.partial_fit", f"the classes of the first call {self.classes_}", classes)
+            raise param_error("classes", f"{OWNER}.partial_fit", f"the classes of the first call {self.classes_.tolist()}", classes)
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
-            raise param_error("y", f"{OWNER}.partial_fit", f"labels from classes {list(self.classes_)}", unknown.tolist())
+            raise param_error("y", f"{OWNER}.partial_fit", f"labels from classes {self.classes_.tolist()}", unknown.tolist())
         self._run_epoch(X, y, params)
         return self
 
     def _validate_xy(self, X: Any, y: Any, *, reset: bool, require_two_classes: bool = True):
-        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, ensure_all_finite=True)
-        check_classification_targets(y)
+        try:
+            X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, ensure_all_finite=True)
+        except ValueError as exc:
+            raise InvalidParameterError(
+                f"The 'X' and 'y' parameters of {OWNER} must be a 2-d array of finite numbers "
+                f"(n_samples, n_features) and one label per row; got invalid input instead: {exc}"
+            ) from exc
+        try:
+            check_classification_targets(y)
+        except ValueError as exc:
+            raise InvalidParameterError(
+                f"The 'y' parameter of {OWNER} must be class labels (ints or strings); "
+                f"got invalid input instead: {exc}"
+            ) from exc
         if require_two_classes and np.unique(y).size < 2:
             raise param_error(
-                "y", OWNER, "labels of at least 2 classes", f"1 class ({np.unique(y)[0]!r})"
+                "y", OWNER, "labels of at least 2 classes", Described(f"1 class ({np.unique(y)[0].item()!r})")
             )
         return X, y
 
@@ -299,7 +313,10 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
                 net, self.solver_, X[idx], targets,
                 nudge=params["nudge"], mode=params["nudge_mode"], num_reads=params["phase_reads"], rng=self._rng,
             )
-            self._optimizer.step(net.weights + net.biases, step.weight_grads + step.bias_grads)
+            grads = step.weight_grads + step.bias_grads
+            if len(idx) < params["batch_size"]:  # a short last batch moves in proportion to its size
+                grads = [g * (len(idx) / params["batch_size"]) for g in grads]
+            self._optimizer.step(net.weights + net.biases, grads)
             net.clip_parameters(params["weight_clip"], params["bias_clip"])
             out = step.free.spins[..., net.output_slice]
             loss += float((0.5 * (out - targets[:, None, :]) ** 2).mean(axis=(1, 2)).sum())
@@ -325,7 +342,13 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
     # --------------------------------------------------------------- predict
     def _scores(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "network_")
-        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=True)
+        try:
+            X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=True)
+        except ValueError as exc:
+            raise InvalidParameterError(
+                f"The 'X' parameter of {OWNER} must be a 2-d array of finite numbers with "
+                f"{self.n_features_in_} features; got invalid input instead: {exc}"
+            ) from exc
         reps = check_int(self.replicas, "replicas", OWNER, low=1)
         num_reads = check_int(self.num_reads, "num_reads", OWNER, low=1)
         net = self.network_

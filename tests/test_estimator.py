@@ -373,23 +373,7 @@ BAD_DATA = {
     "y-one-class": (r"'y' parameter of EqPropClassifier", r"at least 2 classes"),
     "y-wrong-length": (r"\by\b|variables", r"inconsistent numbers of samples"),
 }
-NAMES_NOT_THE_PARAMETER = {"X-1d", "X-3d", "X-strings", "y-continuous"}
-NAMING_REASON = (
-    "package bug (DESIGN section 5: errors name the parameter): scikit-learn's validate_data / "
-    "check_classification_targets messages for this input do not name 'X' or 'y'; "
-    "EqPropClassifier._validate_xy passes them through unchanged"
-)
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(case, marks=pytest.mark.xfail(reason=NAMING_REASON, raises=AssertionError))
-        if case in NAMES_NOT_THE_PARAMETER
-        else case
-        for case in BAD_DATA
-    ],
-)
+@pytest.mark.parametrize("case", list(BAD_DATA))
 def test_bad_data_error_names_the_parameter(case):
     X, y = _bad_data()[case]
     with pytest.raises(ValueError) as info:
