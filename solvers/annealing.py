@@ -101,34 +101,44 @@ class AnnealingSolver(Solver):
 def _anneal(
     batch: IsingBatch, betas: np.ndarray, R: int, initial_states: np.ndarray | None, seeds: np.ndarray
 ) -> np.ndarray:
-    """Block heat-bath anneal of a chunk; every problem draws from its own stream."""
+    """Block heat-bath anneal of a chunk; every problem draws from its own stream.
+
+    Problems and reads are flattened into rows of (B * R, n_l) matrices so that
+    each layer update is one matrix product.
+    """
     B, N, steps = batch.n_problems, batch.n_spins, betas.shape[1]
-    noise = np.empty((B, steps, R, N), dtype=np.float32)
+    noise = np.empty((steps, B, R, N), dtype=np.float32)
     start = np.empty((B, R, N), dtype=np.float32)
     for b, seed in enumerate(seeds):
         rng = np.random.default_rng(int(seed))
         start[b] = rng.integers(0, 2, size=(R, N)) * 2 - 1
-        noise[b] = rng.random((steps, R, N), dtype=np.float32)
+        noise[:, b] = rng.random((steps, R, N), dtype=np.float32)
     if initial_states is not None:
         start[:] = initial_states
     noise *= 2.0
     noise -= 1.0  # v ~ U(-1, 1)
+    noise = noise.reshape(steps, B * R, N)
     L = len(batch.layer_sizes)
     sl = [batch.layer_slice(l) for l in range(L)]
-    layers = [start[..., sl[l]] for l in range(L)]
-    fields = [batch.fields[:, None, sl[l]].astype(np.float32) for l in range(L)]
+    start = start.reshape(B * R, N)
+    layers = [np.ascontiguousarray(start[:, sl[l]]) for l in range(L)]
+    fields = [np.repeat(batch.fields[:, sl[l]].astype(np.float32), R, axis=0) for l in range(L)]
+    row_betas = np.repeat(betas, R, axis=0)  # (B * R, steps)
     J = [Jl.astype(np.float32) for Jl in batch.couplings]
     JT = [np.ascontiguousarray(Jl.T) for Jl in J]
     order = list(range(0, L, 2)) + list(range(1, L, 2))
-    one, minus_one = np.float32(1.0), np.float32(-1.0)
+    f = [np.empty_like(x) for x in layers]
     for step in range(steps):
-        beta = betas[:, step, None, None]
+        beta = row_betas[:, step, None]
         for l in order:
-            f = fields[l]
+            fl = f[l]
+            np.copyto(fl, fields[l])
             if l > 0:
-                f = f + layers[l - 1] @ J[l - 1]
+                fl += layers[l - 1] @ J[l - 1]
             if l < L - 1:
-                f = f + layers[l + 1] @ JT[l]
+                fl += layers[l + 1] @ JT[l]
             # P(s = +1) = (1 + tanh(beta f)) / 2, so s = +1 iff v < tanh(beta f) with v ~ U(-1, 1)
-            layers[l] = np.where(noise[:, step, :, sl[l]] < np.tanh(beta * f), one, minus_one)
-    return np.concatenate(layers, axis=-1).astype(np.int8)
+            fl *= beta
+            np.tanh(fl, out=fl)
+            layers[l] = np.where(noise[step, :, sl[l]] < fl, np.float32(1.0), np.float32(-1.0))
+    return np.concatenate(layers, axis=-1).astype(np.int8).reshape(B, R, N)
