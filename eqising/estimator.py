@@ -58,22 +58,30 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         ``beta`` for inverse temperature).
     nudge_mode : {'positive', 'symmetric', 'random-sign'}, default='positive'
         How the nudged phases are run; see :mod:`eqising.eqprop`.
-    learning_rate : float, default=0.01
+    learning_rate : float, default=0.004
         Step size for the weights.
     bias_learning_rate : float or None, default=None
         Step size for the biases; ``None`` uses ``learning_rate / 10``.
-    optimizer : {'sgd', 'adam'}, default='sgd'
+    learning_rate_decay : float, default=0.95
+        Both step sizes are multiplied by this factor after every epoch
+        (``lr_epoch = lr * learning_rate_decay ** epoch``).
+    optimizer : {'sgd', 'adam'}, default='adam'
     momentum : float, default=0.0
         Momentum of the 'sgd' optimizer.
-    batch_size : int, default=16
+    batch_size : int, default=32
         Examples relaxed together per EqProp step.
-    max_iter : int, default=50
+    max_iter : int, default=60
         Epochs run by :meth:`fit`.
     num_reads : int, default=10
         Free-phase reads per example at prediction; the lowest-energy read
         predicts.
     phase_reads : int, default=1
         Reads per example in each training phase; correlations are averaged.
+    skip_correct : bool, default=True
+        Reads whose free-phase output already equals the target make no
+        update, and examples with only such reads skip the nudged phase (the
+        reference D-Wave recipe's rule; it removes annealing noise from the
+        update and saves solver time as training accuracy rises).
     weight_clip, bias_clip, field_clip : float or None, default=1.0, 1.0, 4.0
         Magnitude limits of weights, biases and programmed fields (``None``:
         no limit).
@@ -118,14 +126,16 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         solver_params: dict | None = None,
         nudge: float = 2.0,
         nudge_mode: str = "positive",
-        learning_rate: float = 0.01,
+        learning_rate: float = 0.004,
         bias_learning_rate: float | None = None,
-        optimizer: str = "sgd",
+        learning_rate_decay: float = 0.95,
+        optimizer: str = "adam",
         momentum: float = 0.0,
-        batch_size: int = 16,
-        max_iter: int = 50,
+        batch_size: int = 32,
+        max_iter: int = 60,
         num_reads: int = 10,
         phase_reads: int = 1,
+        skip_correct: bool = True,
         weight_clip: float | None = 1.0,
         bias_clip: float | None = 1.0,
         field_clip: float | None = 4.0,
@@ -141,12 +151,14 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.nudge_mode = nudge_mode
         self.learning_rate = learning_rate
         self.bias_learning_rate = bias_learning_rate
+        self.learning_rate_decay = learning_rate_decay
         self.optimizer = optimizer
         self.momentum = momentum
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.num_reads = num_reads
         self.phase_reads = phase_reads
+        self.skip_correct = skip_correct
         self.weight_clip = weight_clip
         self.bias_clip = bias_clip
         self.field_clip = field_clip
@@ -168,6 +180,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             "nudge": check_float(self.nudge, "nudge", OWNER, low=0.0, low_open=True),
             "nudge_mode": check_choice(self.nudge_mode, "nudge_mode", OWNER, NUDGE_MODES),
             "learning_rate": check_float(self.learning_rate, "learning_rate", OWNER, low=0.0, low_open=True),
+            "learning_rate_decay": check_float(
+                self.learning_rate_decay, "learning_rate_decay", OWNER, low=0.0, high=1.0, low_open=True
+            ),
             "optimizer": check_choice(self.optimizer, "optimizer", OWNER, OPTIMIZERS),
             "momentum": check_float(self.momentum, "momentum", OWNER, low=0.0, high=1.0, high_open=True),
             "batch_size": check_int(self.batch_size, "batch_size", OWNER, low=1),
@@ -184,8 +199,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         for name in ("weight_clip", "bias_clip", "field_clip"):
             value = getattr(self, name)
             v[name] = None if value is None else check_float(value, name, OWNER, low=0.0, low_open=True)
-        if not isinstance(self.shuffle, (bool, np.bool_)):
-            raise param_error("shuffle", OWNER, "a bool", self.shuffle)
+        for name in ("shuffle", "skip_correct"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise param_error(name, OWNER, "a bool", getattr(self, name))
         check_choice(self.solver, "solver", OWNER, SOLVERS)
         return v
 
@@ -295,6 +311,11 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
 
     def _run_epoch(self, X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> None:
         net, n_classes, reps = self.network_, len(self.classes_), params["replicas"]
+        decay = params["learning_rate_decay"] ** self.n_iter_
+        n = len(net.weights)
+        self._optimizer.learning_rates = [params["learning_rate"] * decay] * n + [
+            params["bias_learning_rate"] * decay
+        ] * n
         net.field_clip = params["field_clip"]
         y_index = np.searchsorted(self.classes_, y)
         order = self._rng.permutation(len(X)) if self.shuffle else np.arange(len(X))
@@ -312,6 +333,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             step = eqprop_step(
                 net, self.solver_, X[idx], targets,
                 nudge=params["nudge"], mode=params["nudge_mode"], num_reads=params["phase_reads"], rng=self._rng,
+                skip_correct=bool(self.skip_correct),
             )
             grads = step.weight_grads + step.bias_grads
             if len(idx) < params["batch_size"]:  # a short last batch moves in proportion to its size
