@@ -313,6 +313,10 @@ BAD_PARAMS = [
     ({"optimizer": "adm"}, r"'optimizer'.*'adam', 'sgd'.*got 'adm'"),
     ({"learning_rate": 0}, r"'learning_rate'"),
     ({"momentum": 1.0}, r"'momentum'"),
+    ({"learning_rate_decay": 0.0}, r"'learning_rate_decay'"),
+    ({"learning_rate_decay": 1.5}, r"'learning_rate_decay'"),
+    ({"bias_learning_rate": -0.1}, r"'bias_learning_rate'"),
+    ({"skip_correct": "no"}, r"'skip_correct'.*a bool"),
     ({"replicas": 0}, r"'replicas'"),
     ({"num_reads": 0}, r"'num_reads'"),
     ({"phase_reads": 0}, r"'phase_reads'"),
@@ -425,18 +429,11 @@ def test_unfitted_raises_not_fitted_error(method):
 
 
 # ------------------------------------------------------------------ end to end
-# 10 epochs of Adam (lr 0.001) with 30 sweeps per anneal: about 5 s on one core. Measured test accuracy
-# on the default digits split: 0.922 for random_state=0, and 0.856-0.949 (median 0.92) over seeds 0-9,
-# so the threshold holds with a margin even if the random stream changes. (The default SGD settings
-# reach 0.93 for seed 0 but swing between 0.28 and 0.93 across seeds, too fragile for a stated accuracy.)
-E2E_PARAMS = {
-    "max_iter": 10,
-    "optimizer": "adam",
-    "learning_rate": 0.001,
-    "solver_params": {"num_sweeps": 30},
-    "random_state": 0,
-}
-E2E_THRESHOLD = 0.85
+# The default recipe cut to 12 epochs (about 5 s on one core). Measured test accuracy on the default
+# digits split over random_state 0-5: 0.853, 0.958, 0.953, 0.924, 0.956, 0.964; a broken or collapsed
+# training run scores about 0.1. The threshold keeps a margin below the lowest seed.
+E2E_PARAMS = {"max_iter": 12, "random_state": 0}
+E2E_THRESHOLD = 0.8
 
 
 def test_digits_end_to_end_accuracy():
