@@ -58,6 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--num-sweeps", type=int, default=50)
     p.add_argument("--lr-decay", type=float, default=d["learning_rate_decay"], help="learning-rate factor per epoch")
     p.add_argument("--no-skip", action="store_true", help="update from reads whose free output is already correct")
+    p.add_argument("--balanced", action="store_true", help="balanced_nudge=True (non-target outputs weighted 1/(C-1))")
     p.add_argument("--blas-threads", type=int, default=1)
     p.add_argument("--num-reads", type=int, default=10, help="anneals per test example (best one predicts)")
     p.add_argument("--out", default=None, help="write the table here too: .csv for per-run rows, else Markdown")
@@ -78,6 +79,7 @@ def run_one(data, mode: str, nudge: float, seed: int, args: argparse.Namespace) 
         solver_params={"num_sweeps": args.num_sweeps},
         learning_rate_decay=args.lr_decay,
         skip_correct=not args.no_skip,
+        balanced_nudge=args.balanced,
         random_state=seed,
     )
     start = time.perf_counter()
@@ -100,7 +102,8 @@ def markdown_table(rows: list[dict], args: argparse.Namespace) -> str:
     lines = [
         f"Dataset {args.dataset}, {args.epochs} epochs, {args.optimizer} lr {args.learning_rate} "
         f"(x{args.lr_decay:g}/epoch), batch {args.batch_size}, {args.num_sweeps} sweeps, "
-        f"skip-correct {'off' if args.no_skip else 'on'}, seeds {args.seeds}; "
+        f"skip-correct {'off' if args.no_skip else 'on'}, balanced nudge {'on' if args.balanced else 'off'}, "
+        f"seeds {args.seeds}; "
         f"test = best of {args.num_reads} reads",
         "",
         "| mode | nudge | test acc (mean +- std) | min | train acc (last epoch) | fit s (mean) |",

@@ -56,9 +56,14 @@ class EqPropStep:
     spin_updates: int
 
 
-def one_hot_spins(y_index: np.ndarray, n_classes: int, replicas: int) -> np.ndarray:
-    """Spin targets of shape (n_examples, n_classes * replicas): +1 on the class's replicas, -1 elsewhere."""
-    t = -np.ones((len(y_index), n_classes, replicas))
+def one_hot_spins(y_index: np.ndarray, n_classes: int, replicas: int, *, balanced: bool = False) -> np.ndarray:
+    """Spin targets of shape (n_examples, n_classes * replicas): +1 on the class's replicas, -1 elsewhere.
+
+    With ``balanced=True`` the -1 entries are -1 / (n_classes - 1), so that used
+    as nudge weights the target class and the other classes pull with equal
+    total strength.
+    """
+    t = np.full((len(y_index), n_classes, replicas), -1.0 / (n_classes - 1) if balanced else -1.0)
     t[np.arange(len(y_index)), y_index] = 1.0
     return t.reshape(len(y_index), n_classes * replicas)
 
@@ -101,7 +106,9 @@ def eqprop_step(
     solver : Solver
     X : ndarray of shape (n_examples, n_in)
     targets : ndarray of shape (n_examples, n_out)
-        Output targets in {-1, +1}.
+        Output targets: their signs are the desired spins, their values
+        weight the nudge per spin (``nudge * targets`` is added to the
+        output fields), e.g. from :func:`one_hot_spins`.
     nudge : float
         EqProp nudge strength (> 0).
     mode : {'positive', 'symmetric', 'random-sign'}
@@ -120,7 +127,7 @@ def eqprop_step(
     n = X.shape[0]
     free = solver.sample(network.ising_batch(X), num_reads=num_reads, seed=int(rng.integers(2**32)))
     if skip_correct:
-        matched = (free.spins[..., network.output_slice] == targets[:, None, :].astype(np.int8)).all(axis=2)
+        matched = (free.spins[..., network.output_slice] == np.sign(targets)[:, None, :]).all(axis=2)
     else:
         matched = np.zeros(free.spins.shape[:2], dtype=bool)
     active = np.flatnonzero(~matched.all(axis=1))

@@ -58,6 +58,12 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         ``beta`` for inverse temperature).
     nudge_mode : {'positive', 'symmetric', 'random-sign'}, default='positive'
         How the nudged phases are run; see :mod:`eqising.eqprop`.
+    balanced_nudge : bool, default=False
+        Weight the nudge on the outputs of the other classes by
+        ``1 / (n_classes - 1)``, so that they pull as much in total as the
+        target class. With +-1 one-hot targets most output spins have target
+        -1, and the cost drives every output to -1; 'symmetric' and
+        'random-sign' nudging need this option to train (see the README).
     learning_rate : float, default=0.004
         Step size for the weights.
     bias_learning_rate : float or None, default=None
@@ -126,6 +132,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         solver_params: dict | None = None,
         nudge: float = 2.0,
         nudge_mode: str = "positive",
+        balanced_nudge: bool = False,
         learning_rate: float = 0.004,
         bias_learning_rate: float | None = None,
         learning_rate_decay: float = 0.95,
@@ -149,6 +156,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.solver_params = solver_params
         self.nudge = nudge
         self.nudge_mode = nudge_mode
+        self.balanced_nudge = balanced_nudge
         self.learning_rate = learning_rate
         self.bias_learning_rate = bias_learning_rate
         self.learning_rate_decay = learning_rate_decay
@@ -199,7 +207,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         for name in ("weight_clip", "bias_clip", "field_clip"):
             value = getattr(self, name)
             v[name] = None if value is None else check_float(value, name, OWNER, low=0.0, low_open=True)
-        for name in ("shuffle", "skip_correct"):
+        for name in ("shuffle", "skip_correct", "balanced_nudge"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise param_error(name, OWNER, "a bool", getattr(self, name))
         check_choice(self.solver, "solver", OWNER, SOLVERS)
@@ -330,8 +338,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         for i in starts:
             idx = order[i : i + params["batch_size"]]
             targets = one_hot_spins(y_index[idx], n_classes, reps)
+            nudge_targets = one_hot_spins(y_index[idx], n_classes, reps, balanced=True) if self.balanced_nudge else targets
             step = eqprop_step(
-                net, self.solver_, X[idx], targets,
+                net, self.solver_, X[idx], nudge_targets,
                 nudge=params["nudge"], mode=params["nudge_mode"], num_reads=params["phase_reads"], rng=self._rng,
                 skip_correct=bool(self.skip_correct),
             )
