@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--solver-params", type=_solver_params, default=None, help="solver parameters as JSON")
     t.add_argument("--nudge", type=float, default=d["nudge"], help="EqProp nudge strength")
     t.add_argument("--nudge-mode", default=d["nudge_mode"], help="positive, symmetric or random-sign")
+    t.add_argument("--balanced-nudge", action="store_true", help="weight non-target outputs 1/(n_classes-1)")
     t.add_argument("--learning-rate", type=float, default=d["learning_rate"])
     t.add_argument("--optimizer", default=d["optimizer"], help="sgd or adam")
     t.add_argument("--epochs", type=int, default=d["max_iter"])
@@ -112,7 +113,7 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
     clf = EqPropClassifier(
         hidden_layer_sizes=args.hidden, replicas=args.replicas, solver=args.solver,
         solver_params=args.solver_params, nudge=args.nudge, nudge_mode=args.nudge_mode,
-        learning_rate=args.learning_rate, optimizer=args.optimizer, batch_size=args.batch_size,
+        balanced_nudge=args.balanced_nudge, learning_rate=args.learning_rate, optimizer=args.optimizer, batch_size=args.batch_size,
         max_iter=args.epochs, num_reads=args.reads, random_state=args.seed,
     )
     clf._validate_params()  # fail before loading anything heavy
@@ -145,6 +146,7 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         "solver": args.solver,
         "nudge": args.nudge,
         "nudge_mode": args.nudge_mode,
+        "balanced_nudge": args.balanced_nudge,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "reads": args.reads,
