@@ -46,7 +46,7 @@ class AnnealingSolver(Solver):
 
     Parameters
     ----------
-    num_sweeps : int, default=100
+    num_sweeps : int, default=50
         Sweeps of the forward schedule (a sweep updates every spin once).
     beta_range : (float, float) or None, default=None
         Inverse temperatures ``(hot, cold)``; ``None`` picks them per problem
@@ -59,7 +59,7 @@ class AnnealingSolver(Solver):
     capabilities = SolverCapabilities(
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered"
     )
-    parameters = {"num_sweeps": 100, "beta_range": None, "reheat": 0.25}
+    parameters = {"num_sweeps": 50, "beta_range": None, "reheat": 0.25}
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         owner = "solver 'annealing'"
