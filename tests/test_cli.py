@@ -293,3 +293,13 @@ def test_console_script_error_exit_code(tmp_path):
     )
     assert result.returncode == 2
     assert "eqising evaluate: error:" in result.stderr
+
+
+def test_train_nudge_options_reach_the_estimator(capsys):
+    argv = ["train", *SPLIT, "--epochs", "1", *FAST, "--nudge-mode", "symmetric", "--balanced-nudge",
+            "--nudge", "1.5", "--json"]
+    summary = run_json(capsys, argv)
+    assert summary["nudge_mode"] == "symmetric"
+    assert summary["balanced_nudge"] is True
+    assert summary["nudge"] == 1.5
+    assert summary["spin_updates"] > 0
