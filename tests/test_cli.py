@@ -298,7 +298,8 @@ def test_console_script_error_exit_code(tmp_path):
 def test_train_nudge_options_reach_the_estimator(capsys):
     argv = ["train", *SPLIT, "--epochs", "1", *FAST, "--nudge-mode", "symmetric", "--balanced-nudge",
             "--nudge", "1.5", "--json"]
-    summary = run_json(capsys, argv)
+    code, summary, _ = run_json(capsys, argv)
+    assert code == 0
     assert summary["nudge_mode"] == "symmetric"
     assert summary["balanced_nudge"] is True
     assert summary["nudge"] == 1.5
