@@ -129,10 +129,7 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         clf.partial_fit(data.X_train, data.y_train, classes=classes)
         bar.set_postfix(train_acc=f"{clf.accuracy_curve_[-1]:.3f}")
         line = f"epoch {epoch + 1:3d}/{args.epochs}: train accuracy {clf.accuracy_curve_[-1]:.4f}, loss {clf.loss_curve_[-1]:.4f}"
-        if args.json:
-            print(line, file=sys.stderr) if bar.disable else bar.write(line, file=sys.stderr)
-        else:
-            print(line) if bar.disable else bar.write(line)
+        bar.write(line, file=sys.stderr if args.json else sys.stdout)
     train_seconds = time.perf_counter() - start
     bar.close()
     t0 = time.perf_counter()

@@ -10,6 +10,7 @@ place, the ``.npz`` first, so a crash never leaves a half-written file, and a
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -73,8 +74,6 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
     for i, (W, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"weight_{i}"] = W
         arrays[f"bias_{i}"] = b
-    import io
-
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     npz = buf.getvalue()
@@ -141,8 +140,6 @@ def load_model(path: str | os.PathLike) -> EqPropClassifier:
                 f"The model arrays {str(npz_path)!r} do not match {str(meta_path)!r} (checksum differs); "
                 "the files are corrupt or from different saves."
             )
-        import io
-
         with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
         fitted = meta["fitted"]
