@@ -73,13 +73,17 @@ class LayeredIsingNetwork:
         rng : numpy.random.Generator
         gains : sequence of float or None
             One gain per weight matrix; default 0.5 for the input matrix and
-            0.25 for the others (the reference recipe).
+            1.0 for the others. (The reference recipe uses 0.25 for its one
+            hidden-to-output matrix; with 0.25, networks of two hidden layers
+            did not learn at all here, since the second hidden layer hears
+            too little of the first, and one hidden layer did as well with
+            1.0: digits 0.973-0.987, MNIST-1k 0.873-0.893 over 3 seeds.)
         """
         sizes = [check_int(n, "layer_sizes", "LayeredIsingNetwork", low=1) for n in layer_sizes]
         if len(sizes) < 2:
             raise param_error("layer_sizes", "LayeredIsingNetwork", "at least an input and one spin layer", layer_sizes)
         if gains is None:
-            gains = [0.5] + [0.25] * (len(sizes) - 2)
+            gains = [0.5] + [1.0] * (len(sizes) - 2)
         weights = [
             rng.uniform(-1.0, 1.0, size=(a, b)) * g / np.sqrt(a) for a, b, g in zip(sizes, sizes[1:], gains)
         ]
