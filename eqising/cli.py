@@ -16,16 +16,10 @@ from ._validation import InvalidParameterError
 
 __all__ = ["main"]
 
-_DEFAULTS: dict[str, Any] | None = None
-
-
 def _defaults() -> dict[str, Any]:
-    global _DEFAULTS
-    if _DEFAULTS is None:
-        from .estimator import EqPropClassifier
+    from .estimator import EqPropClassifier
 
-        _DEFAULTS = EqPropClassifier().get_params()
-    return _DEFAULTS
+    return EqPropClassifier().get_params()
 
 
 def _hidden(text: str) -> tuple[int, ...]:

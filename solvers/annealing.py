@@ -82,11 +82,9 @@ class AnnealingSolver(Solver):
     ) -> SpinSamples:
         p = self.params
         schedule = schedule.resolved(p["num_sweeps"], p["beta_range"], p["reheat"])
-        hot, cold = default_beta_range(batch) if schedule.beta_range is None else (
-            np.full(batch.n_problems, schedule.beta_range[0]),
-            np.full(batch.n_problems, schedule.beta_range[1]),
-        )
-        betas = schedule.betas(hot, cold).astype(np.float32)
+        # an explicit beta_range overrides the per-problem ends inside AnnealSchedule.betas
+        ends = default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
+        betas = schedule.betas(*ends).astype(np.float32)
         B, R, N, steps = batch.n_problems, num_reads, batch.n_spins, betas.shape[1]
         chunk = max(1, self.chunk_bytes // (4 * steps * R * N))
         spins = np.empty((B, R, N), dtype=np.int8)
