@@ -148,6 +148,7 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         "solver_seconds": float(clf.solver_seconds_),
         "spin_updates": int(clf.spin_updates_),
         "spin_updates_per_second": float(clf.spin_updates_ / max(clf.solver_seconds_, 1e-12)),
+        "solver_cost": clf.solver_cost_,
         "predict_seconds": time.perf_counter() - t0,
     }
     if args.out:
@@ -191,10 +192,18 @@ def _print_summary(args: argparse.Namespace, summary: dict[str, Any]) -> None:
         print(json.dumps(summary))
         return
     print("\nsummary")
-    for key, value in summary.items():
+    _print_items(summary, "  ")
+
+
+def _print_items(items: dict[str, Any], indent: str) -> None:
+    for key, value in items.items():
+        if isinstance(value, dict):
+            print(f"{indent}{key}")
+            _print_items(value, indent + "  ")
+            continue
         if isinstance(value, float):
             value = f"{value:.4f}" if key.endswith("accuracy") else f"{value:.4g}"
-        print(f"  {key:<26} {value}")
+        print(f"{indent}{key:<{28 - len(indent)}} {value}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

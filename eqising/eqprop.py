@@ -28,11 +28,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from .network import LayeredIsingNetwork
-from .solvers import AnnealSchedule, Solver, SpinSamples
+from .solvers import AnnealSchedule, Solver, SpinSamples, add_costs
 
-__all__ = ["NUDGE_MODES", "EqPropStep", "class_scores", "eqprop_step", "one_hot_spins"]
+__all__ = ["NUDGE_MODES", "PHASES", "EqPropStep", "class_scores", "eqprop_step", "one_hot_spins"]
 
 NUDGE_MODES = ("positive", "symmetric", "random-sign")
+
+#: Phases whose solver costs are accounted separately (both nudged phases of
+#: the symmetric mode count as ``'nudged'``).
+PHASES = ("free", "nudged")
 
 
 @dataclass
@@ -45,15 +49,25 @@ class EqPropStep:
         Estimated loss gradients, shapes of the network's weights and biases.
     free : SpinSamples
         Free-phase samples, shape (n_examples, num_reads, n_spins).
-    solver_seconds : float
-    spin_updates : int
+    costs : dict of str to dict
+        Additive solver costs per phase (keys of :data:`PHASES`), each a
+        :attr:`SpinSamples.cost` record summed over the phase's solver calls.
     """
 
     weight_grads: list[np.ndarray]
     bias_grads: list[np.ndarray]
     free: SpinSamples
-    solver_seconds: float
-    spin_updates: int
+    costs: dict[str, dict[str, float]]
+
+    @property
+    def solver_seconds(self) -> float:
+        """Wall time in the solver, all phases."""
+        return float(sum(c.get("solver_seconds", 0.0) for c in self.costs.values()))
+
+    @property
+    def spin_updates(self) -> int:
+        """Single-spin updates, all phases."""
+        return int(sum(c.get("spin_updates", 0) for c in self.costs.values()))
 
 
 def one_hot_spins(y_index: np.ndarray, n_classes: int, replicas: int, *, balanced: bool = False) -> np.ndarray:
@@ -134,7 +148,7 @@ def eqprop_step(
     init = free.spins[active] if solver.capabilities.reverse_anneal else None
     reverse = AnnealSchedule("reverse")
     nudged_seeds = np.random.SeedSequence(int(rng.integers(2**63))).generate_state(n, dtype=np.uint64)
-    cost = {"solver_seconds": free.info["solver_seconds"], "spin_updates": free.info["spin_updates"]}
+    costs = {"free": free.cost, "nudged": {}}
 
     def nudged(strength: np.ndarray) -> np.ndarray:
         spins = free.spins.copy()
@@ -144,8 +158,7 @@ def eqprop_step(
                 batch, num_reads=num_reads, schedule=reverse, initial_states=init, seed=nudged_seeds[active]
             )
             spins[active] = samples.spins
-            for key in cost:
-                cost[key] += samples.info[key]
+            add_costs(costs["nudged"], samples.cost)
         spins[matched] = free.spins[matched]
         return spins
 
@@ -167,6 +180,5 @@ def eqprop_step(
         [x - y for x, y in zip(dWa, dWb)],
         [x - y for x, y in zip(dba, dbb)],
         free,
-        cost["solver_seconds"],
-        int(cost["spin_updates"]),
+        costs,
     )

@@ -22,10 +22,10 @@ from ._validation import (
     check_random_state,
     param_error,
 )
-from .eqprop import NUDGE_MODES, class_scores, eqprop_step, one_hot_spins
+from .eqprop import NUDGE_MODES, PHASES, class_scores, eqprop_step, one_hot_spins
 from .network import LayeredIsingNetwork
 from .optim import OPTIMIZERS, Adam, SGD
-from .solvers import SOLVERS, Solver, make_solver
+from .solvers import SOLVERS, Solver, add_costs, make_solver
 
 __all__ = ["EqPropClassifier"]
 
@@ -118,6 +118,12 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         Wall time spent in the solver while training.
     spin_updates_ : int
         Single-spin updates performed while training.
+    solver_cost_ : dict of str to dict
+        Additive solver costs of training per phase (``'free'``,
+        ``'nudged'``): ``solver_seconds``, ``spin_updates`` and the solver's
+        own entries (e.g. QPU access time, crossbar energy).
+    solver_cost_curve_ : list of dict
+        The same record for each epoch.
     prediction_seed_ : int
         Seed of prediction; with each example's bytes it seeds that example's
         reads, so predictions do not depend on batching.
@@ -316,6 +322,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.t_ = 0
         self.solver_seconds_ = 0.0
         self.spin_updates_ = 0
+        self.solver_cost_: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
+        self.solver_cost_curve_: list[dict[str, dict[str, float]]] = []
 
     def _run_epoch(self, X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> None:
         net, n_classes, reps = self.network_, len(self.classes_), params["replicas"]
@@ -334,6 +342,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
 
             progress = tqdm(total=len(X), desc=f"epoch {self.n_iter_ + 1}", unit="ex", leave=False, file=sys.stderr)
         loss = correct = 0.0
+        epoch_cost: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
         start = time.perf_counter()
         for i in starts:
             idx = order[i : i + params["batch_size"]]
@@ -355,10 +364,15 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             correct += float((pred == y_index[idx]).sum())
             self.solver_seconds_ += step.solver_seconds
             self.spin_updates_ += step.spin_updates
+            for phase, cost in step.costs.items():
+                add_costs(epoch_cost[phase], cost)
             if progress is not None:
                 progress.update(len(idx))
         if progress is not None:
             progress.close()
+        for phase, cost in epoch_cost.items():
+            add_costs(self.solver_cost_.setdefault(phase, {}), cost)
+        self.solver_cost_curve_.append(epoch_cost)
         self.loss_curve_.append(loss / len(X))
         self.accuracy_curve_.append(correct / len(X))
         self.n_iter_ += 1

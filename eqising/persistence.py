@@ -47,10 +47,13 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def _jsonable(value: Any) -> Any:
+    """Parameters and fitted records (nested dicts, lists, numpy scalars) as plain JSON types."""
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, tuple):
-        return list(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
     return value
 
 
@@ -96,6 +99,8 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
             "accuracy_curve_": [float(v) for v in model.accuracy_curve_],
             "solver_seconds_": float(model.solver_seconds_),
             "spin_updates_": int(model.spin_updates_),
+            "solver_cost_": _jsonable(model.solver_cost_),
+            "solver_cost_curve_": _jsonable(model.solver_cost_curve_),
         },
         "arrays": {"file": "model.npz", "sha256": hashlib.sha256(npz).hexdigest()},
     }
@@ -162,6 +167,9 @@ def load_model(path: str | os.PathLike) -> EqPropClassifier:
     model.network_ = net
     model.solver_ = solver
     model.n_features_in_ = int(fitted["n_features_in_"])
-    for name in ("prediction_seed_", "n_iter_", "t_", "loss_curve_", "accuracy_curve_", "solver_seconds_", "spin_updates_"):
+    for name in (
+        "prediction_seed_", "n_iter_", "t_", "loss_curve_", "accuracy_curve_", "solver_seconds_", "spin_updates_",
+        "solver_cost_", "solver_cost_curve_",
+    ):
         setattr(model, name, fitted[name])
     return model

@@ -10,7 +10,7 @@ from typing import Any
 
 from .._validation import check_choice, check_keys
 from .annealing import AnnealingSolver, default_beta_range
-from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples
+from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
 from .exact import ExactSolver, all_spin_states, boltzmann_distribution
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Solver",
     "SolverCapabilities",
     "SpinSamples",
+    "add_costs",
     "all_spin_states",
     "boltzmann_distribution",
     "default_beta_range",

@@ -19,7 +19,7 @@ import numpy as np
 from .._validation import Described, check_float, check_int, check_keys, param_error
 from ..ising import IsingBatch
 
-__all__ = ["AnnealSchedule", "Solver", "SolverCapabilities", "SpinSamples", "problem_seeds"]
+__all__ = ["AnnealSchedule", "Solver", "SolverCapabilities", "SpinSamples", "add_costs", "problem_seeds"]
 
 
 @dataclass(frozen=True)
@@ -158,8 +158,10 @@ class SpinSamples:
         Energies in eqising's sign convention.
     info : dict
         Cost record: ``solver_seconds`` (wall time in the solver),
-        ``spin_updates`` (single-spin updates performed), and solver-specific
-        entries (schedule, seed, ...).
+        ``spin_updates`` (single-spin updates performed), ``cost`` (a dict of
+        the solver's own additive costs, e.g. QPU access seconds or crossbar
+        energy in joules, summed by the trainer per phase and epoch), and
+        solver-specific entries (schedule, seed, ...).
     """
 
     spins: np.ndarray
@@ -170,10 +172,26 @@ class SpinSamples:
     def n_reads(self) -> int:
         return self.spins.shape[1]
 
+    @property
+    def cost(self) -> dict[str, float]:
+        """Additive cost of these samples: ``solver_seconds``, ``spin_updates`` and ``info['cost']``."""
+        return {
+            "solver_seconds": float(self.info.get("solver_seconds", 0.0)),
+            "spin_updates": int(self.info.get("spin_updates", 0)),
+            **self.info.get("cost", {}),
+        }
+
     def lowest(self) -> np.ndarray:
         """Lowest-energy read of each problem, shape (n_problems, n_spins)."""
         best = np.argmin(self.energies, axis=1)
         return self.spins[np.arange(self.spins.shape[0]), best]
+
+
+def add_costs(total: dict[str, float], part: dict[str, float]) -> dict[str, float]:
+    """Add the additive cost record ``part`` into ``total`` in place; return ``total``."""
+    for key, value in part.items():
+        total[key] = total.get(key, 0) + value
+    return total
 
 
 def problem_seeds(seed: Any, n_problems: int, owner: str) -> np.ndarray:

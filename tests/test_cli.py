@@ -35,6 +35,7 @@ SUMMARY_KEYS = {
     "solver_seconds",
     "spin_updates",
     "spin_updates_per_second",
+    "solver_cost",
 }
 
 
@@ -85,6 +86,9 @@ def test_train_json_summary(trained):
     assert summary["train_seconds"] > 0 and summary["solver_seconds"] > 0
     assert summary["solver_seconds"] <= summary["train_seconds"]
     assert isinstance(summary["spin_updates"], int) and summary["spin_updates"] > 0
+    cost = summary["solver_cost"]
+    assert set(cost) == {"free", "nudged"}
+    assert cost["free"]["spin_updates"] + cost["nudged"]["spin_updates"] == summary["spin_updates"]
     assert "epoch   2/2" in err
 
 

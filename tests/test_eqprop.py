@@ -69,6 +69,44 @@ def test_skip_correct_still_learns_from_wrong_examples():
     assert np.all(np.sign(-out_bias_grad[moved]) == np.sign(targets[0][moved]))
 
 
+def test_costs_are_accounted_per_phase():
+    net, X, rng = _setup()
+    solver = make_solver("annealing", {"num_sweeps": 30})
+    targets = one_hot_spins(np.arange(len(X)) % 2, 2, 4)
+    step = eqprop_step(
+        net, solver, X, targets, nudge=2.0, mode="symmetric", num_reads=2, rng=np.random.default_rng(0),
+        skip_correct=False,
+    )
+    assert set(step.costs) == {"free", "nudged"}
+    assert step.costs["free"]["spin_updates"] == len(X) * 2 * net.n_spins * 30
+    # two nudged phases (+nudge and -nudge), each a reverse schedule of 2 * (30 - 7) - 1 sweeps
+    assert step.costs["nudged"]["spin_updates"] == 2 * len(X) * 2 * net.n_spins * 45
+    assert step.spin_updates == step.costs["free"]["spin_updates"] + step.costs["nudged"]["spin_updates"]
+    assert step.solver_seconds == pytest.approx(
+        step.costs["free"]["solver_seconds"] + step.costs["nudged"]["solver_seconds"]
+    )
+
+
+def test_solver_specific_costs_are_summed_per_phase():
+    """Entries a solver puts in ``info['cost']`` reach the step's per-phase record, summed over calls."""
+    from eqising.solvers import AnnealingSolver
+
+    class MeteredSolver(AnnealingSolver):
+        def _sample(self, batch, num_reads, schedule, initial_states, seeds):
+            out = super()._sample(batch, num_reads, schedule, initial_states, seeds)
+            out.info["cost"] = {"joules": 1.5 * batch.n_problems}
+            return out
+
+    net, X, rng = _setup()
+    targets = one_hot_spins(np.arange(len(X)) % 2, 2, 4)
+    step = eqprop_step(
+        net, MeteredSolver(num_sweeps=5), X, targets, nudge=2.0, mode="symmetric", num_reads=1,
+        rng=np.random.default_rng(0), skip_correct=False,
+    )
+    assert step.costs["free"]["joules"] == 1.5 * len(X)
+    assert step.costs["nudged"]["joules"] == 2 * 1.5 * len(X)
+
+
 def test_one_hot_spins_and_class_scores():
     t = one_hot_spins(np.array([1, 0]), 3, 2)
     assert t.tolist() == [[-1, -1, 1, 1, -1, -1], [1, 1, -1, -1, -1, -1]]

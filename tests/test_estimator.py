@@ -98,6 +98,10 @@ def test_fit_returns_self_and_fitted_attributes(small):
     assert all(np.isfinite(v) and v >= 0 for v in clf.loss_curve_)
     assert all(0.0 <= v <= 1.0 for v in clf.accuracy_curve_)
     assert clf.solver_seconds_ > 0 and clf.spin_updates_ > 0
+    assert set(clf.solver_cost_) == {"free", "nudged"} and len(clf.solver_cost_curve_) == 3
+    total = sum(c["spin_updates"] for c in clf.solver_cost_.values())
+    assert total == clf.spin_updates_
+    assert sum(e[p]["spin_updates"] for e in clf.solver_cost_curve_ for p in e) == clf.spin_updates_
     assert isinstance(clf.prediction_seed_, int)
     assert [W.shape for W in clf.network_.weights] == [(64, 16), (16, 40)]
 

@@ -96,6 +96,8 @@ def test_round_trip_predicts_identically(saved, fitted, data, target):
         "accuracy_curve_",
         "spin_updates_",
         "solver_seconds_",
+        "solver_cost_",
+        "solver_cost_curve_",
     ):
         assert getattr(loaded, name) == getattr(fitted, name), name
     np.testing.assert_array_equal(loaded.predict(data.X_test), fitted.predict(data.X_test))
