@@ -1,11 +1,14 @@
-"""Batched simulated annealing on layered Ising problems (block heat-bath).
+"""Batched simulated annealing on layered Ising problems (block heat-bath, numba).
 
 In a layered problem the spins of one layer are conditionally independent given
 the neighbouring layers, so a whole layer can be resampled at once from its
 exact conditional distribution (heat-bath / Gibbs). A sweep updates the
 even-numbered layers, then the odd-numbered ones; at a fixed inverse
 temperature this is an exact Gibbs sampler of ``exp(-beta E)``. All problems
-and reads of a batch advance together, one matrix product per layer update.
+and reads of a batch are annealed in one call of a compiled kernel
+(:func:`~eqising.solvers._kernels.anneal_layered`): one chain per
+(problem, read), chains in parallel, local fields maintained incrementally
+(a flipped spin updates the fields of its neighbouring layers).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 
 from .._validation import check_float, check_int
 from ..ising import IsingBatch
+from ._kernels import anneal_layered, chain_seeds, random_spins
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, check_beta_range
 
 __all__ = ["AnnealingSolver", "default_beta_range"]
@@ -42,7 +46,10 @@ def default_beta_range(batch: IsingBatch) -> tuple[np.ndarray, np.ndarray]:
 
 
 class AnnealingSolver(Solver):
-    """Batched block heat-bath simulated annealing (numpy).
+    """Batched block heat-bath simulated annealing (compiled numba kernel).
+
+    Every (problem, read) chain is annealed on its own random stream, chains
+    run in parallel on all cores (see :mod:`eqising.solvers._kernels`).
 
     Parameters
     ----------
@@ -53,13 +60,17 @@ class AnnealingSolver(Solver):
         with :func:`default_beta_range`.
     reheat : float, default=0.25
         Reverse schedules reheat to this fraction of the forward schedule.
+    greedy_sweeps : int, default=0
+        Zero-temperature sweeps after the schedule: every spin takes the sign
+        of its local field, layer by layer, until a sweep changes nothing or
+        ``greedy_sweeps`` sweeps have run (a local minimum of the energy).
     """
 
     name = "annealing"
     capabilities = SolverCapabilities(
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered"
     )
-    parameters = {"num_sweeps": 50, "beta_range": None, "reheat": 0.25}
+    parameters = {"num_sweeps": 50, "beta_range": None, "reheat": 0.25, "greedy_sweeps": 0}
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         owner = "solver 'annealing'"
@@ -67,10 +78,8 @@ class AnnealingSolver(Solver):
         if params["beta_range"] is not None:
             params["beta_range"] = check_beta_range(params["beta_range"], "beta_range", owner)
         params["reheat"] = check_float(params["reheat"], "reheat", owner, low=0.0, high=1.0, high_open=True)
+        params["greedy_sweeps"] = check_int(params["greedy_sweeps"], "greedy_sweeps", owner, low=0)
         return params
-
-    #: Problems annealed together; bounds the memory of pre-drawn random numbers.
-    chunk_bytes = 32 * 2**20
 
     def _sample(
         self,
@@ -84,59 +93,41 @@ class AnnealingSolver(Solver):
         schedule = schedule.resolved(p["num_sweeps"], p["beta_range"], p["reheat"])
         # an explicit beta_range overrides the per-problem ends inside AnnealSchedule.betas
         ends = default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
-        betas = schedule.betas(*ends).astype(np.float32)
-        B, R, N, steps = batch.n_problems, num_reads, batch.n_spins, betas.shape[1]
-        chunk = max(1, self.chunk_bytes // (4 * steps * R * N))
-        spins = np.empty((B, R, N), dtype=np.int8)
-        for lo in range(0, B, chunk):
-            sel = slice(lo, min(B, lo + chunk))
-            init = None if initial_states is None else initial_states[sel]
-            spins[sel] = _anneal(batch.select(sel), betas[sel], R, init, seeds[sel])
-        info = {"spin_updates": int(B * R * N * steps), "num_sweeps": int(steps), "schedule": schedule.kind}
+        betas = np.ascontiguousarray(schedule.betas(*ends), dtype=np.float32)
+        B, R, N = batch.n_problems, num_reads, batch.n_spins
+        states = chain_seeds(seeds, R)
+        if initial_states is None:
+            spins = random_spins(states, N)
+        else:
+            spins = np.array(initial_states, dtype=np.int8, order="C")
+        done = np.zeros((B, R), dtype=np.int64)
+        anneal_layered(*_layered_arrays(batch), betas, p["greedy_sweeps"], spins, states, done)
+        info = {
+            "spin_updates": int(N * done.sum()),
+            "num_sweeps": int(betas.shape[1]),
+            "greedy_sweeps": int(p["greedy_sweeps"]),
+            "schedule": schedule.kind,
+        }
         return SpinSamples(spins, batch.energies(spins), info)
 
 
-def _anneal(
-    batch: IsingBatch, betas: np.ndarray, R: int, initial_states: np.ndarray | None, seeds: np.ndarray
-) -> np.ndarray:
-    """Block heat-bath anneal of a chunk; every problem draws from its own stream.
-
-    Problems and reads are flattened into rows of (B * R, n_l) matrices so that
-    each layer update is one matrix product.
-    """
-    B, N, steps = batch.n_problems, batch.n_spins, betas.shape[1]
-    noise = np.empty((steps, B, R, N), dtype=np.float32)
-    start = np.empty((B, R, N), dtype=np.float32)
-    for b, seed in enumerate(seeds):
-        rng = np.random.default_rng(int(seed))
-        start[b] = rng.integers(0, 2, size=(R, N)) * 2 - 1
-        noise[:, b] = rng.random((steps, R, N), dtype=np.float32)
-    if initial_states is not None:
-        start[:] = initial_states
-    noise *= 2.0
-    noise -= 1.0  # v ~ U(-1, 1)
-    noise = noise.reshape(steps, B * R, N)
+def _layered_arrays(batch: IsingBatch) -> tuple[np.ndarray, ...]:
+    """The kernel's view of a batch: offsets, packed ``J_l`` and ``J_l^T``, float32 fields."""
     L = len(batch.layer_sizes)
-    sl = [batch.layer_slice(l) for l in range(L)]
-    start = start.reshape(B * R, N)
-    layers = [np.ascontiguousarray(start[:, sl[l]]) for l in range(L)]
-    fields = [np.repeat(batch.fields[:, sl[l]].astype(np.float32), R, axis=0) for l in range(L)]
-    row_betas = np.repeat(betas, R, axis=0)  # (B * R, steps)
-    J = [Jl.astype(np.float32) for Jl in batch.couplings]
-    JT = [np.ascontiguousarray(Jl.T) for Jl in J]
-    order = list(range(0, L, 2)) + list(range(1, L, 2))
-    f = [np.empty_like(x) for x in layers]
-    for step in range(steps):
-        beta = row_betas[:, step, None]
-        for l in order:
-            fl = f[l]
-            np.copyto(fl, fields[l])
-            if l > 0:
-                fl += layers[l - 1] @ J[l - 1]
-            if l < L - 1:
-                fl += layers[l + 1] @ JT[l]
-            # P(s = +1) = (1 + tanh(beta f)) / 2, so s = +1 iff v < tanh(beta f) with v ~ U(-1, 1)
-            fl *= beta
-            np.tanh(fl, out=fl)
-            layers[l] = np.where(noise[step, :, sl[l]] < fl, np.float32(1.0), np.float32(-1.0))
-    return np.concatenate(layers, axis=-1).astype(np.int8).reshape(B, R, N)
+    up_start = np.zeros(L, dtype=np.int64)
+    down_start = np.zeros(L, dtype=np.int64)
+    ups, downs = [], []
+    for l, J in enumerate(batch.couplings):
+        up_start[l] = sum(a.size for a in ups)
+        ups.append(np.asarray(J, dtype=np.float32).ravel())
+        down_start[l + 1] = sum(a.size for a in downs)
+        downs.append(np.ascontiguousarray(J.T, dtype=np.float32).ravel())
+    empty = np.zeros(0, dtype=np.float32)
+    return (
+        np.asarray(batch.offsets, dtype=np.int64),
+        np.concatenate(ups) if ups else empty,
+        up_start,
+        np.concatenate(downs) if downs else empty,
+        down_start,
+        np.ascontiguousarray(batch.fields, dtype=np.float32),
+    )
