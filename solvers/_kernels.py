@@ -38,9 +38,12 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
-_U24 = np.float32(2.0**-23)  # 24 random bits -> (-1, 1) with this step
-#: |beta * field| above which tanh rounds to exactly +-1 in float32: the update is deterministic.
+_U24 = np.float32(2.0**-24)  # 24 random bits -> (0, 1) with this step
+#: |beta * field| above which the heat-bath update is deterministic in float32 arithmetic
+#: (exp(-18) is below half an ulp of 1; 2**-25 * exp(18) > 1).
 _SURE = np.float32(9.0)
+#: Reassociation lets LLVM vectorise the field reductions; no assumptions about NaN/inf.
+_FASTMATH = {"reassoc", "contract", "nsz", "arcp", "afn"}
 #: Metropolis: a flip costing more than this many units of 1/beta is never accepted (exp(-40) ~ 4e-18).
 _SURE_METROPOLIS = 40.0
 
@@ -75,9 +78,9 @@ def _next(state):
 
 
 @numba.njit(inline="always")
-def _uniform_pm1(bits):
-    """float32 uniform in (-1, 1) from the top 24 of 64 random bits."""
-    return (np.float32(bits >> _S40) + np.float32(0.5)) * _U24 - np.float32(1.0)
+def _uniform(bits):
+    """float32 uniform in (0, 1) from the top 24 of 64 random bits."""
+    return (np.float32(bits >> _S40) + np.float32(0.5)) * _U24
 
 
 @numba.njit(cache=True)
@@ -107,7 +110,7 @@ def random_spins(states: np.ndarray, n_spins: int) -> np.ndarray:
     return out.reshape(states.shape + (n_spins,))
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, fastmath=_FASTMATH)
 def anneal_layered(
     offsets: np.ndarray,
     up: np.ndarray,
@@ -151,27 +154,31 @@ def anneal_layered(
     B, R, N = spins.shape
     L = offsets.size - 1
     n_steps = betas.shape[1]
-    n_chains = B * R
-    for c in numba.prange(n_chains):
+    n_max = 0
+    for l in range(L):
+        n_max = max(n_max, offsets[l + 1] - offsets[l])
+    for c in numba.prange(B * R):
         b = c // R
         r = c - b * R
         s = np.empty(N, dtype=np.float32)
         f = np.empty(N, dtype=np.float32)
+        new = np.empty(n_max, dtype=np.float32)
         for i in range(N):
             s[i] = np.float32(spins[b, r, i])
             f[i] = fields[b, i]
         # full local fields once; afterwards only flips update them
         for l in range(L - 1):
-            a0, a1, b0, b1 = offsets[l], offsets[l + 1], offsets[l + 1], offsets[l + 2]
-            nb = b1 - b0
-            for i in range(a0, a1):
-                row = up_start[l] + (i - a0) * nb
-                si = s[i]
+            n0, n1 = offsets[l + 1] - offsets[l], offsets[l + 2] - offsets[l + 1]
+            s1 = s[offsets[l + 1] : offsets[l + 2]]
+            f1 = f[offsets[l + 1] : offsets[l + 2]]
+            for i in range(n0):
+                row = up[up_start[l] + i * n1 : up_start[l] + (i + 1) * n1]
+                si = s[offsets[l] + i]
                 acc = np.float32(0.0)
-                for k in range(nb):
-                    acc += up[row + k] * s[b0 + k]
-                    f[b0 + k] += up[row + k] * si
-                f[i] += acc
+                for k in range(n1):
+                    acc += row[k] * s1[k]
+                    f1[k] += row[k] * si
+                f[offsets[l] + i] += acc
         rng = states[b, r]
         done = 0
         for step in range(n_steps + greedy_sweeps):
@@ -180,33 +187,44 @@ def anneal_layered(
             flips = 0
             for parity in range(2):
                 for l in range(parity, L, 2):
-                    for i in range(offsets[l], offsets[l + 1]):
-                        x = beta * f[i]
-                        if greedy:
-                            new = s[i] if f[i] == 0 else (np.float32(1.0) if f[i] > 0 else np.float32(-1.0))
-                        elif x > _SURE:
-                            new = np.float32(1.0)
-                        elif x < -_SURE:
-                            new = np.float32(-1.0)
-                        else:
-                            rng, bits = _next(rng)
-                            new = np.float32(1.0) if _uniform_pm1(bits) < math.tanh(x) else np.float32(-1.0)
-                        if new != s[i]:
-                            s[i] = new
+                    n = offsets[l + 1] - offsets[l]
+                    fl = f[offsets[l] : offsets[l + 1]]
+                    sl = s[offsets[l] : offsets[l + 1]]
+                    # pass 1 (branch-free): the layer's spins are independent given its neighbours
+                    if greedy:
+                        for k in range(n):
+                            new[k] = sl[k] if fl[k] == 0 else (np.float32(1.0) if fl[k] > 0 else np.float32(-1.0))
+                    else:
+                        for k in range(n):
+                            # P(+1) = 1 / (1 + exp(-2 x)); |x| >= 9 is deterministic in float32
+                            x = beta * fl[k]
+                            if x >= _SURE:
+                                new[k] = np.float32(1.0)
+                            elif x <= -_SURE:
+                                new[k] = np.float32(-1.0)
+                            else:
+                                u = _uniform(_mix(rng + np.uint64(k + 1) * _GOLDEN))
+                                up1 = u * (np.float32(1.0) + math.exp(np.float32(-2.0) * x)) < np.float32(1.0)
+                                new[k] = np.float32(1.0) if up1 else np.float32(-1.0)
+                        rng += np.uint64(n) * _GOLDEN
+                    # pass 2: apply flips, update the neighbouring layers' fields
+                    for k in range(n):
+                        if new[k] != sl[k]:
+                            sl[k] = new[k]
                             flips += 1
-                            d = np.float32(2.0) * new
+                            d = np.float32(2.0) * new[k]
                             if l + 1 < L:
                                 n1 = offsets[l + 2] - offsets[l + 1]
-                                row = up_start[l] + (i - offsets[l]) * n1
-                                o = offsets[l + 1]
-                                for k in range(n1):
-                                    f[o + k] += d * up[row + k]
+                                row = up[up_start[l] + k * n1 : up_start[l] + (k + 1) * n1]
+                                f1 = f[offsets[l + 1] : offsets[l + 2]]
+                                for j in range(n1):
+                                    f1[j] += d * row[j]
                             if l > 0:
                                 n0 = offsets[l] - offsets[l - 1]
-                                row = down_start[l] + (i - offsets[l]) * n0
-                                o = offsets[l - 1]
-                                for k in range(n0):
-                                    f[o + k] += d * down[row + k]
+                                row = down[down_start[l] + k * n0 : down_start[l] + (k + 1) * n0]
+                                f0 = f[offsets[l - 1] : offsets[l]]
+                                for j in range(n0):
+                                    f0[j] += d * row[j]
             done += 1
             if greedy and flips == 0:
                 break
