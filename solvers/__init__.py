@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from .._validation import check_choice, check_keys
+from .anneal_sampler import AnnealingSampler
 from .annealing import AnnealingSolver, default_beta_range
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
 from .exact import ExactSolver, all_spin_states, boltzmann_distribution
 
 __all__ = [
     "AnnealSchedule",
+    "AnnealingSampler",
     "AnnealingSolver",
     "ExactSolver",
     "SOLVERS",

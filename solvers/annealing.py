@@ -22,7 +22,7 @@ from ..ising import IsingBatch
 from ._kernels import anneal_layered, chain_seeds, random_spins
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, check_beta_range
 
-__all__ = ["AnnealingSolver", "default_beta_range"]
+__all__ = ["AnnealingSolver", "beta_ends", "default_beta_range"]
 
 
 def default_beta_range(batch: IsingBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -40,8 +40,13 @@ def default_beta_range(batch: IsingBatch) -> tuple[np.ndarray, np.ndarray]:
     -------
     hot, cold : ndarray of shape (n_problems,)
     """
-    hot = np.log(2.0) / np.maximum(batch.max_energy_change(), 1e-12)
-    cold = np.log(100.0) / (2.0 * batch.min_field_scale())
+    return beta_ends(batch.max_energy_change(), batch.min_field_scale())
+
+
+def beta_ends(max_energy_change: np.ndarray, min_field_scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(hot, cold) = (ln 2 / max dE, ln 100 / (2 f))`` with ``cold >= hot``; any array shape."""
+    hot = np.log(2.0) / np.maximum(max_energy_change, 1e-12)
+    cold = np.log(100.0) / (2.0 * min_field_scale)
     return hot, np.maximum(cold, hot)
 
 
