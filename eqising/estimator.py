@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from ._validation import (
     Described,
@@ -248,8 +249,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         params = self._validate_params()
         X, y = self._validate_xy(X, y, reset=True)
         self._initialize(params, X.shape[1], np.unique(y))
-        for _ in range(params["max_iter"]):
-            self._run_epoch(X, y, params)
+        with threadpool_limits(1, user_api="blas"):  # the solver kernel uses every core, BLAS none of them
+            for _ in range(params["max_iter"]):
+                self._run_epoch(X, y, params)
         return self
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> "EqPropClassifier":
@@ -284,7 +286,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
             raise param_error("y", f"{OWNER}.partial_fit", f"labels from classes {self.classes_.tolist()}", unknown.tolist())
-        self._run_epoch(X, y, params)
+        with threadpool_limits(1, user_api="blas"):
+            self._run_epoch(X, y, params)
         return self
 
     def _validate_xy(self, X: Any, y: Any, *, reset: bool, require_two_classes: bool = True):
