@@ -182,6 +182,7 @@ def anneal_layered(
         frac = np.empty(n_max, dtype=np.float32)
         expo = np.empty(n_max, dtype=np.int32)
         scale = expo.view(np.float32)  # 2**m from its exponent bits
+        flipped = np.empty(n_max + 1, dtype=np.int64)
         for i in range(N):
             s[i] = np.float32(spins[b, r, i])
             f[i] = fields[b, i]
@@ -229,24 +230,28 @@ def anneal_layered(
                             up1 = u * (np.float32(1.0) + frac[k] * scale[k]) < np.float32(1.0)
                             new[k] = np.float32(1.0) if up1 else np.float32(-1.0)
                         rng += np.uint64(n) * _GOLDEN
-                    # pass 2: apply flips, update the neighbouring layers' fields
+                    # pass 2: list the flips without branching, then apply them to the neighbouring fields
+                    n_flip = 0
                     for k in range(n):
-                        if new[k] != sl[k]:
-                            sl[k] = new[k]
-                            flips += 1
-                            d = np.float32(2.0) * new[k]
-                            if l + 1 < L:
-                                n1 = offsets[l + 2] - offsets[l + 1]
-                                row = up[up_start[l] + k * n1 : up_start[l] + (k + 1) * n1]
-                                f1 = f[offsets[l + 1] : offsets[l + 2]]
-                                for j in range(n1):
-                                    f1[j] += d * row[j]
-                            if l > 0:
-                                n0 = offsets[l] - offsets[l - 1]
-                                row = down[down_start[l] + k * n0 : down_start[l] + (k + 1) * n0]
-                                f0 = f[offsets[l - 1] : offsets[l]]
-                                for j in range(n0):
-                                    f0[j] += d * row[j]
+                        flipped[n_flip] = k
+                        n_flip += np.int64(new[k] != sl[k])
+                    flips += n_flip
+                    for q in range(n_flip):
+                        k = flipped[q]
+                        sl[k] = new[k]
+                        d = np.float32(2.0) * new[k]
+                        if l + 1 < L:
+                            n1 = offsets[l + 2] - offsets[l + 1]
+                            row = up[up_start[l] + k * n1 : up_start[l] + (k + 1) * n1]
+                            f1 = f[offsets[l + 1] : offsets[l + 2]]
+                            for j in range(n1):
+                                f1[j] += d * row[j]
+                        if l > 0:
+                            n0 = offsets[l] - offsets[l - 1]
+                            row = down[down_start[l] + k * n0 : down_start[l] + (k + 1) * n0]
+                            f0 = f[offsets[l - 1] : offsets[l]]
+                            for j in range(n0):
+                                f0[j] += d * row[j]
             done += 1
             if greedy and flips == 0:
                 break
