@@ -126,6 +126,34 @@ def random_spins(states: np.ndarray, n_spins: int) -> np.ndarray:
     return out.reshape(states.shape + (n_spins,))
 
 
+@numba.njit(inline="always", fastmath=_FASTMATH)
+def _add_rows(target, mat, start, flipped, n_flip, new):
+    """``target += sum_q 2 new[k_q] * mat_row(k_q)`` over the flipped spins ``k_q``.
+
+    Rows go four at a time, so ``target`` is loaded and stored once per four rows.
+    """
+    n = target.size
+    q = 0
+    while q + 4 <= n_flip:
+        k0, k1, k2, k3 = flipped[q], flipped[q + 1], flipped[q + 2], flipped[q + 3]
+        d0, d1 = np.float32(2.0) * new[k0], np.float32(2.0) * new[k1]
+        d2, d3 = np.float32(2.0) * new[k2], np.float32(2.0) * new[k3]
+        r0 = mat[start + k0 * n : start + (k0 + 1) * n]
+        r1 = mat[start + k1 * n : start + (k1 + 1) * n]
+        r2 = mat[start + k2 * n : start + (k2 + 1) * n]
+        r3 = mat[start + k3 * n : start + (k3 + 1) * n]
+        for j in range(n):
+            target[j] += (d0 * r0[j] + d1 * r1[j]) + (d2 * r2[j] + d3 * r3[j])
+        q += 4
+    while q < n_flip:
+        k0 = flipped[q]
+        d0 = np.float32(2.0) * new[k0]
+        r0 = mat[start + k0 * n : start + (k0 + 1) * n]
+        for j in range(n):
+            target[j] += d0 * r0[j]
+        q += 1
+
+
 @numba.njit(cache=True, parallel=True, fastmath=_FASTMATH)
 def anneal_layered(
     offsets: np.ndarray,
@@ -237,21 +265,11 @@ def anneal_layered(
                         n_flip += np.int64(new[k] != sl[k])
                     flips += n_flip
                     for q in range(n_flip):
-                        k = flipped[q]
-                        sl[k] = new[k]
-                        d = np.float32(2.0) * new[k]
-                        if l + 1 < L:
-                            n1 = offsets[l + 2] - offsets[l + 1]
-                            row = up[up_start[l] + k * n1 : up_start[l] + (k + 1) * n1]
-                            f1 = f[offsets[l + 1] : offsets[l + 2]]
-                            for j in range(n1):
-                                f1[j] += d * row[j]
-                        if l > 0:
-                            n0 = offsets[l] - offsets[l - 1]
-                            row = down[down_start[l] + k * n0 : down_start[l] + (k + 1) * n0]
-                            f0 = f[offsets[l - 1] : offsets[l]]
-                            for j in range(n0):
-                                f0[j] += d * row[j]
+                        sl[flipped[q]] = new[flipped[q]]
+                    if l + 1 < L:
+                        _add_rows(f[offsets[l + 1] : offsets[l + 2]], up, up_start[l], flipped, n_flip, new)
+                    if l > 0:
+                        _add_rows(f[offsets[l - 1] : offsets[l]], down, down_start[l], flipped, n_flip, new)
             done += 1
             if greedy and flips == 0:
                 break
