@@ -39,8 +39,8 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
 _U24 = np.float32(2.0**-24)  # 24 random bits -> (0, 1) with this step
-#: |beta * field| above which the heat-bath update is deterministic in float32 arithmetic
-#: (exp(-18) is below half an ulp of 1; 2**-25 * exp(18) > 1).
+#: beta * field is clamped to +-9: beyond it the heat-bath update is already deterministic in
+#: float32 arithmetic (1 + exp(-18) rounds to 1; the smallest draw 2**-25 times exp(18) exceeds 1).
 _SURE = np.float32(9.0)
 #: Reassociation lets LLVM vectorise the field reductions; no assumptions about NaN/inf.
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp", "afn"}
