@@ -163,12 +163,13 @@ def anneal_layered(
     down_start: np.ndarray,
     fields: np.ndarray,
     betas: np.ndarray,
+    metropolis: bool,
     greedy_sweeps: int,
     spins: np.ndarray,
     states: np.ndarray,
     sweeps_done: np.ndarray,
 ) -> None:
-    """Block heat-bath anneal of every chain of a layered batch, in place.
+    """Block heat-bath (or Metropolis) anneal of every chain of a layered batch, in place.
 
     Parameters
     ----------
@@ -185,6 +186,10 @@ def anneal_layered(
     fields : ndarray of shape (B, N), float32
     betas : ndarray of shape (B, n_steps), float32
         Inverse temperature of every sweep of every problem.
+    metropolis : bool
+        Each spin of the layer flips with probability ``min(1, exp(-beta dE))``
+        (Metropolis) instead of being redrawn from its conditional (heat-bath).
+        Both leave ``exp(-beta E)`` invariant.
     greedy_sweeps : int
         Zero-temperature sweeps after the schedule (each spin takes the sign of
         its local field); a chain stops early once a sweep changes nothing.
@@ -255,8 +260,14 @@ def anneal_layered(
                             expo[k] = (np.int32(m) + np.int32(127)) << np.int32(23)
                         for k in range(n):
                             u = _uniform(_mix(rng + np.uint64(k + 1) * _GOLDEN))
-                            up1 = u * (np.float32(1.0) + frac[k] * scale[k]) < np.float32(1.0)
-                            new[k] = np.float32(1.0) if up1 else np.float32(-1.0)
+                            e = frac[k] * scale[k]  # exp(-2 x)
+                            if metropolis:
+                                # flip with min(1, exp(-2 s x)): from +1 if u < e, from -1 if u < 1 / e
+                                stay = (u >= e) if sl[k] > 0 else (u * e >= np.float32(1.0))
+                                new[k] = sl[k] if stay else -sl[k]
+                            else:
+                                up1 = u * (np.float32(1.0) + e) < np.float32(1.0)
+                                new[k] = np.float32(1.0) if up1 else np.float32(-1.0)
                         rng += np.uint64(n) * _GOLDEN
                     # pass 2: list the flips without branching, then apply them to the neighbouring fields
                     n_flip = 0

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_float, check_int
+from .._validation import check_choice, check_float, check_int
 from ..ising import IsingBatch
 from ._kernels import anneal_layered, chain_seeds, random_spins
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, check_beta_range
@@ -69,13 +69,18 @@ class AnnealingSolver(Solver):
         Zero-temperature sweeps after the schedule: every spin takes the sign
         of its local field, layer by layer, until a sweep changes nothing or
         ``greedy_sweeps`` sweeps have run (a local minimum of the energy).
+    update : {'heat-bath', 'metropolis'}, default='heat-bath'
+        How a layer's spins are updated given their neighbours: redrawn from
+        their exact conditional (heat-bath), or flipped with probability
+        ``min(1, exp(-beta dE))`` (Metropolis, as neal). Both sample
+        ``exp(-beta E)`` at a fixed temperature.
     """
 
     name = "annealing"
     capabilities = SolverCapabilities(
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered"
     )
-    parameters = {"num_sweeps": 50, "beta_range": None, "reheat": 0.25, "greedy_sweeps": 0}
+    parameters = {"num_sweeps": 50, "beta_range": None, "reheat": 0.25, "greedy_sweeps": 0, "update": "heat-bath"}
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         owner = "solver 'annealing'"
@@ -84,6 +89,7 @@ class AnnealingSolver(Solver):
             params["beta_range"] = check_beta_range(params["beta_range"], "beta_range", owner)
         params["reheat"] = check_float(params["reheat"], "reheat", owner, low=0.0, high=1.0, high_open=True)
         params["greedy_sweeps"] = check_int(params["greedy_sweeps"], "greedy_sweeps", owner, low=0)
+        params["update"] = check_choice(params["update"], "update", owner, ("heat-bath", "metropolis"))
         return params
 
     def _sample(
@@ -106,7 +112,7 @@ class AnnealingSolver(Solver):
         else:
             spins = np.array(initial_states, dtype=np.int8, order="C")
         done = np.zeros((B, R), dtype=np.int64)
-        anneal_layered(*_layered_arrays(batch), betas, p["greedy_sweeps"], spins, states, done)
+        anneal_layered(*_layered_arrays(batch), betas, p["update"] == "metropolis", p["greedy_sweeps"], spins, states, done)
         info = {
             "spin_updates": int(N * done.sum()),
             "num_sweeps": int(betas.shape[1]),

@@ -62,3 +62,30 @@ def test_default_anneal_beats_a_random_state_by_far_on_mnist_shaped_problems():
     random = np.random.default_rng(5).choice(np.array([-1, 1], dtype=np.int8), size=out.spins.shape)
     assert out.energies.mean() < 3 * batch.energies(random).mean() - 100
     np.testing.assert_allclose(out.energies, batch.energies(out.spins))
+
+
+@pytest.mark.parametrize("beta", [0.5, 1.0])
+def test_block_metropolis_at_fixed_temperature_samples_boltzmann(beta):
+    """The Metropolis variant of the layer update leaves exp(-beta E) invariant too (TV check of test_boltzmann)."""
+    from test_boltzmann import N_COPIES, N_READS, N_SWEEPS, histogram, random_problems, tolerance, tv
+
+    from eqising.solvers import boltzmann_distribution
+
+    problems = random_problems((4, 4, 3), 1, seed=2)
+    batch = IsingBatch(problems.layer_sizes, problems.couplings, np.repeat(problems.fields, N_COPIES, axis=0))
+    out = AnnealingSolver(update="metropolis").sample(
+        batch, num_reads=N_READS, schedule=AnnealSchedule.constant(beta, N_SWEEPS), seed=3
+    )
+    _, exact = boltzmann_distribution(problems, beta)
+    _, too_cold = boltzmann_distribution(problems, 2 * beta)
+    emp = histogram(out.spins)
+    tol = tolerance(exact[0], N_COPIES * N_READS)
+    assert tv(emp, exact[0]) < tol, f"TV {tv(emp, exact[0]):.4f} >= tolerance {tol:.4f}"
+    assert tv(emp, too_cold[0]) > 3 * tol
+
+
+def test_bad_update_name():
+    from eqising._validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="'update' parameter of solver 'annealing'"):
+        AnnealingSolver(update="gibbs")
