@@ -10,11 +10,24 @@ from typing import Any
 
 from .._validation import check_choice, check_keys
 from .base import COST_KEYS, WeightBackend, zero_cost
+from .cbram import CONDUCTANCE_QUANTUM, CbramBackend
+from .ecram import ECRAM_PRESETS, EcramBackend
 from .ideal import IdealBackend
 
-__all__ = ["BACKENDS", "COST_KEYS", "IdealBackend", "WeightBackend", "make_backend", "zero_cost"]
+__all__ = [
+    "BACKENDS",
+    "CONDUCTANCE_QUANTUM",
+    "COST_KEYS",
+    "CbramBackend",
+    "ECRAM_PRESETS",
+    "EcramBackend",
+    "IdealBackend",
+    "WeightBackend",
+    "make_backend",
+    "zero_cost",
+]
 
-BACKENDS: dict[str, type[WeightBackend]] = {cls.name: cls for cls in (IdealBackend,)}
+BACKENDS: dict[str, type[WeightBackend]] = {cls.name: cls for cls in (IdealBackend, EcramBackend, CbramBackend)}
 
 
 def make_backend(name: Any, params: Any = None, owner: str = "make_backend") -> WeightBackend:
