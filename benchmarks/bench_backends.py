@@ -42,6 +42,8 @@ ROWS: dict[str, tuple[str, dict, float | None, float | None]] = {
     "cbram": ("cbram", {}, None, None),
     "cbram-soft-pruning": ("cbram", {"pruning": "soft", **PRUNE}, 0.90, 0.5),
     "cbram-hard-pruning": ("cbram", {"pruning": "hard", **PRUNE}, None, None),
+    "cbram-soft-pruning-0.8": ("cbram", {"pruning": "soft", **PRUNE, "prune_ratio": 0.8}, None, None),
+    "cbram-hard-pruning-0.8": ("cbram", {"pruning": "hard", **PRUNE, "prune_ratio": 0.8}, None, None),
 }
 
 COLUMNS = [
@@ -99,7 +101,7 @@ def _fmt(key: str, value) -> str:
     if isinstance(value, float):
         return f"{value:.2e}"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items() if k not in PRUNE) or "defaults"
+        return ", ".join(f"{k}={v}" for k, v in value.items() if PRUNE.get(k, None) != v) or "defaults"
     return str(value)
 
 
