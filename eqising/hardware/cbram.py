@@ -44,7 +44,7 @@ from .._validation import check_float, check_int, param_error
 from .pruning import PRUNING_PARAMS
 from .pulsed import PulsedBackend
 
-__all__ = ["CbramBackend", "CONDUCTANCE_QUANTUM"]
+__all__ = ["CONDUCTANCE_QUANTUM", "CbramBackend"]
 
 #: ``2 e^2 / h`` in siemens.
 CONDUCTANCE_QUANTUM = 7.748091729e-5

@@ -79,7 +79,7 @@ class Pruner:
         if (self.steps - self.start) % self.window:
             return
         size = self.frozen.size
-        goal = min(int(round(self.ratio * size)), int(self.frozen.sum()) + int(round(self.step_fraction * size)))
+        goal = min(round(self.ratio * size), int(self.frozen.sum()) + round(self.step_fraction * size))
         extra = goal - int(self.frozen.sum())
         if extra > 0:
             active = np.flatnonzero(~self.frozen)
