@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._validation import check_choice, check_keys
+from .._validation import make_registered
 from .base import COST_KEYS, WeightBackend, zero_cost
 from .cbram import CONDUCTANCE_QUANTUM, CbramBackend
 from .ecram import ECRAM_PRESETS, EcramBackend
@@ -39,6 +39,4 @@ def make_backend(name: Any, params: Any = None, owner: str = "make_backend") -> 
         For an unknown name, or a parameter the backend does not accept; the
         message names ``owner``.
     """
-    name = check_choice(name, "backend", owner, BACKENDS)
-    cls = BACKENDS[name]
-    return cls(**check_keys(params, "backend_params", owner, cls.parameters))
+    return make_registered(BACKENDS, name, params, owner, "backend")
