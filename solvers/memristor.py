@@ -37,14 +37,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, fields
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from .._validation import check_float, check_int, check_keys, param_error
 from ..ising import IsingBatch
-from .annealing import default_beta_range
-from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, check_beta_range
+from .annealing import check_schedule_params, sample_in_chunks, schedule_betas
+from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples
 
 __all__ = ["PROBIT_LOGISTIC_SCALE", "MemristorDevice", "MemristorSolver", "ProgrammedCrossbar", "implied_beta"]
 
@@ -295,10 +296,7 @@ class MemristorSolver(Solver):
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         owner = "solver 'memristor'"
-        params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
-        if params["beta_range"] is not None:
-            params["beta_range"] = check_beta_range(params["beta_range"], "beta_range", owner)
-        params["reheat"] = check_float(params["reheat"], "reheat", owner, low=0.0, high=1.0, high_open=True)
+        params = check_schedule_params(params, owner)
         params["device"] = _as_device(params["device"], owner)
         params["program_seed"] = check_int(params["program_seed"], "program_seed", owner, low=0, high=2**63 - 1)
         return params
@@ -319,19 +317,12 @@ class MemristorSolver(Solver):
         initial_states: np.ndarray | None,
         seeds: np.ndarray,
     ) -> SpinSamples:
-        p = self.params
-        device: MemristorDevice = p["device"]
-        schedule = schedule.resolved(p["num_sweeps"], p["beta_range"], p["reheat"])
-        ends = default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
-        betas = schedule.betas(*ends)
-        xbar = program_crossbar(batch, device, p["program_seed"])
+        device: MemristorDevice = self.params["device"]
+        schedule, betas = schedule_betas(batch, schedule, self.params)
+        xbar = program_crossbar(batch, device, self.params["program_seed"])
+        kernel = partial(_relax, xbar=xbar)
+        spins = sample_in_chunks(kernel, batch, betas, num_reads, initial_states, seeds, self.chunk_bytes)
         B, R, N, steps = batch.n_problems, num_reads, batch.n_spins, betas.shape[1]
-        chunk = max(1, self.chunk_bytes // (4 * steps * R * N))
-        spins = np.empty((B, R, N), dtype=np.int8)
-        for lo in range(0, B, chunk):
-            sel = slice(lo, min(B, lo + chunk))
-            init = None if initial_states is None else initial_states[sel]
-            spins[sel] = _relax(batch.select(sel), xbar, betas[sel], R, init, seeds[sel])
         runs = B * R * steps
         reads = runs * sum(xbar.arrays_read)
         conversions = runs * sum(n for n, a in zip(batch.layer_sizes, xbar.arrays_read) if a)
@@ -359,11 +350,12 @@ class MemristorSolver(Solver):
 
 def _relax(
     batch: IsingBatch,
-    xbar: ProgrammedCrossbar,
     betas: np.ndarray,
     R: int,
     initial_states: np.ndarray | None,
     seeds: np.ndarray,
+    *,
+    xbar: ProgrammedCrossbar,
 ) -> np.ndarray:
     """Layer-synchronous comparator updates of a chunk; every problem draws from its own stream.
 
