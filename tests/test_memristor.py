@@ -278,3 +278,20 @@ def test_device_as_dict_and_unknown_device_key():
         make_solver("memristor", {"device": 3})
     with pytest.raises(InvalidParameterError, match="'program_seed' parameter of solver 'memristor'"):
         make_solver("memristor", {"program_seed": -1})
+
+
+def test_model_with_a_device_saves_and_predicts_the_same(tmp_path):
+    from sklearn.datasets import load_digits
+
+    from eqising import load_model, save_model
+
+    X, y = load_digits(return_X_y=True)
+    X = X[:100] / 16.0
+    device = MemristorDevice(read_noise=0.05, levels=32)
+    clf = EqPropClassifier(hidden_layer_sizes=(8,), max_iter=1, solver="memristor",
+                           solver_params={"num_sweeps": 5, "device": device}, random_state=0).fit(X, y[:100])
+    save_model(clf, tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    assert again.solver_params["device"] == {**vars(device)}
+    assert again.solver_.params["device"] == device
+    np.testing.assert_array_equal(again.predict(X), clf.predict(X))
