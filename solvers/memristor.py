@@ -31,6 +31,8 @@ the full conductance range ``g_max - g_min``):
 
 With no programming error, no read noise, ``levels=None`` and ``adc_bits=None``
 it is the deterministic layer-synchronous Hopfield descent ``s_i <- sign(f_i)``.
+The noise lives in the arrays: a problem without couplings (one layer) has no
+crossbar, so its spins settle deterministically to the signs of their fields.
 """
 
 from __future__ import annotations
