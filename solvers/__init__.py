@@ -12,11 +12,14 @@ from .._validation import make_registered
 from .annealing import AnnealingSolver, default_beta_range
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
 from .exact import ExactSolver, all_spin_states, boltzmann_distribution
+from .memristor import MemristorDevice, MemristorSolver
 
 __all__ = [
     "AnnealSchedule",
     "AnnealingSolver",
     "ExactSolver",
+    "MemristorDevice",
+    "MemristorSolver",
     "SOLVERS",
     "Solver",
     "SolverCapabilities",
@@ -28,7 +31,7 @@ __all__ = [
     "make_solver",
 ]
 
-SOLVERS: dict[str, type[Solver]] = {cls.name: cls for cls in (AnnealingSolver, ExactSolver)}
+SOLVERS: dict[str, type[Solver]] = {cls.name: cls for cls in (AnnealingSolver, ExactSolver, MemristorSolver)}
 
 
 def make_solver(name: Any, params: Any = None, owner: str = "make_solver") -> Solver:
