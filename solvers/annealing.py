@@ -13,7 +13,7 @@ and reads of a batch are annealed in one call of a compiled kernel
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -22,7 +22,14 @@ from ..ising import IsingBatch
 from ._kernels import anneal_layered, chain_seeds, random_spins
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, check_beta_range
 
-__all__ = ["AnnealingSolver", "beta_ends", "default_beta_range"]
+__all__ = [
+    "AnnealingSolver",
+    "beta_ends",
+    "check_schedule_params",
+    "default_beta_range",
+    "sample_in_chunks",
+    "schedule_betas",
+]
 
 
 def default_beta_range(batch: IsingBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -48,6 +55,59 @@ def beta_ends(max_energy_change: np.ndarray, min_field_scale: np.ndarray) -> tup
     hot = np.log(2.0) / np.maximum(max_energy_change, 1e-12)
     cold = np.log(100.0) / (2.0 * min_field_scale)
     return hot, np.maximum(cold, hot)
+
+
+def check_schedule_params(params: dict[str, Any], owner: str) -> dict[str, Any]:
+    """Validate the schedule parameters ``num_sweeps``, ``beta_range`` and ``reheat`` in place; return ``params``."""
+    params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
+    if params["beta_range"] is not None:
+        params["beta_range"] = check_beta_range(params["beta_range"], "beta_range", owner)
+    params["reheat"] = check_float(params["reheat"], "reheat", owner, low=0.0, high=1.0, high_open=True)
+    return params
+
+
+def schedule_betas(
+    batch: IsingBatch, schedule: AnnealSchedule, params: dict[str, Any]
+) -> tuple[AnnealSchedule, np.ndarray]:
+    """Resolve ``schedule`` with a solver's ``num_sweeps``/``beta_range``/``reheat`` defaults.
+
+    Returns
+    -------
+    schedule : AnnealSchedule
+        The resolved schedule.
+    betas : ndarray of shape (n_problems, n_steps)
+        Inverse temperature of every sweep per problem; the ends are
+        :func:`default_beta_range` unless a ``beta_range`` is set.
+    """
+    schedule = schedule.resolved(params["num_sweeps"], params["beta_range"], params["reheat"])
+    # an explicit beta_range overrides the per-problem ends inside AnnealSchedule.betas
+    ends = default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
+    return schedule, schedule.betas(*ends)
+
+
+def sample_in_chunks(
+    kernel: Callable[..., np.ndarray],
+    batch: IsingBatch,
+    betas: np.ndarray,
+    num_reads: int,
+    initial_states: np.ndarray | None,
+    seeds: np.ndarray,
+    chunk_bytes: int,
+) -> np.ndarray:
+    """Run ``kernel(batch_chunk, betas_chunk, num_reads, initial_states_chunk, seeds_chunk)`` over chunks of problems.
+
+    Chunks hold about ``chunk_bytes`` of pre-drawn float32 random numbers
+    (one per step, read and spin). Returns the spins, ndarray of shape
+    (n_problems, num_reads, n_spins), dtype int8.
+    """
+    B, N, steps = batch.n_problems, batch.n_spins, betas.shape[1]
+    chunk = max(1, chunk_bytes // (4 * steps * num_reads * N))
+    spins = np.empty((B, num_reads, N), dtype=np.int8)
+    for lo in range(0, B, chunk):
+        sel = slice(lo, min(B, lo + chunk))
+        init = None if initial_states is None else initial_states[sel]
+        spins[sel] = kernel(batch.select(sel), betas[sel], num_reads, init, seeds[sel])
+    return spins
 
 
 class AnnealingSolver(Solver):
@@ -84,10 +144,7 @@ class AnnealingSolver(Solver):
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         owner = "solver 'annealing'"
-        params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
-        if params["beta_range"] is not None:
-            params["beta_range"] = check_beta_range(params["beta_range"], "beta_range", owner)
-        params["reheat"] = check_float(params["reheat"], "reheat", owner, low=0.0, high=1.0, high_open=True)
+        check_schedule_params(params, owner)
         params["greedy_sweeps"] = check_int(params["greedy_sweeps"], "greedy_sweeps", owner, low=0)
         params["update"] = check_choice(params["update"], "update", owner, ("heat-bath", "metropolis"))
         return params
@@ -101,10 +158,8 @@ class AnnealingSolver(Solver):
         seeds: np.ndarray,
     ) -> SpinSamples:
         p = self.params
-        schedule = schedule.resolved(p["num_sweeps"], p["beta_range"], p["reheat"])
-        # an explicit beta_range overrides the per-problem ends inside AnnealSchedule.betas
-        ends = default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
-        betas = np.ascontiguousarray(schedule.betas(*ends), dtype=np.float32)
+        schedule, betas = schedule_betas(batch, schedule, p)
+        betas = np.ascontiguousarray(betas, dtype=np.float32)
         B, R, N = batch.n_problems, num_reads, batch.n_spins
         states = chain_seeds(seeds, R)
         if initial_states is None:
