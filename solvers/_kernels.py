@@ -18,21 +18,26 @@ parallel regions, which starves the Python code between solver calls (the
 training loop) on a small machine. This module selects the ``workqueue`` layer
 unless the user already chose one (``NUMBA_THREADING_LAYER`` or
 ``numba.config.THREADING_LAYER``). The workqueue layer does not support
-concurrent kernel launches from several Python threads; call the solvers from
-one thread at a time.
+concurrent kernel launches from several Python threads, so callers hold
+:data:`KERNEL_LOCK` around every launch (calls from several threads are
+serialised, not parallel).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 
 import numba
 import numpy as np
 
-__all__ = ["anneal_layered", "anneal_sparse", "chain_seeds", "random_spins"]
+__all__ = ["KERNEL_LOCK", "anneal_layered", "anneal_sparse", "chain_seeds", "random_spins"]
 
 if numba.config.THREADING_LAYER == "default":  # respect an explicit user choice
     numba.config.THREADING_LAYER = "workqueue"
+
+#: Held around every parallel kernel launch (the workqueue layer is not re-entrant).
+KERNEL_LOCK = threading.Lock()
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -18,7 +18,7 @@ import dimod
 import numpy as np
 
 from .._validation import check_choice, check_int, param_error
-from ._kernels import anneal_sparse, chain_seeds
+from ._kernels import KERNEL_LOCK, anneal_sparse, chain_seeds
 from .annealing import beta_ends
 from .base import AnnealSchedule, check_beta_range, problem_seeds
 
@@ -135,7 +135,8 @@ class AnnealingSampler(dimod.Sampler, dimod.Initialized):
         betas = _betas(beta_range, num_sweeps, schedule_type)
         states = chain_seeds(np.array([stream_seed], dtype=np.uint64), spins.shape[0])[0]
         if spins.size:
-            anneal_sparse(indptr, indices, data, h.astype(np.float64), betas, criterion == "Metropolis", spins, states)
+            with KERNEL_LOCK:
+                anneal_sparse(indptr, indices, data, h.astype(np.float64), betas, criterion == "Metropolis", spins, states)
         samples = spins if bqm.vartype is dimod.SPIN else ((spins + 1) // 2).astype(np.int8)
         info = {
             "beta_range": tuple(float(b) for b in beta_range),

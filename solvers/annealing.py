@@ -19,7 +19,7 @@ import numpy as np
 
 from .._validation import check_choice, check_float, check_int
 from ..ising import IsingBatch
-from ._kernels import anneal_layered, chain_seeds, random_spins
+from ._kernels import KERNEL_LOCK, anneal_layered, chain_seeds, random_spins
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, check_beta_range
 
 __all__ = [
@@ -167,7 +167,9 @@ class AnnealingSolver(Solver):
         else:
             spins = np.array(initial_states, dtype=np.int8, order="C")
         done = np.zeros((B, R), dtype=np.int64)
-        anneal_layered(*_layered_arrays(batch), betas, p["update"] == "metropolis", p["greedy_sweeps"], spins, states, done)
+        arrays = _layered_arrays(batch)
+        with KERNEL_LOCK:
+            anneal_layered(*arrays, betas, p["update"] == "metropolis", p["greedy_sweeps"], spins, states, done)
         info = {
             "spin_updates": int(N * done.sum()),
             "num_sweeps": int(betas.shape[1]),

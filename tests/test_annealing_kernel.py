@@ -89,3 +89,16 @@ def test_bad_update_name():
 
     with pytest.raises(InvalidParameterError, match="'update' parameter of solver 'annealing'"):
         AnnealingSolver(update="gibbs")
+
+
+def test_calls_from_several_python_threads_are_safe_and_reproducible():
+    """The workqueue threading layer is not re-entrant; the kernel lock serialises concurrent calls."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    batch = mnist_shaped_batch(6, 6)
+    solver = AnnealingSolver(num_sweeps=20)
+    expected = solver.sample(batch, num_reads=3, seed=11).spins
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: solver.sample(batch, num_reads=3, seed=11).spins, range(8)))
+    for spins in results:
+        np.testing.assert_array_equal(spins, expected)
