@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--replicas", type=int, default=d["replicas"], help="output spins per class")
     t.add_argument("--solver", default=d["solver"], help="solver name (annealing, exact)")
     t.add_argument("--solver-params", type=_solver_params, default=None, help="solver parameters as JSON")
+    t.add_argument("--backend", default=d["backend"], help="weight backend (ideal, ecram, cbram, ...)")
+    t.add_argument("--backend-params", type=_solver_params, default=None,
+                   help="backend parameters as JSON, e.g. '{\"preset\": \"li\"}'")
     t.add_argument("--nudge", type=float, default=d["nudge"], help="EqProp nudge strength")
     t.add_argument("--nudge-mode", default=d["nudge_mode"], help="positive, symmetric or random-sign")
     t.add_argument("--balanced-nudge", action="store_true", help="weight non-target outputs 1/(n_classes-1)")
@@ -106,17 +109,18 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
                                     "when --dataset is mnist; got nothing instead.")
     clf = EqPropClassifier(
         hidden_layer_sizes=args.hidden, replicas=args.replicas, solver=args.solver,
-        solver_params=args.solver_params, nudge=args.nudge, nudge_mode=args.nudge_mode,
+        solver_params=args.solver_params, backend=args.backend, backend_params=args.backend_params, nudge=args.nudge, nudge_mode=args.nudge_mode,
         balanced_nudge=args.balanced_nudge, learning_rate=args.learning_rate, optimizer=args.optimizer, batch_size=args.batch_size,
         max_iter=args.epochs, num_reads=args.reads, random_state=args.seed,
     )
     clf._validate_params()  # fail before loading anything heavy
     clf._make_solver()
+    clf._make_backend()
     data = _load(args)
     classes = np.unique(data.y_train)
     layers = "-".join(str(n) for n in (data.X_train.shape[1], *args.hidden, len(classes) * args.replicas))
     _log(args, f"eqising train: {data.name}, {len(data.X_train)} train / {len(data.X_test)} test, "
-               f"network {layers}, solver {args.solver}, nudge {args.nudge} ({args.nudge_mode})")
+               f"network {layers}, solver {args.solver}, backend {args.backend}, nudge {args.nudge} ({args.nudge_mode})")
     start = time.perf_counter()
     bar = tqdm(range(args.epochs), desc="training", unit="epoch", file=sys.stderr, disable=None)
     for epoch in bar:
@@ -149,6 +153,9 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         "spin_updates": int(clf.spin_updates_),
         "spin_updates_per_second": float(clf.spin_updates_ / max(clf.solver_seconds_, 1e-12)),
         "solver_cost": clf.solver_cost_,
+        "backend": args.backend,
+        "backend_cost": clf.backend_cost_,
+        "backend_diagnostics": clf.backend_.diagnostics(),
         "predict_seconds": time.perf_counter() - t0,
     }
     if args.out:
@@ -182,6 +189,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "dataset": data.name,
         "n_test": int(len(data.X_test)),
         "solver": model.solver,
+        "backend": model.backend,
         "test_accuracy": acc,
         "predict_seconds": time.perf_counter() - t0,
     }

@@ -23,6 +23,7 @@ from ._validation import (
     param_error,
 )
 from .eqprop import NUDGE_MODES, PHASES, class_scores, eqprop_step, one_hot_spins
+from .hardware import BACKENDS, WeightBackend, make_backend, zero_cost
 from .network import LayeredIsingNetwork
 from .optim import OPTIMIZERS, Adam, SGD
 from .solvers import SOLVERS, Solver, add_costs, make_solver
@@ -52,6 +53,14 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         Name of a registered solver (see ``eqising.solvers.SOLVERS``).
     solver_params : dict or None, default=None
         Keyword arguments of the solver (e.g. ``{'num_sweeps': 50}``);
+        unknown keys are an error.
+    backend : str, default='ideal'
+        Name of a registered weight backend (see
+        ``eqising.hardware.BACKENDS``): where the weights live and how the
+        optimizer's desired changes are written (float, ECRAM, CBRAM, ...).
+        The solver always sees the weights the backend holds.
+    backend_params : dict or None, default=None
+        Keyword arguments of the backend (e.g. ``{'preset': 'li'}``);
         unknown keys are an error.
     nudge : float, default=2.0
         EqProp nudge strength (the beta of the EqProp papers; eqising keeps
@@ -90,7 +99,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         update and saves solver time as training accuracy rises).
     weight_clip, bias_clip, field_clip : float or None, default=1.0, 1.0, 4.0
         Magnitude limits of weights, biases and programmed fields (``None``:
-        no limit).
+        no limit). Device backends map ``+-weight_clip`` and ``+-bias_clip``
+        onto their conductance range.
     shuffle : bool, default=True
         Shuffle examples every epoch.
     random_state : None, int or numpy.random.Generator, default=None
@@ -124,6 +134,21 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         own entries (e.g. QPU access time, crossbar energy).
     solver_cost_curve_ : list of dict
         The same record for each epoch.
+    backend_ : WeightBackend
+        The weight backend holding the trained parameters.
+    backend_cost_ : dict of str to float
+        Additive cost of writing the weights during training, summed over
+        layers (keys ``eqising.hardware.COST_KEYS``: pulses, pulses skipped by
+        pruning, saturations, energy in joules, write time; zeros for
+        ``'ideal'``).
+    backend_layer_cost_ : list of dict
+        The same record per layer ``l`` (``weights[l]`` and ``biases[l]``).
+    backend_cost_curve_ : list of dict
+        The summed record for each epoch.
+    backend_seed_ : int
+        Seed of the backend (device variation, stochastic rounding, noise),
+        derived from ``random_state`` without consuming the training stream,
+        so every backend sees the same sequence of minibatches and solver seeds.
     prediction_seed_ : int
         Seed of prediction; with each example's bytes it seeds that example's
         reads, so predictions do not depend on batching.
@@ -136,6 +161,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         replicas: int = 4,
         solver: str = "annealing",
         solver_params: dict | None = None,
+        backend: str = "ideal",
+        backend_params: dict | None = None,
         nudge: float = 2.0,
         nudge_mode: str = "positive",
         balanced_nudge: bool = False,
@@ -160,6 +187,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.replicas = replicas
         self.solver = solver
         self.solver_params = solver_params
+        self.backend = backend
+        self.backend_params = backend_params
         self.nudge = nudge
         self.nudge_mode = nudge_mode
         self.balanced_nudge = balanced_nudge
@@ -217,11 +246,33 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise param_error(name, OWNER, "a bool", getattr(self, name))
         check_choice(self.solver, "solver", OWNER, SOLVERS)
+        check_choice(self.backend, "backend", OWNER, BACKENDS)
         return v
 
     def _make_solver(self) -> Solver:
         solver = make_solver(self.solver, self.solver_params, OWNER)
         return solver
+
+    def _make_backend(self) -> WeightBackend:
+        return make_backend(self.backend, self.backend_params, OWNER)
+
+    def _program_backend(self, params: dict[str, Any], state: dict[str, np.ndarray] | None = None) -> None:
+        """Write the network's parameters into a fresh backend.
+
+        Without ``state`` the network then holds what the backend reads back;
+        with a saved ``state`` (a loaded model) the devices are restored and
+        the network keeps the weights it was saved with.
+        """
+        self.backend_ = self._make_backend()
+        net = self.network_
+        self.backend_.program(
+            net.weights, net.biases, weight_clip=params["weight_clip"], bias_clip=params["bias_clip"],
+            seed=self.backend_seed_,
+        )
+        if state is None:
+            net.weights, net.biases = self.backend_.effective_weights()
+        else:
+            self.backend_.load_state(state)
 
     def _make_optimizer(self, params: dict[str, Any]):
         n = len(self.network_.weights)
@@ -316,6 +367,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.network_ = LayeredIsingNetwork.initialize(sizes, self._rng, field_clip=params["field_clip"])
         self._optimizer = self._make_optimizer(params)
         self.prediction_seed_ = int(self._rng.integers(2**63))
+        # derived, not drawn: the training stream stays the same whatever the backend
+        self.backend_seed_ = int(np.random.SeedSequence([self.prediction_seed_, 1]).generate_state(1, np.uint64)[0])
+        self._program_backend(params)
         self.loss_curve_: list[float] = []
         self.accuracy_curve_: list[float] = []
         self.n_iter_ = 0
@@ -324,6 +378,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.spin_updates_ = 0
         self.solver_cost_: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
         self.solver_cost_curve_: list[dict[str, dict[str, float]]] = []
+        self.backend_cost_ = zero_cost()
+        self.backend_layer_cost_ = [zero_cost() for _ in self.network_.weights]
+        self.backend_cost_curve_: list[dict[str, float]] = []
 
     def _run_epoch(self, X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> None:
         net, n_classes, reps = self.network_, len(self.classes_), params["replicas"]
@@ -343,6 +400,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             progress = tqdm(total=len(X), desc=f"epoch {self.n_iter_ + 1}", unit="ex", leave=False, file=sys.stderr)
         loss = correct = 0.0
         epoch_cost: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
+        epoch_backend = zero_cost()
         start = time.perf_counter()
         for i in starts:
             idx = order[i : i + params["batch_size"]]
@@ -356,8 +414,12 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             grads = step.weight_grads + step.bias_grads
             if len(idx) < params["batch_size"]:  # a short last batch moves in proportion to its size
                 grads = [g * (len(idx) / params["batch_size"]) for g in grads]
-            self._optimizer.step(net.weights + net.biases, grads)
-            net.clip_parameters(params["weight_clip"], params["bias_clip"])
+            deltas = self._optimizer.deltas(grads)
+            for layer in range(n):
+                cost = self.backend_.apply(layer, deltas[layer], deltas[n + layer])
+                add_costs(self.backend_layer_cost_[layer], cost)
+                add_costs(epoch_backend, cost)
+            net.weights, net.biases = self.backend_.effective_weights()
             out = step.free.spins[..., net.output_slice]
             loss += float((0.5 * (out - targets[:, None, :]) ** 2).mean(axis=(1, 2)).sum())
             pred = class_scores(step.free, net.output_slice, n_classes, reps).argmax(axis=1)
@@ -373,6 +435,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         for phase, cost in epoch_cost.items():
             add_costs(self.solver_cost_.setdefault(phase, {}), cost)
         self.solver_cost_curve_.append(epoch_cost)
+        add_costs(self.backend_cost_, epoch_backend)
+        self.backend_cost_curve_.append(epoch_backend)
         self.loss_curve_.append(loss / len(X))
         self.accuracy_curve_.append(correct / len(X))
         self.n_iter_ += 1

@@ -77,6 +77,9 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
     for i, (W, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"weight_{i}"] = W
         arrays[f"bias_{i}"] = b
+    backend_state = model.backend_.state()
+    for key, value in backend_state.items():
+        arrays[f"backend.{key}"] = value
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     npz = buf.getvalue()
@@ -101,6 +104,10 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
             "spin_updates_": int(model.spin_updates_),
             "solver_cost_": _jsonable(model.solver_cost_),
             "solver_cost_curve_": _jsonable(model.solver_cost_curve_),
+            "backend_seed_": int(model.backend_seed_),
+            "backend_cost_": _jsonable(model.backend_cost_),
+            "backend_layer_cost_": _jsonable(model.backend_layer_cost_),
+            "backend_cost_curve_": _jsonable(model.backend_cost_curve_),
         },
         "arrays": {"file": "model.npz", "sha256": hashlib.sha256(npz).hexdigest()},
     }
@@ -159,17 +166,20 @@ def load_model(path: str | os.PathLike) -> EqPropClassifier:
             field_clip=params["field_clip"],
         )
         solver = model._make_solver()
+        model.network_ = net
+        model.backend_seed_ = int(fitted["backend_seed_"])
+        backend_state = {k[len("backend."):]: v for k, v in arrays.items() if k.startswith("backend.")}
+        model._program_backend(params, state=backend_state)
     except ModelFileError:
         raise
     except (OSError, KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"The model {str(meta_path)!r} is corrupt or incomplete ({type(exc).__name__}: {exc}).") from exc
     model.classes_ = arrays["classes"]
-    model.network_ = net
     model.solver_ = solver
     model.n_features_in_ = int(fitted["n_features_in_"])
     for name in (
         "prediction_seed_", "n_iter_", "t_", "loss_curve_", "accuracy_curve_", "solver_seconds_", "spin_updates_",
-        "solver_cost_", "solver_cost_curve_",
+        "solver_cost_", "solver_cost_curve_", "backend_cost_", "backend_layer_cost_", "backend_cost_curve_",
     ):
         setattr(model, name, fitted[name])
     return model
