@@ -11,10 +11,11 @@ from typing import Any
 from .._validation import check_choice, check_keys
 from .base import COST_KEYS, WeightBackend, zero_cost
 from .ideal import IdealBackend
+from .mcu_int8 import McuInt8Backend
 
-__all__ = ["BACKENDS", "COST_KEYS", "IdealBackend", "WeightBackend", "make_backend", "zero_cost"]
+__all__ = ["BACKENDS", "COST_KEYS", "IdealBackend", "McuInt8Backend", "WeightBackend", "make_backend", "zero_cost"]
 
-BACKENDS: dict[str, type[WeightBackend]] = {cls.name: cls for cls in (IdealBackend,)}
+BACKENDS: dict[str, type[WeightBackend]] = {cls.name: cls for cls in (IdealBackend, McuInt8Backend)}
 
 
 def make_backend(name: Any, params: Any = None, owner: str = "make_backend") -> WeightBackend:

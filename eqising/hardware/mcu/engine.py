@@ -19,6 +19,7 @@ runs over the matrices in order), then ``n_weights + k`` for bias ``k``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,7 +174,10 @@ class StepResult:
         Channels whose scale doubled after a saturation.
     steps_written : int
         Sum of ``|int8 change|`` over weights (the update's write traffic).
-    spin_updates : int
+    spin_updates : tuple of int
+        Single-spin updates of the free and the nudged phase.
+    seconds : tuple of float
+        Wall time of the free and the nudged anneals (emulation).
     """
 
     free: np.ndarray
@@ -182,7 +186,8 @@ class StepResult:
     saturations: int
     rescales: int
     steps_written: int
-    spin_updates: int
+    spin_updates: tuple[int, int]
+    seconds: tuple[float, float]
 
 
 def train_step(
@@ -230,15 +235,18 @@ def train_step(
     T = model.num_sweeps
     rev = model.reverse
     keys = stream_key(np.uint32(seed), np.arange(B, dtype=np.uint32))
+    t0 = time.perf_counter()
     free = anneal(model, external_fields(model, xq), keys, np.arange(T), 0)
     out = slice(model.offsets[-2], N)
     skipped = (free[:, out] == targets).all(axis=1) if skip_correct else np.zeros(B, dtype=bool)
     nudged = free.copy()
     active = np.flatnonzero(~skipped)
+    t1 = time.perf_counter()
     if active.size:
         ext = external_fields(model, xq[active], nudge_q, targets[active])
         nudged[active] = anneal(model, ext, keys[active], rev, N + T * N, initial=free[active])
-    spin_updates = B * N * (T + 1) + active.size * N * rev.size
+    t2 = time.perf_counter()
+    spin_updates = (B * N * (T + 1), active.size * N * rev.size)
     sat = rescales = written = 0
     ukey = stream_key(np.uint32(seed), np.array([UPDATE_STREAM], dtype=np.uint32))
     off = model.offsets
@@ -279,7 +287,7 @@ def train_step(
     sat += int((clamped != bias).sum())
     for l in range(len(model.b)):
         model.b[l] = clamped[off[l]:off[l + 1]].astype(np.int32)
-    return StepResult(free, nudged, skipped, sat, rescales, written, int(spin_updates))
+    return StepResult(free, nudged, skipped, sat, rescales, written, spin_updates, (t1 - t0, t2 - t1))
 
 
 def input_keys(xq: np.ndarray, seed: int) -> np.ndarray:

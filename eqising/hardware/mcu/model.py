@@ -146,6 +146,10 @@ class Int8Model:
         )
 
 
+def _pad(nbytes: int, align: int) -> int:
+    return -nbytes % align
+
+
 def memory_budget(layer_sizes: Sequence[int], batch_size: int, num_sweeps: int) -> dict[str, dict[str, int]]:
     """Exact bytes of the device state for an architecture, as the exported C library lays it out.
 
@@ -162,39 +166,52 @@ def memory_budget(layer_sizes: Sequence[int], batch_size: int, num_sweeps: int) 
     -------
     dict
         ``{'training': {...}, 'inference': {...}}``, each a breakdown in bytes
-        with a ``'total'`` entry. Training: int8 weights, int32 scale
-        multipliers, int32 biases, int8 spins of both phases for the batch,
-        the batch's uint8 inputs and labels, int32 external fields of one
-        example, int32 per-channel update gains, one skip flag per example,
-        the RNG state (key and counter, 8 bytes), the uint16 acceptance table
-        and the int32 beta table. Inference: weights, scales, biases, one
-        uint8 input, two spin vectors (current and best read), external
-        fields, RNG state and the two tables.
+        with a ``'total'`` entry. Both hold the model struct (``eq_model_t``:
+        int32 scale multipliers and biases per spin, int8 weights, tail
+        padding), the const tables (uint16 acceptance table, int32 beta table,
+        int32 size and offset tables) and the RNG state (key and counter,
+        8 bytes on the stack). Training adds the step scratch
+        (``eq_train_ws_t``: int64 per-channel update gains, int32 external
+        fields of one example, int8 spins of both phases for the batch, a
+        saturation flag per channel, a skip flag per example, tail padding)
+        and the batch's uint8 inputs and labels; inference adds
+        ``eq_infer_ws_t`` (external fields, current and best spins) and one
+        uint8 input.
     """
     sizes = [int(n) for n in layer_sizes]
     n_in, spin = sizes[0], sizes[1:]
-    N = sum(spin)
+    N, C, B = sum(spin), max(spin), int(batch_size)
     n_weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
     common = {
-        "weights_int8": n_weights,
         "scales_int32": 4 * N,
         "biases_int32": 4 * N,
-        "external_fields_int32": 4 * N,
-        "rng_state": 8,
+        "weights_int8": n_weights,
+        "model_padding": _pad(8 * N + n_weights, 4),
         "sigmoid_table_uint16": 2 * LUT_SIZE,
         "beta_table_int32": 4 * num_sweeps,
+        "index_tables_int32": 4 * 3 * len(sizes),
+        "rng_state": 8,
     }
+    scratch = 8 * C + 4 * N + 2 * B * N + C + B
     training = dict(common)
     training.update({
-        "spins_free_int8": batch_size * N,
-        "spins_nudged_int8": batch_size * N,
-        "batch_inputs_uint8": batch_size * n_in,
-        "batch_labels_uint8": batch_size,
-        "skip_flags_uint8": batch_size,
-        "update_gains_int64": 8 * max(spin),
+        "update_gains_int64": 8 * C,
+        "external_fields_int32": 4 * N,
+        "spins_free_int8": B * N,
+        "spins_nudged_int8": B * N,
+        "saturation_flags_uint8": C,
+        "skip_flags_uint8": B,
+        "scratch_padding": _pad(scratch, 8),
+        "batch_inputs_uint8": B * n_in,
+        "batch_labels_uint8": B,
     })
     inference = dict(common)
-    inference.update({"input_uint8": n_in, "spins_int8": 2 * N})
+    inference.update({
+        "external_fields_int32": 4 * N,
+        "spins_int8": 2 * N,
+        "scratch_padding": _pad(6 * N, 4),
+        "input_uint8": n_in,
+    })
     training["total"] = sum(training.values())
     inference["total"] = sum(inference.values())
     return {"training": training, "inference": inference}

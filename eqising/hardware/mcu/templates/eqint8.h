@@ -15,13 +15,13 @@
 /* Compile-time check that >> of a negative value is an arithmetic shift. */
 typedef char eq_arithmetic_shift_check[((-8 >> 1) == -4) ? 1 : -1];
 
-/* Model state (in RAM so that it can be trained). Weights of matrix l are rows of its
+/* Model state (in RAM so that it can be trained; fields ordered by alignment, no inner padding). Weights of matrix l are rows of its
  * input layer times columns of its output layer, stored matrix after matrix; m and b are
  * indexed by spin (the scale of a matrix's output channel j lives at that spin). */
 typedef struct {
-    int8_t q[EQ_N_WEIGHTS];
     int32_t m[EQ_N_SPINS];
     int32_t b[EQ_N_SPINS];
+    int8_t q[EQ_N_WEIGHTS];
 } eq_model_t;
 
 /* Scratch of one prediction. */
@@ -33,10 +33,10 @@ typedef struct {
 
 /* Scratch of one training step of up to EQ_MAX_BATCH examples. */
 typedef struct {
+    int64_t gains[EQ_MAX_CHANNELS];
+    int32_t ext[EQ_N_SPINS];
     int8_t spins_free[EQ_MAX_BATCH][EQ_N_SPINS];
     int8_t spins_nudged[EQ_MAX_BATCH][EQ_N_SPINS];
-    int32_t ext[EQ_N_SPINS];
-    int64_t gains[EQ_MAX_CHANNELS];
     uint8_t hit[EQ_MAX_CHANNELS];
     uint8_t skip[EQ_MAX_BATCH];
 } eq_train_ws_t;
