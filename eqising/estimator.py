@@ -416,14 +416,15 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             targets = one_hot_spins(y_index[idx], n_classes, reps)
             nudge_targets = one_hot_spins(y_index[idx], n_classes, reps, balanced=True) if self.balanced_nudge else targets
             if getattr(self.backend_, "in_situ", False):  # the device runs the whole step in its own arithmetic
-                free, cost, phases = self.backend_.train_step(
+                free, costs, phases = self.backend_.train_step(
                     X[idx], targets, nudge=params["nudge"], learning_rate=self._optimizer.learning_rates[0],
                     bias_learning_rate=self._optimizer.learning_rates[-1], skip_correct=bool(self.skip_correct),
                     seed=int(self._rng.integers(2**32)),
                 )
                 step = EqPropStep([], [], SpinSamples(free, np.zeros(free.shape[:2])), phases)
-                add_costs(self.backend_layer_cost_[0], cost)
-                add_costs(epoch_backend, cost)
+                for layer, cost in enumerate(costs):
+                    add_costs(self.backend_layer_cost_[layer], cost)
+                    add_costs(epoch_backend, cost)
             else:
                 step = eqprop_step(
                     net, self.solver_, X[idx], nudge_targets,

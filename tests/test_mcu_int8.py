@@ -103,9 +103,9 @@ def test_saturation_is_counted_and_doubles_the_scale():
     for s in range(20):
         res = train_step(model, xq, target, seed=s, nudge_q=4 * ONE, lr_q=int(1.0 / 4 * 2**24), lr_bias_q=0,
                          skip_correct=False)
-        if res.rescales:
+        if res.rescales[0]:
             break
-    assert res is not None and res.saturations >= res.rescales > 0
+    assert res is not None and res.saturations[0] >= res.rescales[0] > 0
     grown = model.m[0] > m_before
     assert np.all(model.m[0][grown] == 2 * m_before[grown])
     assert np.all(np.abs(model.q[0][:, grown]) <= 64)
@@ -118,7 +118,7 @@ def test_zero_learning_rate_leaves_weights_alone():
     xq = np.arange(10, dtype=np.uint8).reshape(2, 5) * 20
     res = train_step(model, xq, np.array([[1, -1, 1, -1]] * 2, np.int8), seed=9, nudge_q=2 * ONE, lr_q=0,
                      lr_bias_q=0, skip_correct=False)
-    assert res.steps_written == 0
+    assert res.steps_written == [0, 0]
     for a, b in zip(model.q + model.b, before.q + before.b):
         np.testing.assert_array_equal(a, b)
 
@@ -191,6 +191,7 @@ def test_estimator_trains_in_integers_and_reloads(digits, trained):
     m = clf.backend_.model
     assert m.q[0].dtype == np.int8 and np.abs(m.q[0]).max() <= 127
     assert clf.backend_cost_["pulses"] > 0 and clf.spin_updates_ > 0
+    assert all(cost["pulses"] > 0 for cost in clf.backend_layer_cost_)
     again = load_model(path)
     np.testing.assert_array_equal(again.backend_.model.q[0], m.q[0])
     np.testing.assert_array_equal(again.predict(digits.X_test), clf.predict(digits.X_test))
@@ -254,8 +255,8 @@ def test_c_training_steps_are_bit_identical(sizes, tmp_path):
         t = one_hot_spins(y[idx], n_classes, replicas).astype(np.int8)
         r = train_step(model, x[idx].astype(np.uint8), t, seed=123 + s, nudge_q=hp[0], lr_q=hp[1], lr_bias_q=hp[2],
                        skip_correct=True)
-        expected.append(f"step {s} saturations {r.saturations} rescales {r.rescales} "
-                        f"steps_written {r.steps_written} skipped {int(r.skipped.sum())}")
+        expected.append(f"step {s} saturations {sum(r.saturations)} rescales {sum(r.rescales)} "
+                        f"steps_written {sum(r.steps_written)} skipped {int(r.skipped.sum())}")
     assert lines[:steps] == expected
     q, m, b = (np.array(line.split()[1:], dtype=np.int64) for line in lines[steps:steps + 3])
     np.testing.assert_array_equal(q, np.concatenate([a.ravel() for a in model.q]))
@@ -274,3 +275,12 @@ def test_export_c_of_a_float_model_quantises_it(digits, tmp_path, capsys):
     assert summary["quantised_from_float"] and summary["max_batch"] == 4
     assert (tmp_path / "c" / "eqint8_model.c").is_file()
     assert main(["export-c", str(tmp_path / "float"), "--out", str(tmp_path / "c"), "--max-batch", "0"]) == 2
+
+
+def test_cli_ram_budget_is_refused_with_the_numbers(capsys):
+    argv = ["train", "--backend", "mcu-int8", "--optimizer", "sgd", "--ram-budget", "20000", "--epochs", "1",
+            "--train-size", "60", "--test-size", "20"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    need = memory_budget((64, 120, 40), 32, 50)["training"]["total"]
+    assert f"({need} bytes); got 20000 bytes instead" in err

@@ -168,7 +168,7 @@ class McuInt8Backend(WeightBackend):
         bias_learning_rate: float,
         skip_correct: bool,
         seed: int,
-    ) -> tuple[np.ndarray, dict[str, float], dict[str, dict[str, float]]]:
+    ) -> tuple[np.ndarray, list[dict[str, float]], dict[str, dict[str, float]]]:
         """One integer EqProp step (positive nudging) on a minibatch, as the device runs it.
 
         Parameters
@@ -188,8 +188,9 @@ class McuInt8Backend(WeightBackend):
         -------
         free : ndarray of int8, shape (n_examples, 1, n_spins)
             Free-phase spins.
-        cost : dict
-            Backend cost record (``pulses`` = int8 steps written, ``saturations``).
+        costs : list of dict
+            Backend cost record per layer (``pulses`` = int8 steps written,
+            ``saturations``; the other keys of ``COST_KEYS`` are zero).
         solver_cost : dict of str to dict
             Per phase: ``solver_seconds`` and ``spin_updates``.
         """
@@ -199,16 +200,19 @@ class McuInt8Backend(WeightBackend):
             lr_q=int(round(learning_rate / nudge * 2**24)), lr_bias_q=int(round(bias_learning_rate / nudge * 2**24)),
             skip_correct=bool(skip_correct),
         )
-        cost = zero_cost()
-        cost["pulses"], cost["saturations"] = float(res.steps_written), float(res.saturations)
-        for key, value in (("saturations", res.saturations), ("rescales", res.rescales),
-                           ("steps_written", res.steps_written), ("steps", 1)):
+        costs = []
+        for written, saturations in zip(res.steps_written, res.saturations):
+            cost = zero_cost()
+            cost["pulses"], cost["saturations"] = float(written), float(saturations)
+            costs.append(cost)
+        for key, value in (("saturations", sum(res.saturations)), ("rescales", sum(res.rescales)),
+                           ("steps_written", sum(res.steps_written)), ("steps", 1)):
             self._stats[key] += int(value)
         phases = {
             "free": {"solver_seconds": res.seconds[0], "spin_updates": res.spin_updates[0]},
             "nudged": {"solver_seconds": res.seconds[1], "spin_updates": res.spin_updates[1]},
         }
-        return res.free[:, None, :], cost, phases
+        return res.free[:, None, :], costs, phases
 
     def scores(self, X: np.ndarray, *, num_reads: int, seed: int, n_classes: int) -> np.ndarray:
         """Integer inference scores as floats: the device's integer scores / (100 num_reads replicas).

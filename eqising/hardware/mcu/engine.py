@@ -168,12 +168,12 @@ class StepResult:
     nudged : ndarray of int8, shape (n_examples, n_spins)
         Equal to ``free`` for skipped examples.
     skipped : ndarray of bool, shape (n_examples,)
-    saturations : int
-        Weight or bias updates clamped at a limit.
-    rescales : int
-        Channels whose scale doubled after a saturation.
-    steps_written : int
-        Sum of ``|int8 change|`` over weights (the update's write traffic).
+    saturations : list of int
+        Per layer ``l`` (``weights[l]`` and ``biases[l]``): updates clamped at a limit.
+    rescales : list of int
+        Per layer: channels whose scale doubled after a saturation.
+    steps_written : list of int
+        Per layer: sum of ``|int8 change|`` over the weights (the update's write traffic).
     spin_updates : tuple of int
         Single-spin updates of the free and the nudged phase.
     seconds : tuple of float
@@ -183,9 +183,9 @@ class StepResult:
     free: np.ndarray
     nudged: np.ndarray
     skipped: np.ndarray
-    saturations: int
-    rescales: int
-    steps_written: int
+    saturations: list[int]
+    rescales: list[int]
+    steps_written: list[int]
     spin_updates: tuple[int, int]
     seconds: tuple[float, float]
 
@@ -247,12 +247,13 @@ def train_step(
         nudged[active] = anneal(model, ext, keys[active], rev, N + T * N, initial=free[active])
     t2 = time.perf_counter()
     spin_updates = (B * N * (T + 1), active.size * N * rev.size)
-    sat = rescales = written = 0
+    L = len(model.q)
+    sat, rescales, written = [0] * L, [0] * L, [0] * L
     ukey = stream_key(np.uint32(seed), np.array([UPDATE_STREAM], dtype=np.uint32))
     off = model.offsets
     counter = 0
     sn, sf = nudged.astype(np.int64), free.astype(np.int64)
-    for l in range(len(model.q)):
+    for l in range(L):
         post_n, post_f = sn[:, off[l]:off[l + 1]], sf[:, off[l]:off[l + 1]]
         if l == 0:
             d = xq.T.astype(np.int64) @ (post_n - post_f)
@@ -269,23 +270,23 @@ def train_step(
         new = model.q[l].astype(np.int64) + delta
         clamped = np.clip(new, -limit, limit)
         hit = clamped != new
-        sat += int(hit.sum())
-        written += int(np.abs(clamped - model.q[l]).sum())
+        sat[l] += int(hit.sum())
+        written[l] += int(np.abs(clamped - model.q[l]).sum())
         model.q[l] = clamped.astype(np.int8)
         grow = (hit & (limit == QMAX)).any(axis=0) & (2 * QMAX * model.m[l].astype(np.int64) <= model.weight_clip_q)
         if grow.any():
             qc = model.q[l][:, grow].astype(np.int64)
             model.q[l][:, grow] = (np.sign(qc) * ((np.abs(qc) + 1) >> 1)).astype(np.int8)
             model.m[l][grow] *= 2
-            rescales += int(grow.sum())
+            rescales[l] += int(grow.sum())
     db = (sn - sf).sum(axis=0)
     gain = (np.int64(lr_bias_q) << 20) // np.int64(B)
     vb = (db * gain) >> 12
     r16 = draws(ukey, (counter + np.arange(N, dtype=np.uint64)).astype(np.uint32))[0] >> np.uint32(16)
     bias = np.concatenate(model.b).astype(np.int64) + _stochastic_round(vb, r16.astype(np.int64))
     clamped = np.clip(bias, -model.bias_clip_q, model.bias_clip_q)
-    sat += int((clamped != bias).sum())
-    for l in range(len(model.b)):
+    for l in range(L):
+        sat[l] += int((clamped[off[l]:off[l + 1]] != bias[off[l]:off[l + 1]]).sum())
         model.b[l] = clamped[off[l]:off[l + 1]].astype(np.int32)
     return StepResult(free, nudged, skipped, sat, rescales, written, spin_updates, (t1 - t0, t2 - t1))
 
