@@ -58,7 +58,12 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         Name of a registered weight backend (see
         ``eqising.hardware.BACKENDS``): where the weights live and how the
         optimizer's desired changes are written (float, ECRAM, CBRAM, ...).
-        The solver always sees the weights the backend holds.
+        The solver always sees the weights the backend holds. A backend
+        that trains *in situ* (``'mcu-int8'``: int8 weights, integer
+        annealer) runs each whole step itself and also predicts, so
+        ``solver`` is not used with it; it needs ``optimizer='sgd'``,
+        ``momentum=0``, ``nudge_mode='positive'``, ``phase_reads=1`` and
+        ``balanced_nudge=False`` (what the device computes).
     backend_params : dict or None, default=None
         Keyword arguments of the backend (e.g. ``{'preset': 'li'}``);
         unknown keys are an error.
