@@ -186,7 +186,7 @@ def trained(digits, tmp_path_factory):
 def test_estimator_trains_in_integers_and_reloads(digits, trained):
     clf, path = trained
     assert clf.score(digits.X_test, digits.y_test) > 0.5  # two epochs: far above chance (0.1)
-    W, b = clf.backend_.effective_weights()
+    W, _ = clf.backend_.effective_weights()
     np.testing.assert_array_equal(W[0], clf.network_.weights[0])
     m = clf.backend_.model
     assert m.q[0].dtype == np.int8 and np.abs(m.q[0]).max() <= 127
@@ -284,3 +284,23 @@ def test_cli_ram_budget_is_refused_with_the_numbers(capsys):
     err = capsys.readouterr().err
     need = memory_budget((64, 120, 40), 32, 50)["training"]["total"]
     assert f"({need} bytes); got 20000 bytes instead" in err
+
+
+def test_apply_writes_desired_changes_as_stochastically_rounded_int8_steps():
+    backend = make_backend("mcu-int8")
+    rng = np.random.default_rng(0)
+    net = LayeredIsingNetwork.initialize((50, 400, 8), rng)
+    backend.program(net.weights, net.biases, weight_clip=1.0, bias_clip=1.0, seed=3)
+    model = backend.model
+    model.q[0][:] = 0
+    scale = model.m[0] / ONE
+    delta = np.broadcast_to(2.25 * scale[None, :], model.q[0].shape)
+    cost = backend.apply(0, delta, np.zeros(400))
+    steps = model.q[0].astype(float)
+    assert set(np.unique(steps)) == {2.0, 3.0} and abs(steps.mean() - 2.25) < 0.02
+    assert cost["pulses"] == steps.sum() and cost["saturations"] == 0
+    cost = backend.apply(0, np.full(model.q[0].shape, 10.0), np.full(400, 10.0))
+    assert np.all(model.q[0] == model.qmax(0)[None, :]) and np.all(model.b[0] == model.bias_clip_q)
+    assert cost["saturations"] == model.q[0].size + 400
+    W, _ = backend.effective_weights()
+    np.testing.assert_allclose(W[0], np.broadcast_to(model.qmax(0) * scale, W[0].shape))

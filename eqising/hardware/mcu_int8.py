@@ -13,7 +13,6 @@ stochastic rounding.
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 import numpy as np

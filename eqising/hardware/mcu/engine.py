@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fixed import FRAC_BITS, draws, mix32, sigmoid_table, stream_key
+from .fixed import draws, mix32, sigmoid_table, stream_key
 from .model import QMAX, Int8Model
 
 __all__ = ["StepResult", "anneal", "external_fields", "infer", "input_keys", "train_step", "update_gains"]
@@ -317,7 +317,7 @@ def infer(model: Int8Model, xq: np.ndarray, *, seed: int, num_reads: int, n_clas
     -------
     ndarray of int64, shape (n_examples, n_classes)
     """
-    n, R, N = xq.shape[0], num_reads, model.n_spins
+    n, R = xq.shape[0], num_reads
     base = input_keys(xq, seed)
     keys = stream_key(np.repeat(base, R), np.tile(np.arange(R, dtype=np.uint32), n))
     ext = np.repeat(external_fields(model, xq), R, axis=0)

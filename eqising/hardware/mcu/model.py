@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .fixed import FRAC_BITS, LUT_SIZE, ONE, beta_multipliers, reverse_steps
+from .fixed import LUT_SIZE, ONE, beta_multipliers, reverse_steps
 
 __all__ = ["Int8Model", "memory_budget"]
 
