@@ -9,6 +9,7 @@ place, the ``.npz`` first, so a crash never leaves a half-written file, and a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -47,9 +48,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def _jsonable(value: Any) -> Any:
-    """Parameters and fitted records (nested dicts, lists, numpy scalars) as plain JSON types."""
+    """Parameters and fitted records (nested dicts, lists, numpy scalars, dataclasses) as plain JSON types."""
     if isinstance(value, np.generic):
         return value.item()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # e.g. a MemristorDevice: saved as its fields
+        return _jsonable(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

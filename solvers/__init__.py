@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._validation import check_choice, check_keys
+from .._validation import make_registered
 from .annealing import AnnealingSolver, default_beta_range
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
 from .exact import ExactSolver, all_spin_states, boltzmann_distribution
+from .memristor import MemristorDevice, MemristorSolver
 
 __all__ = [
     "AnnealSchedule",
     "AnnealingSolver",
     "ExactSolver",
+    "MemristorDevice",
+    "MemristorSolver",
     "SOLVERS",
     "Solver",
     "SolverCapabilities",
@@ -28,7 +31,7 @@ __all__ = [
     "make_solver",
 ]
 
-SOLVERS: dict[str, type[Solver]] = {cls.name: cls for cls in (AnnealingSolver, ExactSolver)}
+SOLVERS: dict[str, type[Solver]] = {cls.name: cls for cls in (AnnealingSolver, ExactSolver, MemristorSolver)}
 
 
 def make_solver(name: Any, params: Any = None, owner: str = "make_solver") -> Solver:
@@ -40,6 +43,4 @@ def make_solver(name: Any, params: Any = None, owner: str = "make_solver") -> So
         For an unknown name, or a parameter the solver does not accept; the
         message names ``owner``.
     """
-    name = check_choice(name, "solver", owner, SOLVERS)
-    cls = SOLVERS[name]
-    return cls(**check_keys(params, "solver_params", owner, cls.parameters))
+    return make_registered(SOLVERS, name, params, owner, "solver")

@@ -10,7 +10,7 @@ and reads of a batch advance together, one matrix product per layer update.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -18,7 +18,13 @@ from .._validation import check_float, check_int
 from ..ising import IsingBatch
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, check_beta_range
 
-__all__ = ["AnnealingSolver", "default_beta_range"]
+__all__ = [
+    "AnnealingSolver",
+    "check_schedule_params",
+    "default_beta_range",
+    "sample_in_chunks",
+    "schedule_betas",
+]
 
 
 def default_beta_range(batch: IsingBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -39,6 +45,59 @@ def default_beta_range(batch: IsingBatch) -> tuple[np.ndarray, np.ndarray]:
     hot = np.log(2.0) / np.maximum(batch.max_energy_change(), 1e-12)
     cold = np.log(100.0) / (2.0 * batch.min_field_scale())
     return hot, np.maximum(cold, hot)
+
+
+def check_schedule_params(params: dict[str, Any], owner: str) -> dict[str, Any]:
+    """Validate the schedule parameters ``num_sweeps``, ``beta_range`` and ``reheat`` in place; return ``params``."""
+    params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
+    if params["beta_range"] is not None:
+        params["beta_range"] = check_beta_range(params["beta_range"], "beta_range", owner)
+    params["reheat"] = check_float(params["reheat"], "reheat", owner, low=0.0, high=1.0, high_open=True)
+    return params
+
+
+def schedule_betas(
+    batch: IsingBatch, schedule: AnnealSchedule, params: dict[str, Any]
+) -> tuple[AnnealSchedule, np.ndarray]:
+    """Resolve ``schedule`` with a solver's ``num_sweeps``/``beta_range``/``reheat`` defaults.
+
+    Returns
+    -------
+    schedule : AnnealSchedule
+        The resolved schedule.
+    betas : ndarray of shape (n_problems, n_steps)
+        Inverse temperature of every sweep per problem; the ends are
+        :func:`default_beta_range` unless a ``beta_range`` is set.
+    """
+    schedule = schedule.resolved(params["num_sweeps"], params["beta_range"], params["reheat"])
+    # an explicit beta_range overrides the per-problem ends inside AnnealSchedule.betas
+    ends = default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
+    return schedule, schedule.betas(*ends)
+
+
+def sample_in_chunks(
+    kernel: Callable[..., np.ndarray],
+    batch: IsingBatch,
+    betas: np.ndarray,
+    num_reads: int,
+    initial_states: np.ndarray | None,
+    seeds: np.ndarray,
+    chunk_bytes: int,
+) -> np.ndarray:
+    """Run ``kernel(batch_chunk, betas_chunk, num_reads, initial_states_chunk, seeds_chunk)`` over chunks of problems.
+
+    Chunks hold about ``chunk_bytes`` of pre-drawn float32 random numbers
+    (one per step, read and spin). Returns the spins, ndarray of shape
+    (n_problems, num_reads, n_spins), dtype int8.
+    """
+    B, N, steps = batch.n_problems, batch.n_spins, betas.shape[1]
+    chunk = max(1, chunk_bytes // (4 * steps * num_reads * N))
+    spins = np.empty((B, num_reads, N), dtype=np.int8)
+    for lo in range(0, B, chunk):
+        sel = slice(lo, min(B, lo + chunk))
+        init = None if initial_states is None else initial_states[sel]
+        spins[sel] = kernel(batch.select(sel), betas[sel], num_reads, init, seeds[sel])
+    return spins
 
 
 class AnnealingSolver(Solver):
@@ -62,12 +121,7 @@ class AnnealingSolver(Solver):
     parameters = {"num_sweeps": 50, "beta_range": None, "reheat": 0.25}
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        owner = "solver 'annealing'"
-        params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
-        if params["beta_range"] is not None:
-            params["beta_range"] = check_beta_range(params["beta_range"], "beta_range", owner)
-        params["reheat"] = check_float(params["reheat"], "reheat", owner, low=0.0, high=1.0, high_open=True)
-        return params
+        return check_schedule_params(params, "solver 'annealing'")
 
     #: Problems annealed together; bounds the memory of pre-drawn random numbers.
     chunk_bytes = 32 * 2**20
@@ -80,18 +134,9 @@ class AnnealingSolver(Solver):
         initial_states: np.ndarray | None,
         seeds: np.ndarray,
     ) -> SpinSamples:
-        p = self.params
-        schedule = schedule.resolved(p["num_sweeps"], p["beta_range"], p["reheat"])
-        # an explicit beta_range overrides the per-problem ends inside AnnealSchedule.betas
-        ends = default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
-        betas = schedule.betas(*ends).astype(np.float32)
+        schedule, betas = schedule_betas(batch, schedule, self.params)
+        spins = sample_in_chunks(_anneal, batch, betas, num_reads, initial_states, seeds, self.chunk_bytes)
         B, R, N, steps = batch.n_problems, num_reads, batch.n_spins, betas.shape[1]
-        chunk = max(1, self.chunk_bytes // (4 * steps * R * N))
-        spins = np.empty((B, R, N), dtype=np.int8)
-        for lo in range(0, B, chunk):
-            sel = slice(lo, min(B, lo + chunk))
-            init = None if initial_states is None else initial_states[sel]
-            spins[sel] = _anneal(batch.select(sel), betas[sel], R, init, seeds[sel])
         info = {"spin_updates": int(B * R * N * steps), "num_sweeps": int(steps), "schedule": schedule.kind}
         return SpinSamples(spins, batch.energies(spins), info)
 
@@ -105,6 +150,7 @@ def _anneal(
     each layer update is one matrix product.
     """
     B, N, steps = batch.n_problems, batch.n_spins, betas.shape[1]
+    betas = betas.astype(np.float32)
     noise = np.empty((steps, B, R, N), dtype=np.float32)
     start = np.empty((B, R, N), dtype=np.float32)
     for b, seed in enumerate(seeds):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -100,7 +101,7 @@ class _Recorder(IdealBackend):
     """Ideal backend that records the calls the trainer makes."""
 
     name = "recorder"
-    calls: list = []
+    calls: ClassVar[list] = []
 
     def apply(self, layer, weight_delta, bias_delta):
         type(self).calls.append((layer, weight_delta.shape, bias_delta.shape))

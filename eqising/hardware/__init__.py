@@ -8,14 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._validation import check_choice, check_keys
+from .._validation import make_registered
 from .base import COST_KEYS, WeightBackend, zero_cost
+from .cbram import CONDUCTANCE_QUANTUM, CbramBackend
+from .ecram import ECRAM_PRESETS, EcramBackend
 from .ideal import IdealBackend
 from .mcu_int8 import McuInt8Backend
 
-__all__ = ["BACKENDS", "COST_KEYS", "IdealBackend", "McuInt8Backend", "WeightBackend", "make_backend", "zero_cost"]
+__all__ = [
+    "BACKENDS",
+    "CONDUCTANCE_QUANTUM",
+    "COST_KEYS",
+    "ECRAM_PRESETS",
+    "CbramBackend",
+    "EcramBackend",
+    "IdealBackend",
+    "McuInt8Backend",
+    "WeightBackend",
+    "make_backend",
+    "zero_cost",
+]
 
-BACKENDS: dict[str, type[WeightBackend]] = {cls.name: cls for cls in (IdealBackend, McuInt8Backend)}
+BACKENDS: dict[str, type[WeightBackend]] = {cls.name: cls for cls in (IdealBackend, EcramBackend, CbramBackend, McuInt8Backend)}
 
 
 def make_backend(name: Any, params: Any = None, owner: str = "make_backend") -> WeightBackend:
@@ -27,6 +41,4 @@ def make_backend(name: Any, params: Any = None, owner: str = "make_backend") -> 
         For an unknown name, or a parameter the backend does not accept; the
         message names ``owner``.
     """
-    name = check_choice(name, "backend", owner, BACKENDS)
-    cls = BACKENDS[name]
-    return cls(**check_keys(params, "backend_params", owner, cls.parameters))
+    return make_registered(BACKENDS, name, params, owner, "backend")
