@@ -192,6 +192,8 @@ def test_estimator_trains_in_integers_and_reloads(digits, trained):
     assert m.q[0].dtype == np.int8 and np.abs(m.q[0]).max() <= 127
     assert clf.backend_cost_["pulses"] > 0 and clf.spin_updates_ > 0
     assert all(cost["pulses"] > 0 for cost in clf.backend_layer_cost_)
+    pred = clf.predict(digits.X_test)
+    np.testing.assert_array_equal(clf.predict(digits.X_test[7:12]), pred[7:12])  # independent of batching
     again = load_model(path)
     np.testing.assert_array_equal(again.backend_.model.q[0], m.q[0])
     np.testing.assert_array_equal(again.predict(digits.X_test), clf.predict(digits.X_test))

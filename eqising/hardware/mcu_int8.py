@@ -56,6 +56,8 @@ class McuInt8Backend(WeightBackend):
         "num_sweeps": 50, "beta_range": (0.05, 6.5), "reheat": 0.25, "scale_headroom": 2.0, "ram_budget": None,
     }
     OWNER: ClassVar[str] = "backend 'mcu-int8'"
+    #: Reads annealed together at prediction (bounds the emulation's memory).
+    chunk_rows: ClassVar[int] = 8192
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         owner = self.OWNER
@@ -224,5 +226,9 @@ class McuInt8Backend(WeightBackend):
         """
         xq = self._inputs(X)
         replicas = self.model.layer_sizes[-1] // n_classes
-        scores = infer(self.model, xq, seed=int(seed) & 0xFFFFFFFF, num_reads=num_reads, n_classes=n_classes)
+        chunk = max(1, self.chunk_rows // num_reads)  # predictions depend only on each example: chunks are free
+        scores = np.concatenate([
+            infer(self.model, xq[i:i + chunk], seed=int(seed) & 0xFFFFFFFF, num_reads=num_reads, n_classes=n_classes)
+            for i in range(0, len(xq), chunk)
+        ]) if len(xq) else np.zeros((0, n_classes), dtype=np.int64)
         return scores / (100.0 * num_reads * replicas)
