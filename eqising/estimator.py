@@ -23,11 +23,11 @@ from ._validation import (
     check_random_state,
     param_error,
 )
-from .eqprop import NUDGE_MODES, PHASES, class_scores, eqprop_step, one_hot_spins
+from .eqprop import NUDGE_MODES, PHASES, EqPropStep, class_scores, eqprop_step, one_hot_spins
 from .hardware import BACKENDS, WeightBackend, make_backend, zero_cost
 from .network import LayeredIsingNetwork
 from .optim import OPTIMIZERS, Adam, SGD
-from .solvers import SOLVERS, Solver, add_costs, make_solver
+from .solvers import SOLVERS, Solver, SpinSamples, add_costs, make_solver
 
 __all__ = ["EqPropClassifier"]
 
@@ -59,7 +59,12 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         Name of a registered weight backend (see
         ``eqising.hardware.BACKENDS``): where the weights live and how the
         optimizer's desired changes are written (float, ECRAM, CBRAM, ...).
-        The solver always sees the weights the backend holds.
+        The solver always sees the weights the backend holds. A backend
+        that trains *in situ* (``'mcu-int8'``: int8 weights, integer
+        annealer) runs each whole step itself and also predicts, so
+        ``solver`` is not used with it; it needs ``optimizer='sgd'``,
+        ``momentum=0``, ``nudge_mode='positive'``, ``phase_reads=1`` and
+        ``balanced_nudge=False`` (what the device computes).
     backend_params : dict or None, default=None
         Keyword arguments of the backend (e.g. ``{'preset': 'li'}``);
         unknown keys are an error.
@@ -248,6 +253,14 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
                 raise param_error(name, OWNER, "a bool", getattr(self, name))
         check_choice(self.solver, "solver", OWNER, SOLVERS)
         check_choice(self.backend, "backend", OWNER, BACKENDS)
+        if getattr(BACKENDS[self.backend], "in_situ", False):
+            # the device runs whole steps: positive nudging, one read, plain integer SGD
+            for name, allowed in (("nudge_mode", "positive"), ("balanced_nudge", False), ("phase_reads", 1),
+                                  ("optimizer", "sgd"), ("momentum", 0.0)):
+                if getattr(self, name) != allowed:
+                    raise param_error(
+                        name, OWNER, f"{allowed!r} with backend {self.backend!r} (it trains in situ)", getattr(self, name)
+                    )
         return v
 
     def _make_solver(self) -> Solver:
@@ -266,9 +279,10 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         """
         self.backend_ = self._make_backend()
         net = self.network_
+        in_situ = {"field_clip": params["field_clip"], "batch_size": params["batch_size"]}
         self.backend_.program(
             net.weights, net.biases, weight_clip=params["weight_clip"], bias_clip=params["bias_clip"],
-            seed=self.backend_seed_,
+            seed=self.backend_seed_, **(in_situ if getattr(self.backend_, "in_situ", False) else {}),
         )
         if state is None:
             net.weights, net.biases = self.backend_.effective_weights()
@@ -409,19 +423,30 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             idx = order[i : i + params["batch_size"]]
             targets = one_hot_spins(y_index[idx], n_classes, reps)
             nudge_targets = one_hot_spins(y_index[idx], n_classes, reps, balanced=True) if self.balanced_nudge else targets
-            step = eqprop_step(
-                net, self.solver_, X[idx], nudge_targets,
-                nudge=params["nudge"], mode=params["nudge_mode"], num_reads=params["phase_reads"], rng=self._rng,
-                skip_correct=bool(self.skip_correct),
-            )
-            grads = step.weight_grads + step.bias_grads
-            if len(idx) < params["batch_size"]:  # a short last batch moves in proportion to its size
-                grads = [g * (len(idx) / params["batch_size"]) for g in grads]
-            deltas = self._optimizer.deltas(grads)
-            for layer in range(n):
-                cost = self.backend_.apply(layer, deltas[layer], deltas[n + layer])
-                add_costs(self.backend_layer_cost_[layer], cost)
-                add_costs(epoch_backend, cost)
+            if getattr(self.backend_, "in_situ", False):  # the device runs the whole step in its own arithmetic
+                free, costs, phases = self.backend_.train_step(
+                    X[idx], targets, nudge=params["nudge"], learning_rate=self._optimizer.learning_rates[0],
+                    bias_learning_rate=self._optimizer.learning_rates[-1], skip_correct=bool(self.skip_correct),
+                    seed=int(self._rng.integers(2**32)),
+                )
+                step = EqPropStep([], [], SpinSamples(free, np.zeros(free.shape[:2])), phases)
+                for layer, cost in enumerate(costs):
+                    add_costs(self.backend_layer_cost_[layer], cost)
+                    add_costs(epoch_backend, cost)
+            else:
+                step = eqprop_step(
+                    net, self.solver_, X[idx], nudge_targets,
+                    nudge=params["nudge"], mode=params["nudge_mode"], num_reads=params["phase_reads"], rng=self._rng,
+                    skip_correct=bool(self.skip_correct),
+                )
+                grads = step.weight_grads + step.bias_grads
+                if len(idx) < params["batch_size"]:  # a short last batch moves in proportion to its size
+                    grads = [g * (len(idx) / params["batch_size"]) for g in grads]
+                deltas = self._optimizer.deltas(grads)
+                for layer in range(n):
+                    cost = self.backend_.apply(layer, deltas[layer], deltas[n + layer])
+                    add_costs(self.backend_layer_cost_[layer], cost)
+                    add_costs(epoch_backend, cost)
             net.weights, net.biases = self.backend_.effective_weights()
             out = step.free.spins[..., net.output_slice]
             loss += float((0.5 * (out - targets[:, None, :]) ** 2).mean(axis=(1, 2)).sum())
@@ -466,6 +491,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         net = self.network_
         if net.spin_layer_sizes[-1] != len(self.classes_) * reps:
             raise param_error("replicas", OWNER, f"the value the model was fitted with", reps)
+        if getattr(self.backend_, "in_situ", False):  # a device that trains in situ also predicts
+            return self.backend_.scores(X, num_reads=num_reads, seed=self.prediction_seed_, n_classes=len(self.classes_))
         samples = self.solver_.sample(net.ising_batch(X), num_reads=num_reads, seed=self._example_seeds(X))
         return class_scores(samples, net.output_slice, len(self.classes_), reps)
 

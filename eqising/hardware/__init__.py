@@ -13,6 +13,7 @@ from .base import COST_KEYS, WeightBackend, zero_cost
 from .cbram import CONDUCTANCE_QUANTUM, CbramBackend
 from .ecram import ECRAM_PRESETS, EcramBackend
 from .ideal import IdealBackend
+from .mcu_int8 import McuInt8Backend
 
 __all__ = [
     "BACKENDS",
@@ -22,12 +23,13 @@ __all__ = [
     "CbramBackend",
     "EcramBackend",
     "IdealBackend",
+    "McuInt8Backend",
     "WeightBackend",
     "make_backend",
     "zero_cost",
 ]
 
-BACKENDS: dict[str, type[WeightBackend]] = {cls.name: cls for cls in (IdealBackend, EcramBackend, CbramBackend)}
+BACKENDS: dict[str, type[WeightBackend]] = {cls.name: cls for cls in (IdealBackend, EcramBackend, CbramBackend, McuInt8Backend)}
 
 
 def make_backend(name: Any, params: Any = None, owner: str = "make_backend") -> WeightBackend:
