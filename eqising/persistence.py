@@ -27,7 +27,8 @@ from .network import LayeredIsingNetwork
 __all__ = ["ModelFileError", "load_model", "save_model"]
 
 FORMAT = "eqising-model"
-FORMAT_VERSION = 1
+#: 2: models hold a weight backend (its seed, state and costs).
+FORMAT_VERSION = 2
 
 
 class ModelFileError(ValueError):

@@ -68,7 +68,7 @@ def test_files_are_plain_npz_and_json(saved, fitted):
         assert a.dtype != object
     meta = json.loads((saved / "model.json").read_text())
     assert meta["format"] == "eqising-model"
-    assert meta["format_version"] == 1
+    assert meta["format_version"] == 2
     assert meta["arrays"]["file"] == "model.npz"
     assert len(meta["arrays"]["sha256"]) == 64
     assert meta["params"]["hidden_layer_sizes"] == [16]
