@@ -205,7 +205,7 @@ def test_json_not_an_object(saved):
 
 def test_wrong_format_version(saved):
     _rewrite_json(saved, format_version=99)
-    with pytest.raises(ModelFileError, match=r"format version 99; this eqising reads version 1"):
+    with pytest.raises(ModelFileError, match=r"format version 99; this eqising reads version 2"):
         load_model(saved)
 
 
