@@ -126,12 +126,13 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
     )
     clf._validate_params()  # fail before loading anything heavy
     clf._make_solver()
-    clf._make_backend()
+    in_situ = clf._make_backend().in_situ
+    solver_name = f"{args.backend} integer annealer (in situ)" if in_situ else args.solver
     data = _load(args)
     classes = np.unique(data.y_train)
     layers = "-".join(str(n) for n in (data.X_train.shape[1], *args.hidden, len(classes) * args.replicas))
     _log(args, f"eqising train: {data.name}, {len(data.X_train)} train / {len(data.X_test)} test, "
-               f"network {layers}, solver {args.solver}, backend {args.backend}, nudge {args.nudge} ({args.nudge_mode})")
+               f"network {layers}, solver {solver_name}, backend {args.backend}, nudge {args.nudge} ({args.nudge_mode})")
     start = time.perf_counter()
     bar = tqdm(range(args.epochs), desc="training", unit="epoch", file=sys.stderr, disable=None)
     for epoch in bar:
@@ -149,7 +150,7 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         "n_train": int(len(data.X_train)),
         "n_test": int(len(data.X_test)),
         "network": layers,
-        "solver": args.solver,
+        "solver": solver_name,
         "nudge": args.nudge,
         "nudge_mode": args.nudge_mode,
         "balanced_nudge": args.balanced_nudge,

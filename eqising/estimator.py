@@ -253,10 +253,12 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
                 raise param_error(name, OWNER, "a bool", getattr(self, name))
         check_choice(self.solver, "solver", OWNER, SOLVERS)
         check_choice(self.backend, "backend", OWNER, BACKENDS)
-        if getattr(BACKENDS[self.backend], "in_situ", False):
-            # the device runs whole steps: positive nudging, one read, plain integer SGD
-            for name, allowed in (("nudge_mode", "positive"), ("balanced_nudge", False), ("phase_reads", 1),
-                                  ("optimizer", "sgd"), ("momentum", 0.0)):
+        if BACKENDS[self.backend].in_situ:
+            # the device runs whole steps with its own integer annealer: positive nudging, one read,
+            # plain integer SGD; a solver choice would be silently unused, so only the default is accepted
+            for name, allowed in (("solver", "annealing"), ("solver_params", None), ("nudge_mode", "positive"),
+                                  ("balanced_nudge", False), ("phase_reads", 1), ("optimizer", "sgd"),
+                                  ("momentum", 0.0)):
                 if getattr(self, name) != allowed:
                     raise param_error(
                         name, OWNER, f"{allowed!r} with backend {self.backend!r} (it trains in situ)", getattr(self, name)
@@ -282,7 +284,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         in_situ = {"field_clip": params["field_clip"], "batch_size": params["batch_size"]}
         self.backend_.program(
             net.weights, net.biases, weight_clip=params["weight_clip"], bias_clip=params["bias_clip"],
-            seed=self.backend_seed_, **(in_situ if getattr(self.backend_, "in_situ", False) else {}),
+            seed=self.backend_seed_, **(in_situ if self.backend_.in_situ else {}),
         )
         if state is None:
             net.weights, net.biases = self.backend_.effective_weights()
@@ -423,7 +425,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             idx = order[i : i + params["batch_size"]]
             targets = one_hot_spins(y_index[idx], n_classes, reps)
             nudge_targets = one_hot_spins(y_index[idx], n_classes, reps, balanced=True) if self.balanced_nudge else targets
-            if getattr(self.backend_, "in_situ", False):  # the device runs the whole step in its own arithmetic
+            if self.backend_.in_situ:  # the device runs the whole step in its own arithmetic
                 free, costs, phases = self.backend_.train_step(
                     X[idx], targets, nudge=params["nudge"], learning_rate=self._optimizer.learning_rates[0],
                     bias_learning_rate=self._optimizer.learning_rates[-1], skip_correct=bool(self.skip_correct),
@@ -491,7 +493,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         net = self.network_
         if net.spin_layer_sizes[-1] != len(self.classes_) * reps:
             raise param_error("replicas", OWNER, f"the value the model was fitted with", reps)
-        if getattr(self.backend_, "in_situ", False):  # a device that trains in situ also predicts
+        if self.backend_.in_situ:  # a device that trains in situ also predicts
             return self.backend_.scores(X, num_reads=num_reads, seed=self.prediction_seed_, n_classes=len(self.classes_))
         samples = self.solver_.sample(net.ising_batch(X), num_reads=num_reads, seed=self._example_seeds(X))
         return class_scores(samples, net.output_slice, len(self.classes_), reps)

@@ -160,7 +160,8 @@ def test_backend_is_registered_and_validated():
 @pytest.mark.parametrize(
     "kw, name",
     [({"optimizer": "adam"}, "optimizer"), ({"nudge_mode": "symmetric"}, "nudge_mode"),
-     ({"phase_reads": 2}, "phase_reads"), ({"balanced_nudge": True}, "balanced_nudge")],
+     ({"phase_reads": 2}, "phase_reads"), ({"balanced_nudge": True}, "balanced_nudge"),
+     ({"solver": "memristor"}, "solver"), ({"solver_params": {"num_sweeps": 9}}, "solver_params")],
 )
 def test_estimator_refuses_what_the_device_cannot_do(digits, kw, name):
     params = {"backend": "mcu-int8", "optimizer": "sgd", **kw}
@@ -306,3 +307,15 @@ def test_apply_writes_desired_changes_as_stochastically_rounded_int8_steps():
     assert cost["saturations"] == model.q[0].size + 400
     W, _ = backend.effective_weights()
     np.testing.assert_allclose(W[0], np.broadcast_to(model.qmax(0) * scale, W[0].shape))
+
+
+def test_cli_summary_names_the_on_device_annealer(capsys):
+    argv = ["train", "--backend", "mcu-int8", "--optimizer", "sgd", "--epochs", "1", "--train-size", "60",
+            "--test-size", "20", "--json"]
+    assert main(argv) == 0
+    import json
+
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["solver"] == "mcu-int8 integer annealer (in situ)" and summary["backend"] == "mcu-int8"
+    assert main([*argv, "--solver", "memristor"]) == 2  # an unused solver choice is refused, not ignored
+    assert "'solver' parameter of EqPropClassifier" in capsys.readouterr().err

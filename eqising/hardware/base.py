@@ -68,6 +68,9 @@ class WeightBackend(abc.ABC):
 
     name: ClassVar[str]
     parameters: ClassVar[dict[str, Any]]
+    #: True for a device that runs whole EqProp steps itself (``train_step``) instead of
+    #: taking the trainer's desired changes through :meth:`apply`.
+    in_situ: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         params = check_keys(params, "backend_params", f"backend {self.name!r}", self.parameters)
