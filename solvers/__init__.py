@@ -10,13 +10,16 @@ from typing import Any
 
 from .._validation import check_choice, check_keys
 from .annealing import AnnealingSolver, default_beta_range
+from .dimod_solver import DimodSolver, NealSolver
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
 from .exact import ExactSolver, all_spin_states, boltzmann_distribution
 
 __all__ = [
     "AnnealSchedule",
     "AnnealingSolver",
+    "DimodSolver",
     "ExactSolver",
+    "NealSolver",
     "SOLVERS",
     "Solver",
     "SolverCapabilities",
@@ -28,7 +31,7 @@ __all__ = [
     "make_solver",
 ]
 
-SOLVERS: dict[str, type[Solver]] = {cls.name: cls for cls in (AnnealingSolver, ExactSolver)}
+SOLVERS: dict[str, type[Solver]] = {cls.name: cls for cls in (AnnealingSolver, ExactSolver, DimodSolver, NealSolver)}
 
 
 def make_solver(name: Any, params: Any = None, owner: str = "make_solver") -> Solver:
