@@ -11,12 +11,16 @@ from typing import Any
 from .._validation import check_choice, check_keys
 from .annealing import AnnealingSolver, default_beta_range
 from .dimod_solver import DimodSolver, NealSolver
+from .dwave_mock import DWaveMockSolver
+from .dwave_solver import DWaveSolver
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
 from .exact import ExactSolver, all_spin_states, boltzmann_distribution
 
 __all__ = [
     "AnnealSchedule",
     "AnnealingSolver",
+    "DWaveMockSolver",
+    "DWaveSolver",
     "DimodSolver",
     "ExactSolver",
     "NealSolver",
@@ -31,7 +35,7 @@ __all__ = [
     "make_solver",
 ]
 
-SOLVERS: dict[str, type[Solver]] = {cls.name: cls for cls in (AnnealingSolver, ExactSolver, DimodSolver, NealSolver)}
+SOLVERS: dict[str, type[Solver]] = {cls.name: cls for cls in (AnnealingSolver, ExactSolver, DimodSolver, NealSolver, DWaveSolver, DWaveMockSolver)}
 
 
 def make_solver(name: Any, params: Any = None, owner: str = "make_solver") -> Solver:
