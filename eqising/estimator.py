@@ -22,7 +22,7 @@ from ._validation import (
     check_random_state,
     param_error,
 )
-from .eqprop import NUDGE_MODES, PHASES, class_scores, eqprop_step, one_hot_spins
+from .eqprop import NUDGE_MODES, PHASES, class_scores, eqprop_step, mean_records, one_hot_spins
 from .network import LayeredIsingNetwork
 from .optim import OPTIMIZERS, Adam, SGD
 from .solvers import SOLVERS, Solver, add_costs, make_solver
@@ -124,6 +124,11 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         own entries (e.g. QPU access time, crossbar energy).
     solver_cost_curve_ : list of dict
         The same record for each epoch.
+    solver_diagnostics_ : list of dict
+        Per epoch and phase, the solver's diagnostics averaged over the
+        epoch's calls (e.g. ``effective_temperature`` of the samples,
+        ``chain_break_fraction`` and ``scale`` on a QPU); empty dicts for
+        solvers that report none.
     prediction_seed_ : int
         Seed of prediction; with each example's bytes it seeds that example's
         reads, so predictions do not depend on batching.
@@ -324,6 +329,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.spin_updates_ = 0
         self.solver_cost_: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
         self.solver_cost_curve_: list[dict[str, dict[str, float]]] = []
+        self.solver_diagnostics_: list[dict[str, dict[str, float]]] = []
 
     def _run_epoch(self, X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> None:
         net, n_classes, reps = self.network_, len(self.classes_), params["replicas"]
@@ -343,6 +349,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             progress = tqdm(total=len(X), desc=f"epoch {self.n_iter_ + 1}", unit="ex", leave=False, file=sys.stderr)
         loss = correct = 0.0
         epoch_cost: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
+        epoch_reports: dict[str, list[dict[str, float]]] = {phase: [] for phase in PHASES}
         start = time.perf_counter()
         for i in starts:
             idx = order[i : i + params["batch_size"]]
@@ -366,6 +373,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             self.spin_updates_ += step.spin_updates
             for phase, cost in step.costs.items():
                 add_costs(epoch_cost[phase], cost)
+            for phase, report in step.diagnostics.items():
+                epoch_reports[phase].append(report)
             if progress is not None:
                 progress.update(len(idx))
         if progress is not None:
@@ -373,6 +382,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         for phase, cost in epoch_cost.items():
             add_costs(self.solver_cost_.setdefault(phase, {}), cost)
         self.solver_cost_curve_.append(epoch_cost)
+        self.__dict__.setdefault("solver_diagnostics_", []).append(
+            {phase: mean_records(reports) for phase, reports in epoch_reports.items()}
+        )
         self.loss_curve_.append(loss / len(X))
         self.accuracy_curve_.append(correct / len(X))
         self.n_iter_ += 1

@@ -42,6 +42,15 @@ __all__ = ["AnnealEmulator", "DWaveMockSolver", "estimate_timing"]
 class AnnealEmulator(dimod.Sampler):
     """A stand-in for QPU sampling: simulated annealing that follows QPU anneal parameters.
 
+    Each anneal plays the ``s(t)`` schedule as ``num_sweeps`` sequential Metropolis
+    sweeps (a numba kernel) at inverse temperatures ``beta * 100 ** (s - 1)``. When the
+    chains of the embedding are known (:attr:`chains`), every ``sweeps_per_move``
+    sweeps are followed by whole-chain Metropolis flips: a chain then moves as
+    one logical spin, as it does when a QPU tunnels, instead of freezing as soon
+    as single-qubit flips against the chain coupling stop being accepted.
+    Both moves satisfy detailed balance, so at a fixed ``s`` the emulator samples
+    the Boltzmann distribution of the programmed problem at that inverse temperature.
+
     Parameters
     ----------
     beta : float, default=5.0
@@ -50,20 +59,26 @@ class AnnealEmulator(dimod.Sampler):
         Metropolis sweeps per anneal.
     h_range, j_range : (float, float), default=(-4, 4), (-1, 1)
         Programmable ranges; biases outside them are rejected, as by a QPU.
-    seed : int or None, default=None
+    sweeps_per_move : int, default=5
+        Single-qubit sweeps between two rounds of chain flips.
+
+    Attributes
+    ----------
+    seed : int or None
         Seed of the next call (set before each call by :class:`DWaveMockSolver`).
+    chains : list of list or None
+        Qubit labels of every chain of the embedding in use (set by :class:`DWaveMockSolver`).
     """
 
     parameters = None
     properties = None
 
     def __init__(self, beta: float = 5.0, num_sweeps: int = 100, h_range=(-4.0, 4.0), j_range=(-1.0, 1.0),
-                 seed: int | None = None) -> None:
-        from dwave.samplers import SimulatedAnnealingSampler
-
-        self.beta, self.num_sweeps, self.seed = beta, num_sweeps, seed
+                 sweeps_per_move: int = 5) -> None:
+        self.beta, self.num_sweeps, self.sweeps_per_move = beta, num_sweeps, sweeps_per_move
         self.h_range, self.j_range = tuple(h_range), tuple(j_range)
-        self._sa = SimulatedAnnealingSampler()
+        self.seed: int | None = None
+        self.chains: list | None = None
         self.parameters = {k: [] for k in (
             "num_reads", "annealing_time", "anneal_schedule", "initial_state", "reinitialize_state",
             "auto_scale", "answer_mode", "label")}
@@ -85,7 +100,8 @@ class AnnealEmulator(dimod.Sampler):
         owner = "AnnealEmulator.sample"
         if auto_scale:
             raise param_error("auto_scale", owner, "False (the emulator programs the problem as given)", auto_scale)
-        ldata, (_, _, qdata), _ = bqm.to_numpy_vectors()
+        labels = list(bqm.variables)
+        ldata, (irow, icol, qdata), _ = bqm.to_numpy_vectors(variable_order=labels)
         if ldata.size and (ldata.min() < self.h_range[0] or ldata.max() > self.h_range[1]):
             raise param_error("bqm", owner, f"fields inside h_range {self.h_range}",
                               (float(ldata.min()), float(ldata.max())))
@@ -98,14 +114,80 @@ class AnnealEmulator(dimod.Sampler):
         if initial_state is not None and not reinitialize_state:
             raise param_error("reinitialize_state", owner, "True (the emulator restarts every read from "
                               "initial_state)", reinitialize_state)
-        kwargs: dict[str, Any] = {}
+        rng = np.random.default_rng(self.seed)
+        Q = len(labels)
         if initial_state is not None:
-            kwargs.update(initial_states=([[initial_state[v] for v in bqm.variables]], list(bqm.variables)),
-                          initial_states_generator="tile")
-        return self._sa.sample(
-            bqm, num_reads=num_reads, beta_schedule_type="custom",
-            beta_schedule=self.betas(anneal_schedule, annealing_time), seed=self.seed, **kwargs,
-        )
+            states = np.tile(np.array([initial_state[v] for v in labels], dtype=np.int8), (num_reads, 1))
+        else:
+            states = (2 * rng.integers(0, 2, size=(num_reads, Q)) - 1).astype(np.int8)
+        betas = self.betas(anneal_schedule, annealing_time)
+        chain_of = np.arange(Q, dtype=np.int64)  # no chains known: every qubit is its own chain
+        if self.chains:
+            position = {v: i for i, v in enumerate(labels)}
+            for c, chain in enumerate(self.chains):
+                for q in chain:
+                    if q in position:
+                        chain_of[position[q]] = Q + c
+        order = np.argsort(chain_of, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, np.diff(chain_of[order]) != 0, True])
+        rows = np.concatenate([irow, icol]).astype(np.int64)
+        cols = np.concatenate([icol, irow]).astype(np.int64)
+        vals = np.concatenate([qdata, qdata])
+        by_row = np.argsort(rows, kind="stable")
+        indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=Q))].astype(np.int64)
+        moves = self.sweeps_per_move if self.chains else 0
+        n_rounds = 0 if moves == 0 else len(betas) // moves
+        for r in range(num_reads):
+            _anneal_read(
+                states[r], ldata.astype(np.float64), indptr, cols[by_row], vals[by_row].astype(np.float64),
+                chain_of, order, bounds.astype(np.int64), betas, moves,
+                rng.random((len(betas), Q)), rng.random((max(n_rounds, 1), len(bounds) - 1)),
+            )
+        return dimod.SampleSet.from_samples_bqm((states, labels), bqm)
+
+
+def _anneal_read_py(s, h, indptr, nbr, J, chain_of, order, bounds, betas, moves, u_spin, u_chain):
+    """One read: Metropolis sweeps over ``betas`` (dimod sign), whole-chain flips every ``moves`` sweeps.
+
+    ``s`` (int8, n_qubits) is updated in place. Chains are the runs of ``order``
+    delimited by ``bounds``; ``chain_of`` gives each qubit's chain id.
+    """
+    Q = s.shape[0]
+    for k in range(betas.shape[0]):
+        beta = betas[k]
+        for q in range(Q):
+            f = h[q]
+            for e in range(indptr[q], indptr[q + 1]):
+                f += J[e] * s[nbr[e]]
+            delta = -2.0 * s[q] * f
+            if delta <= 0.0 or u_spin[k, q] < np.exp(-beta * delta):
+                s[q] = -s[q]
+        if moves > 0 and (k + 1) % moves == 0:
+            rnd = (k + 1) // moves - 1
+            for c in range(bounds.shape[0] - 1):
+                if bounds[c + 1] - bounds[c] < 2:
+                    continue  # single qubits were just swept
+                own = chain_of[order[bounds[c]]]
+                total = 0.0
+                for i in range(bounds[c], bounds[c + 1]):
+                    q = order[i]
+                    f = h[q]
+                    for e in range(indptr[q], indptr[q + 1]):
+                        if chain_of[nbr[e]] != own:
+                            f += J[e] * s[nbr[e]]
+                    total += s[q] * f
+                delta = -2.0 * total
+                if delta <= 0.0 or u_chain[rnd, c] < np.exp(-beta * delta):
+                    for i in range(bounds[c], bounds[c + 1]):
+                        s[order[i]] = -s[order[i]]
+
+
+try:  # compiled when numba is available (it ships with the dwave extra's dependencies)
+    from numba import njit
+
+    _anneal_read = njit(cache=True, nogil=True)(_anneal_read_py)
+except ImportError:  # pragma: no cover
+    _anneal_read = _anneal_read_py
 
 
 def estimate_timing(num_qubits: int, num_reads: int, kwargs: dict[str, Any]) -> dict[str, float]:
@@ -174,6 +256,11 @@ class DWaveMockSolver(DWaveSolver):
         emulator = mock.substitute_sampler
         emulator.h_range, emulator.j_range = tuple(mock.properties["h_range"]), tuple(mock.properties["j_range"])
         return mock
+
+    def _sample(self, batch, num_reads, schedule, initial_states, seeds):
+        emb = self.embedding(batch.layer_sizes)
+        self.sampler.substitute_sampler.chains = [emb.qubits[chain].tolist() for chain in emb.chains]
+        return super()._sample(batch, num_reads, schedule, initial_states, seeds)
 
     def _submit(self, bqm: Any, seed: int, kwargs: dict[str, Any]) -> Any:
         self.sampler.substitute_sampler.seed = seed
