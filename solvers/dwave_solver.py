@@ -170,6 +170,7 @@ class DWaveSolver(Solver):
         ``seed`` is unused by a real QPU (its randomness is physical); the mock's emulator uses it.
         """
         from dwave.cloud.api.exceptions import RequestTimeout
+        from dwave.cloud.exceptions import PollingTimeout
         from dwave.cloud.exceptions import Timeout as CloudTimeout
 
         attempts = self.params["retries"] + 1
@@ -178,7 +179,7 @@ class DWaveSolver(Solver):
                 sampleset = self.sampler.sample(bqm, **kwargs)
                 sampleset.resolve()
                 return sampleset
-            except (CloudTimeout, RequestTimeout, TimeoutError) as exc:
+            except (CloudTimeout, PollingTimeout, RequestTimeout, TimeoutError) as exc:
                 last = exc
         raise DWaveTimeoutError(
             f"solver {self.name!r}: the QPU call timed out {attempts} times "
