@@ -169,3 +169,17 @@ def test_estimator_reports_per_phase_diagnostics():
             assert np.isfinite(phase["effective_temperature"]) and phase["effective_temperature"] >= 0
     plain = EqPropClassifier((8,), max_iter=1, batch_size=20, random_state=0).fit(X, y)
     assert plain.solver_diagnostics_ == [{"free": {}, "nudged": {}}]
+
+
+def test_models_with_a_sampler_instance_ask_for_a_module_class_string(tmp_path):
+    from eqising import load_model, save_model
+
+    rng = np.random.default_rng(8)
+    X, y = rng.random((20, 4)), np.arange(20) % 2
+    clf = EqPropClassifier((4,), solver="dimod", solver_params={"sampler": dimod.ExactSolver()}, max_iter=1,
+                           random_state=0).fit(X, y)
+    with pytest.raises(InvalidParameterError, match=r"'solver_params' parameter of save_model .*'module:Class'"):
+        save_model(clf, tmp_path / "instance")
+    clf.set_params(solver_params={"sampler": "dimod:ExactSolver"}).fit(X, y)
+    again = load_model(save_model(clf, tmp_path / "string"))
+    np.testing.assert_array_equal(again.predict(X), clf.predict(X))
