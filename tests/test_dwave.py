@@ -211,14 +211,14 @@ def test_mock_keeps_the_solver_contract(tmp_path):
     rng = np.random.default_rng(8)
     batch = random_batch((3, 4, 3), 4, rng)
     solver = mock(tmp_path, beta=20.0)
-    out = solver.sample(batch, num_reads=20, seed=11)
+    seeds = np.array([11, 12, 13, 14])
+    out = solver.sample(batch, num_reads=20, seed=seeds)
     assert out.spins.shape == (4, 20, 10) and out.spins.dtype == np.int8
     np.testing.assert_allclose(out.energies, batch.energies(out.spins))
-    np.testing.assert_array_equal(out.spins, solver.sample(batch, num_reads=20, seed=11).spins)
-    assert not np.array_equal(out.spins, solver.sample(batch, num_reads=20, seed=12).spins)
+    np.testing.assert_array_equal(out.spins, solver.sample(batch, num_reads=20, seed=seeds).spins)
+    assert not np.array_equal(out.spins, solver.sample(batch, num_reads=20, seed=seeds + 100).spins)
     # a problem's samples do not depend on its place in the batch
-    alone = solver.sample(batch.select([2]), num_reads=20, seed=out.info.get("seeds", None) or
-                          np.random.SeedSequence(11).generate_state(4, dtype=np.uint64)[[2]])
+    alone = solver.sample(batch.select([2]), num_reads=20, seed=seeds[[2]])
     np.testing.assert_array_equal(alone.spins[0], out.spins[2])
     # cold: the lowest read of each problem is its ground state
     states = all_spin_states(10)
