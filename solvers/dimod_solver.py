@@ -106,7 +106,9 @@ class DimodSolver(Solver):
         ``{'beta': 2.0}`` for ``TreeDecompositionSampler``); only keys the
         sampler declares, and none the solver sets itself.
     num_sweeps : int, default=50
-        Sweeps of the forward schedule, for samplers that take a custom beta schedule.
+        Sweeps of the forward schedule. This and the next two parameters apply
+        to samplers that take a custom beta schedule; for the others, schedules
+        that set any of them are an error.
     beta_range : (float, float) or None, default=None
         Inverse temperatures ``(hot, cold)``; ``None`` picks them per problem
         as the ``annealing`` solver does.
@@ -173,6 +175,12 @@ class DimodSolver(Solver):
         p, owner, N = self.params, f"{type(self).__name__}.sample", batch.n_spins
         declared = self.sampler.parameters
         linear, quadratic = batch.to_dimod_arrays()
+        name = type(self.sampler).__name__
+        if not self._schedule and (schedule.num_sweeps, schedule.beta_range, schedule.reheat) != (None, None, None):
+            raise param_error("schedule", owner, f"an AnnealSchedule without num_sweeps, beta_range or reheat: "
+                              f"{name} takes no beta schedule", schedule)
+        if initial_states is not None and not self._initial:
+            raise param_error("initial_states", owner, f"None: {name} takes no initial states", Described("an array"))
         betas = None
         if self._schedule:
             schedule = schedule.resolved(p["num_sweeps"], p["beta_range"], p["reheat"])

@@ -82,6 +82,16 @@ def test_sampler_params_are_checked_against_the_sampler():
         make_solver("dimod", {"sampler_params": {"seed": 1}})
 
 
+def test_what_a_sampler_cannot_take_is_an_error():
+    batch = random_batch((3, 3), 1, np.random.default_rng(9))
+    exact = make_solver("dimod", {"sampler": "dimod:ExactSolver"})
+    with pytest.raises(InvalidParameterError, match=r"'schedule' parameter of DimodSolver.sample .*ExactSolver"):
+        exact.sample(batch, schedule=AnnealSchedule(num_sweeps=10))
+    with pytest.raises(InvalidParameterError, match=r"'initial_states' parameter of DimodSolver.sample"):
+        exact.sample(batch, initial_states=np.ones((1, 1, 6)))
+    assert exact.sample(batch, schedule=AnnealSchedule("reverse")).spins.shape == (1, 1, 6)
+
+
 def test_exact_solver_keeps_the_lowest_energy_states():
     batch = random_batch((3, 3), 2, np.random.default_rng(1))
     out = make_solver("dimod", {"sampler": dimod.ExactSolver()}).sample(batch, num_reads=3)
