@@ -29,6 +29,7 @@ from .._validation import Described, check_float, check_int, check_keys, param_e
 from ..ising import IsingBatch
 from .annealing import default_beta_range
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, check_beta_range
+from .exact import MAX_EXACT_SPINS
 from .temperature import effective_temperature
 
 __all__ = ["DimodSolver", "NealSolver", "load_sampler", "sampleset_spins"]
@@ -147,11 +148,12 @@ class DimodSolver(Solver):
             raise param_error("estimate_temperature", owner, "a bool", params["estimate_temperature"])
         self._schedule = "beta_schedule_type" in declared and "beta_schedule" in declared
         self._initial = "initial_states" in declared
+        name = type(self.sampler).__name__
         self.capabilities = SolverCapabilities(
-            exact=type(self.sampler).__name__ in ("ExactSolver", "TreeDecompositionSolver"),
+            exact=name in ("ExactSolver", "TreeDecompositionSolver"),
             finite_temperature=self._schedule or "beta" in declared,
             reverse_anneal=self._schedule and self._initial,
-            max_spins=None,
+            max_spins=MAX_EXACT_SPINS if name == "ExactSolver" else None,  # it enumerates every state
             topology="any",
         )
         return params

@@ -90,6 +90,8 @@ def test_what_a_sampler_cannot_take_is_an_error():
     with pytest.raises(InvalidParameterError, match=r"'initial_states' parameter of DimodSolver.sample"):
         exact.sample(batch, initial_states=np.ones((1, 1, 6)))
     assert exact.sample(batch, schedule=AnnealSchedule("reverse")).spins.shape == (1, 1, 6)
+    with pytest.raises(InvalidParameterError, match=r"'batch' parameter .*at most 20 spins"):
+        exact.sample(random_batch((12, 10), 1, np.random.default_rng(9)))
 
 
 def test_exact_solver_keeps_the_lowest_energy_states():
