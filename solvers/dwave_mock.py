@@ -27,6 +27,7 @@ What differs from a real QPU (also in the README):
 
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 from typing import Any
 
@@ -138,7 +139,7 @@ class AnnealEmulator(dimod.Sampler):
         moves = self.sweeps_per_move if self.chains else 0
         n_rounds = 0 if moves == 0 else len(betas) // moves
         for r in range(num_reads):
-            _anneal_read(
+            _kernel()(
                 states[r], ldata.astype(np.float64), indptr, cols[by_row], vals[by_row].astype(np.float64),
                 chain_of, order, bounds.astype(np.int64), betas, moves,
                 rng.random((len(betas), Q)), rng.random((max(n_rounds, 1), len(bounds) - 1)),
@@ -182,12 +183,14 @@ def _anneal_read_py(s, h, indptr, nbr, J, chain_of, order, bounds, betas, moves,
                         s[order[i]] = -s[order[i]]
 
 
-try:  # compiled when numba is available (it ships with the dwave extra's dependencies)
-    from numba import njit
-
-    _anneal_read = njit(cache=True, nogil=True)(_anneal_read_py)
-except ImportError:  # pragma: no cover
-    _anneal_read = _anneal_read_py
+@functools.cache
+def _kernel() -> Any:
+    """The read kernel, compiled by numba on first use (pure Python without numba)."""
+    try:
+        from numba import njit
+    except ImportError:  # pragma: no cover - numba comes with the dwave extra
+        return _anneal_read_py
+    return njit(cache=True, nogil=True)(_anneal_read_py)
 
 
 def estimate_timing(num_qubits: int, num_reads: int, kwargs: dict[str, Any]) -> dict[str, float]:
