@@ -343,3 +343,15 @@ def test_train_with_ocean_samplers(capsys, tmp_path, argv):
 def test_bad_sampler_option(capsys, argv, match):
     err = run_error(capsys, ["train", *SPLIT, "--epochs", "1", *argv])
     assert re.search(match, err), err
+
+
+def test_dwave_without_a_token_exits_with_a_clear_error(capsys, tmp_path, monkeypatch):
+    import os
+
+    for var in [k for k in os.environ if k.startswith("DWAVE")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("EQISING_CACHE_DIR", str(tmp_path))
+    err = run_error(capsys, ["train", *SPLIT, "--epochs", "1", "--solver", "dwave"], quiet=False)
+    assert "API token" in err and "DWAVE_API_TOKEN" in err and "--solver dwave-mock" in err
