@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(t)
     t.add_argument("--hidden", type=_hidden, default=tuple(d["hidden_layer_sizes"]), help="hidden sizes, e.g. 120 or 256,128")
     t.add_argument("--replicas", type=int, default=d["replicas"], help="output spins per class")
-    t.add_argument("--solver", default=d["solver"], help="solver name (annealing, exact, neal, dimod, dwave, dwave-mock)")
+    t.add_argument(
+        "--solver", default=d["solver"], help="solver name (annealing, exact, neal, dimod, dwave, dwave-mock)"
+    )
     t.add_argument("--sampler", default=None, help="dimod sampler as module:Class, for --solver dimod")
     t.add_argument("--solver-params", type=_solver_params, default=None, help="solver parameters as JSON")
     t.add_argument("--nudge", type=float, default=d["nudge"], help="EqProp nudge strength")

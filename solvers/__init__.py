@@ -35,7 +35,10 @@ __all__ = [
     "make_solver",
 ]
 
-SOLVERS: dict[str, type[Solver]] = {cls.name: cls for cls in (AnnealingSolver, ExactSolver, DimodSolver, NealSolver, DWaveSolver, DWaveMockSolver)}
+SOLVERS: dict[str, type[Solver]] = {
+    cls.name: cls
+    for cls in (AnnealingSolver, ExactSolver, DimodSolver, NealSolver, DWaveSolver, DWaveMockSolver)
+}
 
 
 def make_solver(name: Any, params: Any = None, owner: str = "make_solver") -> Solver:

@@ -38,8 +38,16 @@ __all__ = ["DimodSolver", "NealSolver", "load_sampler", "sampleset_spins"]
 NOGIL_MODULE_PREFIXES = ("dwave.samplers.",)
 
 #: Keyword arguments the solver sets itself; ``sampler_params`` may not set them.
-RESERVED = ("num_reads", "seed", "initial_states", "initial_states_generator", "beta_schedule_type",
-            "beta_schedule", "num_sweeps", "beta_range")
+RESERVED = (
+    "num_reads",
+    "seed",
+    "initial_states",
+    "initial_states_generator",
+    "beta_schedule_type",
+    "beta_schedule",
+    "num_sweeps",
+    "beta_range",
+)
 
 
 def load_sampler(value: Any, owner: str) -> Any:
@@ -64,7 +72,9 @@ def load_sampler(value: Any, owner: str) -> Any:
         except (ImportError, AttributeError) as exc:
             raise param_error("sampler", owner, f"{expected} that can be imported ({exc})", value) from exc
         value = cls()
-    if not (callable(getattr(value, "sample", None)) and isinstance(getattr(value, "parameters", None), dict)):
+    if not (
+        callable(getattr(value, "sample", None)) and isinstance(getattr(value, "parameters", None), dict)
+    ):
         raise param_error("sampler", owner, expected, value)
     return value
 
@@ -83,12 +93,20 @@ def sampleset_spins(sampleset: Any, n_spins: int, num_reads: int, owner: str) ->
     record = sampleset.record
     labels = np.asarray(list(sampleset.variables))
     if labels.shape != (n_spins,) or not np.array_equal(np.sort(labels), np.arange(n_spins)):
-        raise param_error("sampler", owner, f"a sampler that returns samples of the variables 0..{n_spins - 1}",
-                          Described(f"samples over {len(labels)} variables"))
+        raise param_error(
+            "sampler",
+            owner,
+            f"a sampler that returns samples of the variables 0..{n_spins - 1}",
+            Described(f"samples over {len(labels)} variables"),
+        )
     rows = np.repeat(np.arange(len(record)), record.num_occurrences)
     if len(rows) < num_reads:
-        raise param_error("sampler", owner, f"a sampler that returns at least num_reads={num_reads} samples",
-                          Described(f"{len(rows)} samples"))
+        raise param_error(
+            "sampler",
+            owner,
+            f"a sampler that returns at least num_reads={num_reads} samples",
+            Described(f"{len(rows)} samples"),
+        )
     if len(rows) > num_reads:
         rows = rows[np.argsort(record.energy[rows], kind="stable")[:num_reads]]
     return np.ascontiguousarray(record.sample[rows][:, np.argsort(labels)], dtype=np.int8)
@@ -128,8 +146,13 @@ class DimodSolver(Solver):
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="any"
     )
     parameters = {
-        "sampler": None, "sampler_params": None, "num_sweeps": 50, "beta_range": None, "reheat": 0.25,
-        "num_threads": None, "estimate_temperature": True,
+        "sampler": None,
+        "sampler_params": None,
+        "num_sweeps": 50,
+        "beta_range": None,
+        "reheat": 0.25,
+        "num_threads": None,
+        "estimate_temperature": True,
     }
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -178,15 +201,27 @@ class DimodSolver(Solver):
         declared = self.sampler.parameters
         linear, quadratic = batch.to_dimod_arrays()
         name = type(self.sampler).__name__
-        if not self._schedule and (schedule.num_sweeps, schedule.beta_range, schedule.reheat) != (None, None, None):
-            raise param_error("schedule", owner, f"an AnnealSchedule without num_sweeps, beta_range or reheat: "
-                              f"{name} takes no beta schedule", schedule)
+        if not self._schedule and (schedule.num_sweeps, schedule.beta_range, schedule.reheat) != (
+            None,
+            None,
+            None,
+        ):
+            raise param_error(
+                "schedule",
+                owner,
+                f"an AnnealSchedule without num_sweeps, beta_range or reheat: {name} takes no beta schedule",
+                schedule,
+            )
         if initial_states is not None and not self._initial:
-            raise param_error("initial_states", owner, f"None: {name} takes no initial states", Described("an array"))
+            raise param_error(
+                "initial_states", owner, f"None: {name} takes no initial states", Described("an array")
+            )
         betas = None
         if self._schedule:
             schedule = schedule.resolved(p["num_sweeps"], p["beta_range"], p["reheat"])
-            ends = default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
+            ends = (
+                default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
+            )
             betas = schedule.betas(*ends)
 
         def one(b: int) -> np.ndarray:
@@ -197,7 +232,9 @@ class DimodSolver(Solver):
             if "num_reads" in declared:
                 kwargs["num_reads"] = num_reads
             if "seed" in declared:  # dwave-samplers take seeds in [0, 2**31)
-                kwargs["seed"] = int(np.random.SeedSequence(int(seeds[b])).generate_state(1, np.uint32)[0] >> 1)
+                kwargs["seed"] = int(
+                    np.random.SeedSequence(int(seeds[b])).generate_state(1, np.uint32)[0] >> 1
+                )
             if betas is not None:
                 kwargs.update(beta_schedule_type="custom", beta_schedule=betas[b])
             if initial_states is not None and self._initial:

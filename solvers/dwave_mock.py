@@ -74,47 +74,89 @@ class AnnealEmulator(dimod.Sampler):
     parameters = None
     properties = None
 
-    def __init__(self, beta: float = 5.0, num_sweeps: int = 100, h_range=(-4.0, 4.0), j_range=(-1.0, 1.0),
-                 sweeps_per_move: int = 5) -> None:
+    def __init__(
+        self,
+        beta: float = 5.0,
+        num_sweeps: int = 100,
+        h_range=(-4.0, 4.0),
+        j_range=(-1.0, 1.0),
+        sweeps_per_move: int = 5,
+    ) -> None:
         self.beta, self.num_sweeps, self.sweeps_per_move = beta, num_sweeps, sweeps_per_move
         self.h_range, self.j_range = tuple(h_range), tuple(j_range)
         self.seed: int | None = None
         self.chains: list | None = None
-        self.parameters = {k: [] for k in (
-            "num_reads", "annealing_time", "anneal_schedule", "initial_state", "reinitialize_state",
-            "auto_scale", "answer_mode", "label")}
+        self.parameters = {
+            k: []
+            for k in (
+                "num_reads",
+                "annealing_time",
+                "anneal_schedule",
+                "initial_state",
+                "reinitialize_state",
+                "auto_scale",
+                "answer_mode",
+                "label",
+            )
+        }
         self.properties = {"beta": beta, "num_sweeps": num_sweeps}
 
     def betas(self, anneal_schedule: list | None, annealing_time: float) -> np.ndarray:
         """Inverse temperature of every sweep for a piecewise-linear ``s(t)`` schedule."""
-        points = np.asarray(anneal_schedule if anneal_schedule is not None else [[0.0, 0.0], [annealing_time, 1.0]],
-                            dtype=np.float64)
+        points = np.asarray(
+            anneal_schedule if anneal_schedule is not None else [[0.0, 0.0], [annealing_time, 1.0]],
+            dtype=np.float64,
+        )
         t = np.linspace(points[0, 0], points[-1, 0], self.num_sweeps)
         s = np.interp(t, points[:, 0], points[:, 1])
         return self.beta * 100.0 ** (s - 1.0)
 
-    def sample(self, bqm: dimod.BinaryQuadraticModel, num_reads: int = 1, annealing_time: float = 20.0,
-               anneal_schedule: list | None = None, initial_state: dict | None = None,
-               reinitialize_state: bool = True, auto_scale: bool = True, answer_mode: str = "histogram",
-               label: str | None = None) -> dimod.SampleSet:
+    def sample(
+        self,
+        bqm: dimod.BinaryQuadraticModel,
+        num_reads: int = 1,
+        annealing_time: float = 20.0,
+        anneal_schedule: list | None = None,
+        initial_state: dict | None = None,
+        reinitialize_state: bool = True,
+        auto_scale: bool = True,
+        answer_mode: str = "histogram",
+        label: str | None = None,
+    ) -> dimod.SampleSet:
         """Sample ``bqm`` (SPIN) like a QPU call with these parameters."""
         owner = "AnnealEmulator.sample"
         if auto_scale:
-            raise param_error("auto_scale", owner, "False (the emulator programs the problem as given)", auto_scale)
+            raise param_error(
+                "auto_scale", owner, "False (the emulator programs the problem as given)", auto_scale
+            )
         labels = list(bqm.variables)
         ldata, (irow, icol, qdata), _ = bqm.to_numpy_vectors(variable_order=labels)
         if ldata.size and (ldata.min() < self.h_range[0] or ldata.max() > self.h_range[1]):
-            raise param_error("bqm", owner, f"fields inside h_range {self.h_range}",
-                              (float(ldata.min()), float(ldata.max())))
+            raise param_error(
+                "bqm",
+                owner,
+                f"fields inside h_range {self.h_range}",
+                (float(ldata.min()), float(ldata.max())),
+            )
         if qdata.size and (qdata.min() < self.j_range[0] or qdata.max() > self.j_range[1]):
-            raise param_error("bqm", owner, f"couplings inside j_range {self.j_range}",
-                              (float(qdata.min()), float(qdata.max())))
+            raise param_error(
+                "bqm",
+                owner,
+                f"couplings inside j_range {self.j_range}",
+                (float(qdata.min()), float(qdata.max())),
+            )
         reverse = anneal_schedule is not None and anneal_schedule[0][1] == 1.0
         if reverse and initial_state is None:
-            raise param_error("initial_state", owner, "given for a reverse anneal (schedule starting at s=1)", None)
+            raise param_error(
+                "initial_state", owner, "given for a reverse anneal (schedule starting at s=1)", None
+            )
         if initial_state is not None and not reinitialize_state:
-            raise param_error("reinitialize_state", owner, "True (the emulator restarts every read from "
-                              "initial_state)", reinitialize_state)
+            raise param_error(
+                "reinitialize_state",
+                owner,
+                "True (the emulator restarts every read from initial_state)",
+                reinitialize_state,
+            )
         rng = np.random.default_rng(self.seed)
         Q = len(labels)
         if initial_state is not None:
@@ -140,9 +182,18 @@ class AnnealEmulator(dimod.Sampler):
         n_rounds = 0 if moves == 0 else len(betas) // moves
         for r in range(num_reads):
             _kernel()(
-                states[r], ldata.astype(np.float64), indptr, cols[by_row], vals[by_row].astype(np.float64),
-                chain_of, order, bounds.astype(np.int64), betas, moves,
-                rng.random((len(betas), Q)), rng.random((max(n_rounds, 1), len(bounds) - 1)),
+                states[r],
+                ldata.astype(np.float64),
+                indptr,
+                cols[by_row],
+                vals[by_row].astype(np.float64),
+                chain_of,
+                order,
+                bounds.astype(np.int64),
+                betas,
+                moves,
+                rng.random((len(betas), Q)),
+                rng.random((max(n_rounds, 1), len(bounds) - 1)),
             )
         return dimod.SampleSet.from_samples_bqm((states, labels), bqm)
 
@@ -206,7 +257,11 @@ def estimate_timing(num_qubits: int, num_reads: int, kwargs: dict[str, Any]) -> 
 
     data = qpu_problem_timing_data("advantage")
     solver = SimpleNamespace(properties={"problem_timing_data": data})
-    call = {k: kwargs[k] for k in ("annealing_time", "anneal_schedule", "initial_state", "reinitialize_state") if k in kwargs}
+    call = {
+        k: kwargs[k]
+        for k in ("annealing_time", "anneal_schedule", "initial_state", "reinitialize_state")
+        if k in kwargs
+    }
     total = StructuredSolver.estimate_qpu_access_time(solver, num_qubits, num_reads=num_reads, **call)
     programming = StructuredSolver.estimate_qpu_access_time(solver, num_qubits, num_reads=0, **call)
     schedule = kwargs.get("anneal_schedule")
@@ -238,7 +293,9 @@ class DWaveMockSolver(DWaveSolver):
     name = "dwave-mock"
     parameters = {
         **{k: v for k, v in DWaveSolver.parameters.items() if k != "qpu_solver"},
-        "topology_shape": 16, "beta": 5.0, "num_sweeps": 100,
+        "topology_shape": 16,
+        "beta": 5.0,
+        "num_sweeps": 100,
     }
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -253,11 +310,16 @@ class DWaveMockSolver(DWaveSolver):
 
         p = self.params
         mock = MockDWaveSampler(
-            topology_type="pegasus", topology_shape=[p["topology_shape"]], parameter_warnings=False,
+            topology_type="pegasus",
+            topology_shape=[p["topology_shape"]],
+            parameter_warnings=False,
             substitute_sampler=AnnealEmulator(p["beta"], p["num_sweeps"]),
         )
         emulator = mock.substitute_sampler
-        emulator.h_range, emulator.j_range = tuple(mock.properties["h_range"]), tuple(mock.properties["j_range"])
+        emulator.h_range, emulator.j_range = (
+            tuple(mock.properties["h_range"]),
+            tuple(mock.properties["j_range"]),
+        )
         return mock
 
     def _sample(self, batch, num_reads, schedule, initial_states, seeds):

@@ -69,8 +69,10 @@ def fit_scale(h: np.ndarray, J: np.ndarray, h_range: Any, j_range: Any) -> np.nd
     """
     J = np.broadcast_to(J, (h.shape[0],) + np.shape(J)[-1:])
     ratios = [
-        h.max(axis=1, initial=0.0) / h_range[1], h.min(axis=1, initial=0.0) / h_range[0],
-        J.max(axis=1, initial=0.0) / j_range[1], J.min(axis=1, initial=0.0) / j_range[0],
+        h.max(axis=1, initial=0.0) / h_range[1],
+        h.min(axis=1, initial=0.0) / h_range[0],
+        J.max(axis=1, initial=0.0) / j_range[1],
+        J.min(axis=1, initial=0.0) / j_range[0],
     ]
     alpha = np.max(ratios, axis=0)
     return np.where(alpha > 0, alpha, 1.0)
@@ -112,15 +114,24 @@ class DWaveSolver(Solver):
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered"
     )
     parameters = {
-        "qpu_solver": None, "chain_strength": None, "scale": None, "annealing_time": 20.0, "reheat": 0.25,
-        "reverse_ramp_time": 10.0, "embedding_cache": None, "timeout": 300.0, "retries": 2,
+        "qpu_solver": None,
+        "chain_strength": None,
+        "scale": None,
+        "annealing_time": 20.0,
+        "reheat": 0.25,
+        "reverse_ramp_time": 10.0,
+        "embedding_cache": None,
+        "timeout": 300.0,
+        "retries": 2,
         "estimate_temperature": True,
     }
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         owner = f"solver {self.name!r}"
         if params.get("qpu_solver") is not None and not isinstance(params["qpu_solver"], (str, dict)):
-            raise param_error("qpu_solver", owner, "None, a solver name or a dict of solver features", params["qpu_solver"])
+            raise param_error(
+                "qpu_solver", owner, "None, a solver name or a dict of solver features", params["qpu_solver"]
+            )
         for name in ("chain_strength", "scale"):
             if params[name] is not None:
                 params[name] = check_float(params[name], name, owner, low=0.0, low_open=True)
@@ -149,8 +160,12 @@ class DWaveSolver(Solver):
             config["solver"] = self.params["qpu_solver"]
         try:
             return DWaveSampler(**config)
-        except (ValueError, cloud_errors.ConfigFileError, cloud_errors.SolverAuthenticationError,
-                cloud_errors.SolverNotFoundError) as exc:
+        except (
+            ValueError,
+            cloud_errors.ConfigFileError,
+            cloud_errors.SolverAuthenticationError,
+            cloud_errors.SolverNotFoundError,
+        ) as exc:
             raise DWaveUnavailableError(
                 f"solver 'dwave' cannot reach a D-Wave QPU ({type(exc).__name__}: {exc}). Set the API token "
                 "(environment variable DWAVE_API_TOKEN, or run 'dwave setup'), check the solver named by "
@@ -198,11 +213,17 @@ class DWaveSolver(Solver):
             graph = sampler.to_networkx_graph()
             cache = self.params["embedding_cache"]
             chains = load_or_find_embedding(
-                layer_sizes, graph, dict(sampler.properties.get("topology", {})),
-                default_cache_dir() if cache is None else Path(cache), owner=f"{type(self).__name__}.sample",
+                layer_sizes,
+                graph,
+                dict(sampler.properties.get("topology", {})),
+                default_cache_dir() if cache is None else Path(cache),
+                owner=f"{type(self).__name__}.sample",
             )
-            probe = IsingBatch(layer_sizes, tuple(np.zeros((a, b)) for a, b in zip(layer_sizes, layer_sizes[1:])),
-                               np.zeros((1, sum(layer_sizes))))
+            probe = IsingBatch(
+                layer_sizes,
+                tuple(np.zeros((a, b)) for a, b in zip(layer_sizes, layer_sizes[1:])),
+                np.zeros((1, sum(layer_sizes))),
+            )
             _, (rows, cols, _) = probe.to_dimod_arrays()
             self._embeddings[layer_sizes] = ChainEmbedding.build(
                 chains, rows, cols, sampler.edgelist, f"{type(self).__name__}.sample"
@@ -223,12 +244,21 @@ class DWaveSolver(Solver):
 
         p, owner = self.params, f"{type(self).__name__}.sample"
         if schedule.num_sweeps is not None or schedule.beta_range is not None:
-            raise param_error("schedule", owner, "a schedule without num_sweeps or beta_range (a QPU anneals for "
-                              "annealing_time microseconds at its own temperature)", schedule)
+            raise param_error(
+                "schedule",
+                owner,
+                "a schedule without num_sweeps or beta_range (a QPU anneals for "
+                "annealing_time microseconds at its own temperature)",
+                schedule,
+            )
         reverse = schedule.kind == "reverse"
         if initial_states is not None and not reverse:
-            raise param_error("initial_states", owner, "None for a forward anneal (a QPU starts a forward "
-                              "anneal from its own superposition)", Described("an array"))
+            raise param_error(
+                "initial_states",
+                owner,
+                "None for a forward anneal (a QPU starts a forward anneal from its own superposition)",
+                Described("an array"),
+            )
         props = self.sampler.properties
         emb = self.embedding(batch.layer_sizes)
         linear, (_, _, quadratic) = batch.to_dimod_arrays()
@@ -240,8 +270,13 @@ class DWaveSolver(Solver):
         if p["scale"] is None:
             scales = needed
         elif np.any(needed > p["scale"] * (1 + 1e-12)):
-            raise param_error("scale", f"solver {self.name!r}", f"at least {needed.max():.6g} for this problem to fit "
-                              f"h_range {props['h_range']} and j_range {props['j_range']}", p["scale"])
+            raise param_error(
+                "scale",
+                f"solver {self.name!r}",
+                f"at least {needed.max():.6g} for this problem to fit "
+                f"h_range {props['h_range']} and j_range {props['j_range']}",
+                p["scale"],
+            )
         else:
             scales = np.full(batch.n_problems, p["scale"])
         u, v = emb.pairs
@@ -254,8 +289,15 @@ class DWaveSolver(Solver):
         else:
             base_kwargs["annealing_time"] = p["annealing_time"]
         spins = np.empty((batch.n_problems, num_reads, batch.n_spins), dtype=np.int8)
-        broken_fraction, cost = [], {"qpu_access_seconds": 0.0, "qpu_programming_seconds": 0.0,
-                                     "qpu_sampling_seconds": 0.0, "qpu_calls": 0}
+        broken_fraction, cost = (
+            [],
+            {
+                "qpu_access_seconds": 0.0,
+                "qpu_programming_seconds": 0.0,
+                "qpu_sampling_seconds": 0.0,
+                "qpu_calls": 0,
+            },
+        )
         for b in range(batch.n_problems):
             rng = np.random.default_rng(int(seeds[b]))
             bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
@@ -267,24 +309,33 @@ class DWaveSolver(Solver):
             else:
                 groups = [(None, np.arange(num_reads))]
             for start, reads in groups:
-                kwargs = dict(base_kwargs, num_reads=int(reads.size), label=f"eqising {self.name} {schedule.kind}")
+                kwargs = dict(
+                    base_kwargs, num_reads=int(reads.size), label=f"eqising {self.name} {schedule.kind}"
+                )
                 if start is not None:
                     kwargs["initial_state"] = dict(zip(labels.tolist(), start[emb.qubit_var].tolist()))
                 sampleset = self._submit(bqm, int(rng.integers(2**31)), kwargs)
                 physical = _ordered(sampleset, labels)
                 if len(physical) != reads.size:
-                    raise param_error("sampler", owner, f"a QPU answer with {reads.size} reads",
-                                      Described(f"{len(physical)} reads"))
+                    raise param_error(
+                        "sampler",
+                        owner,
+                        f"a QPU answer with {reads.size} reads",
+                        Described(f"{len(physical)} reads"),
+                    )
                 logical, broken = emb.decode(physical, rng)
                 spins[b, reads] = logical
                 broken_fraction.append(broken.mean(axis=1))
                 timing = self._timing(sampleset, bqm, kwargs)
-                add_costs(cost, {
-                    "qpu_access_seconds": 1e-6 * timing.get("qpu_access_time", 0.0),
-                    "qpu_programming_seconds": 1e-6 * timing.get("qpu_programming_time", 0.0),
-                    "qpu_sampling_seconds": 1e-6 * timing.get("qpu_sampling_time", 0.0),
-                    "qpu_calls": 1,
-                })
+                add_costs(
+                    cost,
+                    {
+                        "qpu_access_seconds": 1e-6 * timing.get("qpu_access_time", 0.0),
+                        "qpu_programming_seconds": 1e-6 * timing.get("qpu_programming_time", 0.0),
+                        "qpu_sampling_seconds": 1e-6 * timing.get("qpu_sampling_time", 0.0),
+                        "qpu_calls": 1,
+                    },
+                )
         diagnostics = {
             "chain_break_fraction": float(np.concatenate(broken_fraction).mean()),
             "scale": float(scales.mean()),

@@ -40,7 +40,9 @@ def _graph_key(topology: dict, nodes: list, edges: list, layer_sizes: tuple[int,
     return f"{topology.get('type', 'graph')}{shape}-{digest}-layers{'-'.join(map(str, layer_sizes))}"
 
 
-def find_layered_embedding(layer_sizes: tuple[int, ...], graph: Any, *, seed: int = 0, timeout: float = 60.0) -> dict[int, list[int]]:
+def find_layered_embedding(
+    layer_sizes: tuple[int, ...], graph: Any, *, seed: int = 0, timeout: float = 60.0
+) -> dict[int, list[int]]:
     """Embed the layered problem graph (complete bipartite between adjacent layers) in ``graph``.
 
     Parameters
@@ -81,7 +83,13 @@ def find_layered_embedding(layer_sizes: tuple[int, ...], graph: Any, *, seed: in
 
 
 def load_or_find_embedding(
-    layer_sizes: tuple[int, ...], graph: Any, topology: dict, cache_dir: Path | None, *, owner: str, seed: int = 0
+    layer_sizes: tuple[int, ...],
+    graph: Any,
+    topology: dict,
+    cache_dir: Path | None,
+    *,
+    owner: str,
+    seed: int = 0,
 ) -> dict[int, list[int]]:
     """The cached embedding of ``layer_sizes`` on ``graph``, searching (and caching) it if absent.
 
@@ -98,15 +106,23 @@ def load_or_find_embedding(
     embedding = find_layered_embedding(layer_sizes, graph, seed=seed)
     if not embedding:
         raise param_error(
-            "batch", owner,
+            "batch",
+            owner,
             f"a network that fits the QPU's {topology.get('type', '')} graph of {graph.number_of_nodes()} qubits",
             Described(f"spin layers {layer_sizes}, for which no embedding was found"),
         )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"layer_sizes": list(layer_sizes), "topology": topology,
-                                   "embedding": {str(v): c for v, c in embedding.items()}}))
+        tmp.write_text(
+            json.dumps(
+                {
+                    "layer_sizes": list(layer_sizes),
+                    "topology": topology,
+                    "embedding": {str(v): c for v, c in embedding.items()},
+                }
+            )
+        )
         tmp.replace(path)
     return embedding
 
@@ -143,7 +159,9 @@ class ChainEmbedding:
     chain_v: np.ndarray
 
     @classmethod
-    def build(cls, embedding: dict[int, list[int]], rows: np.ndarray, cols: np.ndarray, edges: Any, owner: str) -> "ChainEmbedding":
+    def build(
+        cls, embedding: dict[int, list[int]], rows: np.ndarray, cols: np.ndarray, edges: Any, owner: str
+    ) -> ChainEmbedding:
         """Index arrays of ``embedding`` for the logical couplings ``(rows[k], cols[k])`` on a graph's ``edges``."""
         n = len(embedding)
         qubits = np.array([q for v in range(n) for q in embedding[v]], dtype=np.int64)
@@ -169,11 +187,21 @@ class ChainEmbedding:
         counts = np.bincount(ck_arr, minlength=len(rows))
         if np.any(counts == 0):
             missing = int(np.flatnonzero(counts == 0)[0])
-            raise param_error("embedding", owner, "an embedding with a coupler for every logical coupling",
-                              Described(f"none between chains {int(rows[missing])} and {int(cols[missing])}"))
+            raise param_error(
+                "embedding",
+                owner,
+                "an embedding with a coupler for every logical coupling",
+                Described(f"none between chains {int(rows[missing])} and {int(cols[missing])}"),
+            )
         return cls(
-            qubits, qubit_var, np.bincount(qubit_var, minlength=n), np.array(cu, dtype=np.int64),
-            np.array(cv, dtype=np.int64), ck_arr, 1.0 / counts[ck_arr], np.array(hu, dtype=np.int64),
+            qubits,
+            qubit_var,
+            np.bincount(qubit_var, minlength=n),
+            np.array(cu, dtype=np.int64),
+            np.array(cv, dtype=np.int64),
+            ck_arr,
+            1.0 / counts[ck_arr],
+            np.array(hu, dtype=np.int64),
             np.array(hv, dtype=np.int64),
         )
 
@@ -183,7 +211,9 @@ class ChainEmbedding:
         bounds = np.concatenate([[0], np.cumsum(self.chain_length)])
         return [np.arange(bounds[v], bounds[v + 1]) for v in range(len(self.chain_length))]
 
-    def embed(self, linear: np.ndarray, quadratic: np.ndarray, chain_strength: float) -> tuple[np.ndarray, np.ndarray]:
+    def embed(
+        self, linear: np.ndarray, quadratic: np.ndarray, chain_strength: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Physical biases of a batch of logical problems (dimod sign).
 
         Parameters
@@ -203,7 +233,9 @@ class ChainEmbedding:
             ``(chain_u, chain_v)``.
         """
         h = linear[:, self.qubit_var] / self.chain_length[self.qubit_var]
-        J = np.concatenate([quadratic[self.coupler_k] * self.coupler_share, np.full(self.chain_u.size, -chain_strength)])
+        J = np.concatenate(
+            [quadratic[self.coupler_k] * self.coupler_share, np.full(self.chain_u.size, -chain_strength)]
+        )
         return h, J
 
     @property

@@ -6,17 +6,19 @@ from __future__ import annotations
 import dimod
 import numpy as np
 import pytest
+from eqising.solvers import AnnealSchedule, DimodSolver, boltzmann_distribution, make_solver
+from eqising.solvers.temperature import effective_temperature
 
 from eqising import EqPropClassifier
 from eqising._validation import InvalidParameterError
 from eqising.ising import IsingBatch
-from eqising.solvers import AnnealSchedule, DimodSolver, boltzmann_distribution, make_solver
-from eqising.solvers.temperature import effective_temperature
 
 
 def random_batch(layer_sizes, n_problems, rng, scale=1.0) -> IsingBatch:
     couplings = tuple(rng.normal(0.0, scale, size=(a, b)) for a, b in zip(layer_sizes, layer_sizes[1:]))
-    return IsingBatch(tuple(layer_sizes), couplings, rng.normal(0.0, scale, size=(n_problems, sum(layer_sizes))))
+    return IsingBatch(
+        tuple(layer_sizes), couplings, rng.normal(0.0, scale, size=(n_problems, sum(layer_sizes)))
+    )
 
 
 class RecordingSampler(dimod.Sampler):
@@ -76,16 +78,22 @@ def test_bad_sampler(value, match):
 
 
 def test_sampler_params_are_checked_against_the_sampler():
-    with pytest.raises(InvalidParameterError, match=r"'sampler_params' parameter of solver 'dimod'.*'nonsense'"):
+    with pytest.raises(
+        InvalidParameterError, match=r"'sampler_params' parameter of solver 'dimod'.*'nonsense'"
+    ):
         make_solver("dimod", {"sampler_params": {"nonsense": 1}})
-    with pytest.raises(InvalidParameterError, match="'sampler_params' parameter"):  # the solver sets seeds itself
+    with pytest.raises(
+        InvalidParameterError, match="'sampler_params' parameter"
+    ):  # the solver sets seeds itself
         make_solver("dimod", {"sampler_params": {"seed": 1}})
 
 
 def test_what_a_sampler_cannot_take_is_an_error():
     batch = random_batch((3, 3), 1, np.random.default_rng(9))
     exact = make_solver("dimod", {"sampler": "dimod:ExactSolver"})
-    with pytest.raises(InvalidParameterError, match=r"'schedule' parameter of DimodSolver.sample .*ExactSolver"):
+    with pytest.raises(
+        InvalidParameterError, match=r"'schedule' parameter of DimodSolver.sample .*ExactSolver"
+    ):
         exact.sample(batch, schedule=AnnealSchedule(num_sweeps=10))
     with pytest.raises(InvalidParameterError, match=r"'initial_states' parameter of DimodSolver.sample"):
         exact.sample(batch, initial_states=np.ones((1, 1, 6)))
@@ -119,8 +127,13 @@ def test_one_bqm_per_problem_in_eqising_order_and_schedule_passed():
     for b in range(3):
         np.testing.assert_allclose(sampler.calls[b][0].energies((free.spins[b], range(9))), free.energies[b])
     sampler.calls.clear()
-    solver.sample(batch, num_reads=4, schedule=AnnealSchedule("reverse", num_sweeps=30, reheat=0.5),
-                  initial_states=free.spins, seed=6)
+    solver.sample(
+        batch,
+        num_reads=4,
+        schedule=AnnealSchedule("reverse", num_sweeps=30, reheat=0.5),
+        initial_states=free.spins,
+        seed=6,
+    )
     for b, (_, kwargs) in enumerate(sampler.calls):
         init, labels = kwargs["initial_states"]
         np.testing.assert_array_equal(init, free.spins[b])
@@ -141,7 +154,9 @@ def test_neal_samples_the_boltzmann_distribution_at_a_constant_temperature():
     exact ones within 0.05 (5 standard errors of 8,000 reads)."""
     rng = np.random.default_rng(4)
     batch = random_batch((3, 3), 1, rng, scale=0.6)
-    out = make_solver("neal").sample(batch, num_reads=8000, schedule=AnnealSchedule.constant(0.8, 200), seed=1)
+    out = make_solver("neal").sample(
+        batch, num_reads=8000, schedule=AnnealSchedule.constant(0.8, 200), seed=1
+    )
     states, probs = boltzmann_distribution(batch, 0.8)
     s = out.spins[0].astype(float)
     exact = states.astype(float)
@@ -160,7 +175,9 @@ def test_temperature_estimate_recovers_a_known_temperature(beta):
 
 def test_temperature_is_zero_at_local_minima_and_reported_by_the_solver():
     batch = random_batch((4, 5), 5, np.random.default_rng(6))
-    out = make_solver("dimod", {"sampler": "dwave.samplers:SteepestDescentSolver"}).sample(batch, num_reads=4, seed=0)
+    out = make_solver("dimod", {"sampler": "dwave.samplers:SteepestDescentSolver"}).sample(
+        batch, num_reads=4, seed=0
+    )
     assert out.info["diagnostics"]["effective_temperature"] == 0.0
     hot = make_solver("neal").sample(batch, num_reads=50, schedule=AnnealSchedule.constant(1.0, 100), seed=0)
     assert hot.info["diagnostics"]["effective_temperature"] == pytest.approx(1.0, rel=0.25)
@@ -172,8 +189,15 @@ def test_estimator_reports_per_phase_diagnostics():
     rng = np.random.default_rng(7)
     X = rng.random((40, 6))
     y = (X[:, 0] > 0.5).astype(int)
-    clf = EqPropClassifier((8,), solver="neal", solver_params={"num_sweeps": 20}, max_iter=2, batch_size=20,
-                           skip_correct=False, random_state=0).fit(X, y)
+    clf = EqPropClassifier(
+        (8,),
+        solver="neal",
+        solver_params={"num_sweeps": 20},
+        max_iter=2,
+        batch_size=20,
+        skip_correct=False,
+        random_state=0,
+    ).fit(X, y)
     assert len(clf.solver_diagnostics_) == 2
     for epoch in clf.solver_diagnostics_:
         assert set(epoch) == {"free", "nudged"}
@@ -188,9 +212,12 @@ def test_models_with_a_sampler_instance_ask_for_a_module_class_string(tmp_path):
 
     rng = np.random.default_rng(8)
     X, y = rng.random((20, 4)), np.arange(20) % 2
-    clf = EqPropClassifier((4,), solver="dimod", solver_params={"sampler": dimod.ExactSolver()}, max_iter=1,
-                           random_state=0).fit(X, y)
-    with pytest.raises(InvalidParameterError, match=r"'solver_params' parameter of save_model .*'module:Class'"):
+    clf = EqPropClassifier(
+        (4,), solver="dimod", solver_params={"sampler": dimod.ExactSolver()}, max_iter=1, random_state=0
+    ).fit(X, y)
+    with pytest.raises(
+        InvalidParameterError, match=r"'solver_params' parameter of save_model .*'module:Class'"
+    ):
         save_model(clf, tmp_path / "instance")
     clf.set_params(solver_params={"sampler": "dimod:ExactSolver"}).fit(X, y)
     again = load_model(save_model(clf, tmp_path / "string"))

@@ -8,19 +8,21 @@ import os
 import dimod
 import numpy as np
 import pytest
-
-from eqising._validation import InvalidParameterError
-from eqising.ising import IsingBatch
 from eqising.solvers import AnnealSchedule, all_spin_states, make_solver
 from eqising.solvers.dwave_mock import AnnealEmulator, estimate_timing
 from eqising.solvers.dwave_solver import DWaveTimeoutError, DWaveUnavailableError, _ordered
+
+from eqising._validation import InvalidParameterError
+from eqising.ising import IsingBatch
 
 pytest.importorskip("dwave.system")
 
 
 def random_batch(layer_sizes, n_problems, rng, j_scale=1.0, h_scale=1.0) -> IsingBatch:
     couplings = tuple(rng.normal(0.0, j_scale, size=(a, b)) for a, b in zip(layer_sizes, layer_sizes[1:]))
-    return IsingBatch(tuple(layer_sizes), couplings, rng.normal(0.0, h_scale, size=(n_problems, sum(layer_sizes))))
+    return IsingBatch(
+        tuple(layer_sizes), couplings, rng.normal(0.0, h_scale, size=(n_problems, sum(layer_sizes)))
+    )
 
 
 def mock(tmp_path, **params):
@@ -61,7 +63,9 @@ def test_embedding_is_found_once_and_reused_from_disk(tmp_path, monkeypatch):
     for step in range(3):  # a training loop: free and nudged phases, new fields every step
         other = IsingBatch(batch.layer_sizes, batch.couplings, rng.normal(size=batch.fields.shape))
         solver.sample(other, num_reads=2, seed=step)
-        solver.sample(other, num_reads=2, schedule=AnnealSchedule("reverse"), initial_states=free.spins, seed=step)
+        solver.sample(
+            other, num_reads=2, schedule=AnnealSchedule("reverse"), initial_states=free.spins, seed=step
+        )
     assert searches == [(6, 4)]
     assert len(list(tmp_path.glob("*.json"))) == 1
     # a new solver (a new run) loads it from the cache folder without searching
@@ -79,7 +83,9 @@ def test_embedding_is_found_once_and_reused_from_disk(tmp_path, monkeypatch):
 def test_network_that_does_not_fit_is_a_clear_error(tmp_path):
     solver = make_solver("dwave-mock", {"topology_shape": 2, "embedding_cache": str(tmp_path)})
     batch = random_batch((40, 40), 1, np.random.default_rng(1))
-    with pytest.raises(InvalidParameterError, match=r"'batch' parameter of DWaveMockSolver.sample .*fits the QPU"):
+    with pytest.raises(
+        InvalidParameterError, match=r"'batch' parameter of DWaveMockSolver.sample .*fits the QPU"
+    ):
         solver.sample(batch)
 
 
@@ -136,7 +142,9 @@ def test_fixed_scale_is_applied_or_rejected(tmp_path, monkeypatch):
     programmed = np.array([calls[0][0].linear[q] for q in emb.qubits])
     np.testing.assert_allclose(programmed, h[0] / 2.0)
     too_small = mock(tmp_path, scale=0.1, chain_strength=1.0)
-    with pytest.raises(InvalidParameterError, match=r"'scale' parameter of solver 'dwave-mock' must be at least"):
+    with pytest.raises(
+        InvalidParameterError, match=r"'scale' parameter of solver 'dwave-mock' must be at least"
+    ):
         too_small.sample(batch, num_reads=1, seed=0)
 
 
@@ -154,10 +162,14 @@ def test_reverse_anneal_parameters_reach_the_sampler(tmp_path, monkeypatch):
     rng = np.random.default_rng(6)
     batch = random_batch((6, 4), 2, rng)
     solver = mock(tmp_path, reverse_ramp_time=7.0)
-    init = np.array([[[1] * 10, [-1] * 10, [1, -1] * 5], [[1, -1] * 5, [-1] * 10, [1, -1] * 5]], dtype=np.int8)
+    init = np.array(
+        [[[1] * 10, [-1] * 10, [1, -1] * 5], [[1, -1] * 5, [-1] * 10, [1, -1] * 5]], dtype=np.int8
+    )
     # problem 0: three start states -> three calls of 1 read; problem 1: two reads share one -> 2 calls
     calls = spy(monkeypatch, solver)
-    solver.sample(batch, num_reads=3, schedule=AnnealSchedule("reverse", reheat=0.6), initial_states=init, seed=2)
+    solver.sample(
+        batch, num_reads=3, schedule=AnnealSchedule("reverse", reheat=0.6), initial_states=init, seed=2
+    )
     emb = solver.embedding((6, 4))
     assert sorted(kw["num_reads"] for _, kw, _ in calls[:3]) == [1, 1, 1]
     assert sorted(kw["num_reads"] for _, kw, _ in calls[3:]) == [1, 2]
@@ -183,7 +195,8 @@ def planted(layer_sizes, rng):
     g = (2 * rng.integers(0, 2, size=sum(layer_sizes)) - 1).astype(np.int8)
     offsets = np.concatenate([[0], np.cumsum(layer_sizes)])
     couplings = tuple(
-        rng.uniform(0.5, 1.5, size=(a, b)) * np.outer(g[offsets[l]:offsets[l + 1]], g[offsets[l + 1]:offsets[l + 2]])
+        rng.uniform(0.5, 1.5, size=(a, b))
+        * np.outer(g[offsets[l] : offsets[l + 1]], g[offsets[l + 1] : offsets[l + 2]])
         for l, (a, b) in enumerate(zip(layer_sizes, layer_sizes[1:]))
     )
     return IsingBatch(tuple(layer_sizes), couplings, np.zeros((1, sum(layer_sizes)))), g
@@ -195,12 +208,14 @@ def test_emulated_reverse_anneal_starts_from_the_initial_state(tmp_path):
     batch, g = planted((5, 5), np.random.default_rng(7))
     solver = mock(tmp_path, beta=20.0)
     init = (np.where(np.arange(16) % 2 == 0, 1, -1)[:, None] * g[None, :]).astype(np.int8)[None]
-    shallow = solver.sample(batch, num_reads=16, schedule=AnnealSchedule("reverse", reheat=0.99),
-                            initial_states=init, seed=0)
+    shallow = solver.sample(
+        batch, num_reads=16, schedule=AnnealSchedule("reverse", reheat=0.99), initial_states=init, seed=0
+    )
     np.testing.assert_array_equal(shallow.spins, init)
     plus = np.broadcast_to(g, init.shape).copy()
-    deep = solver.sample(batch, num_reads=16, schedule=AnnealSchedule("reverse", reheat=0.0),
-                         initial_states=plus, seed=0)
+    deep = solver.sample(
+        batch, num_reads=16, schedule=AnnealSchedule("reverse", reheat=0.0), initial_states=plus, seed=0
+    )
     up = np.all(deep.spins == g, axis=-1)
     down = np.all(deep.spins == -g, axis=-1)
     assert np.all(up | down) and up.any() and down.any()
@@ -269,16 +284,23 @@ def test_dwave_path_up_to_the_network_call(tmp_path, monkeypatch):
 
     def fake_sampler(**config):
         configs.append(config)
-        return MockDWaveSampler(topology_type="pegasus", topology_shape=[4], parameter_warnings=False,
-                                substitute_sampler=AnnealEmulator(beta=5.0))
+        return MockDWaveSampler(
+            topology_type="pegasus",
+            topology_shape=[4],
+            parameter_warnings=False,
+            substitute_sampler=AnnealEmulator(beta=5.0),
+        )
 
     monkeypatch.setattr(dwave.system, "DWaveSampler", fake_sampler)
-    solver = make_solver("dwave", {"qpu_solver": "Advantage_system4.1", "timeout": 30.0,
-                                   "embedding_cache": str(tmp_path)})
+    solver = make_solver(
+        "dwave", {"qpu_solver": "Advantage_system4.1", "timeout": 30.0, "embedding_cache": str(tmp_path)}
+    )
     calls = spy(monkeypatch, solver)
     batch = random_batch((6, 4), 2, np.random.default_rng(11))
     free = solver.sample(batch, num_reads=3, seed=0)
-    nudged = solver.sample(batch, num_reads=3, schedule=AnnealSchedule("reverse"), initial_states=free.spins, seed=1)
+    nudged = solver.sample(
+        batch, num_reads=3, schedule=AnnealSchedule("reverse"), initial_states=free.spins, seed=1
+    )
     assert configs == [{"polling_timeout": 30.0, "solver": "Advantage_system4.1"}]
     assert nudged.spins.shape == (2, 3, 10)
     assert all(kw["auto_scale"] is False and kw["answer_mode"] == "raw" for _, kw, _ in calls)
@@ -327,8 +349,14 @@ def test_timeouts_are_retried_a_bounded_number_of_times(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "params, name",
-    [({"chain_strength": -1.0}, "chain_strength"), ({"scale": 0.0}, "scale"), ({"reheat": 1.0}, "reheat"),
-     ({"retries": -1}, "retries"), ({"annealing_time": 0.0}, "annealing_time"), ({"qpu_solver": 3}, "qpu_solver")],
+    [
+        ({"chain_strength": -1.0}, "chain_strength"),
+        ({"scale": 0.0}, "scale"),
+        ({"reheat": 1.0}, "reheat"),
+        ({"retries": -1}, "retries"),
+        ({"annealing_time": 0.0}, "annealing_time"),
+        ({"qpu_solver": 3}, "qpu_solver"),
+    ],
 )
 def test_bad_dwave_params(params, name):
     with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of solver 'dwave'"):
