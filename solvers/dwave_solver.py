@@ -289,15 +289,8 @@ class DWaveSolver(Solver):
         else:
             base_kwargs["annealing_time"] = p["annealing_time"]
         spins = np.empty((batch.n_problems, num_reads, batch.n_spins), dtype=np.int8)
-        broken_fraction, cost = (
-            [],
-            {
-                "qpu_access_seconds": 0.0,
-                "qpu_programming_seconds": 0.0,
-                "qpu_sampling_seconds": 0.0,
-                "qpu_calls": 0,
-            },
-        )
+        broken_fraction: list[np.ndarray] = []
+        cost = {"qpu_access_seconds": 0.0, "qpu_programming_seconds": 0.0, "qpu_sampling_seconds": 0.0, "qpu_calls": 0}
         for b in range(batch.n_problems):
             rng = np.random.default_rng(int(seeds[b]))
             bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
