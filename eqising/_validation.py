@@ -25,6 +25,7 @@ __all__ = [
     "check_int",
     "check_keys",
     "check_random_state",
+    "make_registered",
     "param_error",
 ]
 
@@ -126,6 +127,14 @@ def check_keys(mapping: Any, name: str, owner: str, allowed: Iterable[str]) -> d
             f"got unknown key(s) {unknown} instead."
         )
     return dict(mapping)
+
+
+def make_registered(registry: Mapping[str, Any], name: Any, params: Any, owner: str, kind: str) -> Any:
+    """Build ``registry[name](**params)``, checking ``name`` (parameter ``kind``) and the keys of
+    ``params`` (parameter ``f"{kind}_params"``) against the class's ``parameters``."""
+    name = check_choice(name, kind, owner, registry)
+    cls = registry[name]
+    return cls(**check_keys(params, f"{kind}_params", owner, cls.parameters))
 
 
 def check_random_state(value: Any, name: str, owner: str) -> np.random.Generator:

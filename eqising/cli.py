@@ -1,4 +1,4 @@
-"""Command line: ``eqising train`` and ``eqising evaluate``."""
+"""Command line: ``eqising train``, ``eqising evaluate`` and ``eqising export-c``."""
 
 from __future__ import annotations
 
@@ -63,10 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=_hidden, default=tuple(d["hidden_layer_sizes"]), help="hidden sizes, e.g. 120 or 256,128")
     t.add_argument("--replicas", type=int, default=d["replicas"], help="output spins per class")
     t.add_argument(
-        "--solver", default=d["solver"], help="solver name (annealing, exact, neal, dimod, dwave, dwave-mock)"
+        "--solver", default=d["solver"],
+        help="solver name (annealing, exact, memristor, neal, dimod, dwave, dwave-mock)",
     )
     t.add_argument("--sampler", default=None, help="dimod sampler as module:Class, for --solver dimod")
     t.add_argument("--solver-params", type=_solver_params, default=None, help="solver parameters as JSON")
+    t.add_argument("--backend", default=d["backend"], help="weight backend (ideal, ecram, cbram, ...)")
+    t.add_argument("--backend-params", type=_solver_params, default=None,
+                   help="backend parameters as JSON, e.g. '{\"preset\": \"li\"}'")
+    t.add_argument("--ram-budget", type=int, default=None,
+                   help="bytes of device RAM (mcu-int8): refuse a model whose training state does not fit")
     t.add_argument("--nudge", type=float, default=d["nudge"], help="EqProp nudge strength")
     t.add_argument("--nudge-mode", default=d["nudge_mode"], help="positive, symmetric or random-sign")
     t.add_argument("--balanced-nudge", action="store_true", help="weight non-target outputs 1/(n_classes-1)")
@@ -77,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--reads", type=int, default=d["num_reads"], help="free-phase reads per example at prediction")
     t.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling and the solver")
     t.add_argument("--out", default=None, help="folder to save the model (model.npz + model.json) and summary.json")
+
+    x = sub.add_parser("export-c", help="write a model as a C99 int8 library with a host harness")
+    x.add_argument("model", help="model folder (or its model.json); trained with --backend mcu-int8, or quantised")
+    x.add_argument("--out", required=True, help="folder to write the C sources into")
+    x.add_argument("--max-batch", type=int, default=None,
+                   help="largest training batch the C scratch holds (default: the model's batch size)")
+    x.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
 
     e = sub.add_parser("evaluate", help="score a saved model on a dataset")
     e.add_argument("model", help="model folder (or its model.json) written by 'eqising train --out'")
@@ -107,6 +120,8 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
     if args.dataset == "mnist" and args.data_dir is None:
         raise InvalidParameterError("The '--data-dir' option of eqising train must be a folder with the MNIST IDX files "
                                     "when --dataset is mnist; got nothing instead.")
+    if args.ram_budget is not None:
+        args.backend_params = {**(args.backend_params or {}), "ram_budget": args.ram_budget}
     solver_params = args.solver_params
     if args.sampler is not None:
         from .solvers import SOLVERS
@@ -117,17 +132,19 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         solver_params = {**(solver_params or {}), "sampler": args.sampler}
     clf = EqPropClassifier(
         hidden_layer_sizes=args.hidden, replicas=args.replicas, solver=args.solver,
-        solver_params=solver_params, nudge=args.nudge, nudge_mode=args.nudge_mode,
+        solver_params=solver_params, backend=args.backend, backend_params=args.backend_params, nudge=args.nudge, nudge_mode=args.nudge_mode,
         balanced_nudge=args.balanced_nudge, learning_rate=args.learning_rate, optimizer=args.optimizer, batch_size=args.batch_size,
         max_iter=args.epochs, num_reads=args.reads, random_state=args.seed,
     )
     clf._validate_params()  # fail before loading anything heavy
     clf._make_solver()
+    in_situ = clf._make_backend().in_situ
+    solver_name = f"{args.backend} integer annealer (in situ)" if in_situ else args.solver
     data = _load(args)
     classes = np.unique(data.y_train)
     layers = "-".join(str(n) for n in (data.X_train.shape[1], *args.hidden, len(classes) * args.replicas))
     _log(args, f"eqising train: {data.name}, {len(data.X_train)} train / {len(data.X_test)} test, "
-               f"network {layers}, solver {args.solver}, nudge {args.nudge} ({args.nudge_mode})")
+               f"network {layers}, solver {solver_name}, backend {args.backend}, nudge {args.nudge} ({args.nudge_mode})")
     start = time.perf_counter()
     bar = tqdm(range(args.epochs), desc="training", unit="epoch", file=sys.stderr, disable=None)
     for epoch in bar:
@@ -145,7 +162,7 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         "n_train": int(len(data.X_train)),
         "n_test": int(len(data.X_test)),
         "network": layers,
-        "solver": args.solver,
+        "solver": solver_name,
         "nudge": args.nudge,
         "nudge_mode": args.nudge_mode,
         "balanced_nudge": args.balanced_nudge,
@@ -161,6 +178,9 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         "spin_updates_per_second": float(clf.spin_updates_ / max(clf.solver_seconds_, 1e-12)),
         "solver_cost": clf.solver_cost_,
         "solver_diagnostics": clf.solver_diagnostics_[-1],
+        "backend": args.backend,
+        "backend_cost": clf.backend_cost_,
+        "backend_diagnostics": clf.backend_.diagnostics(),
         "predict_seconds": time.perf_counter() - t0,
     }
     if args.out:
@@ -194,8 +214,47 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "dataset": data.name,
         "n_test": int(len(data.X_test)),
         "solver": model.solver,
+        "backend": model.backend,
         "test_accuracy": acc,
         "predict_seconds": time.perf_counter() - t0,
+    }
+
+
+def _export_c(args: argparse.Namespace) -> dict[str, Any]:
+    from .hardware.mcu_int8 import McuInt8Backend
+    from .persistence import load_model
+
+    model = load_model(args.model)
+    params = model._validate_params()
+    batch = params["batch_size"] if args.max_batch is None else args.max_batch
+    if batch < 1:
+        raise InvalidParameterError(f"The '--max-batch' option of eqising export-c must be an int >= 1; got {batch} instead.")
+    backend = model.backend_
+    quantised = not isinstance(backend, McuInt8Backend)
+    if quantised:  # a float-trained model: quantise it as the device would hold it
+        backend = McuInt8Backend()
+        backend.program(
+            model.network_.weights, model.network_.biases, weight_clip=params["weight_clip"],
+            bias_clip=params["bias_clip"], field_clip=params["field_clip"], seed=0, batch_size=batch,
+        )
+    from .hardware.mcu import export_c
+
+    n_classes = len(model.classes_)
+    info = export_c(backend.model, args.out, n_classes=n_classes, replicas=params["replicas"], max_batch=batch)
+    return {
+        "command": "export-c",
+        "model": str(args.model),
+        "backend": model.backend,
+        "quantised_from_float": quantised,
+        "network": "-".join(map(str, backend.model.layer_sizes)),
+        "classes": [str(c) for c in model.classes_],
+        "max_batch": batch,
+        "prediction_seed": int(model.prediction_seed_) & 0xFFFFFFFF,
+        "num_reads": params["num_reads"],
+        "out": str(args.out),
+        "files": info["files"],
+        "build": info["build"],
+        "memory_bytes": info["memory"],
     }
 
 
@@ -222,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``eqising`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        summary = _train(args) if args.command == "train" else _evaluate(args)
+        summary = {"train": _train, "evaluate": _evaluate, "export-c": _export_c}[args.command](args)
     except (InvalidParameterError, FileNotFoundError, ValueError) as exc:
         print(f"eqising {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from ._validation import (
     Described,
@@ -22,10 +23,11 @@ from ._validation import (
     check_random_state,
     param_error,
 )
-from .eqprop import NUDGE_MODES, PHASES, class_scores, eqprop_step, mean_records, one_hot_spins
+from .eqprop import NUDGE_MODES, PHASES, EqPropStep, class_scores, eqprop_step, mean_records, one_hot_spins
+from .hardware import BACKENDS, WeightBackend, make_backend, zero_cost
 from .network import LayeredIsingNetwork
 from .optim import OPTIMIZERS, Adam, SGD
-from .solvers import SOLVERS, Solver, add_costs, make_solver
+from .solvers import SOLVERS, Solver, SpinSamples, add_costs, make_solver
 
 __all__ = ["EqPropClassifier"]
 
@@ -52,6 +54,19 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         Name of a registered solver (see ``eqising.solvers.SOLVERS``).
     solver_params : dict or None, default=None
         Keyword arguments of the solver (e.g. ``{'num_sweeps': 50}``);
+        unknown keys are an error.
+    backend : str, default='ideal'
+        Name of a registered weight backend (see
+        ``eqising.hardware.BACKENDS``): where the weights live and how the
+        optimizer's desired changes are written (float, ECRAM, CBRAM, ...).
+        The solver always sees the weights the backend holds. A backend
+        that trains *in situ* (``'mcu-int8'``: int8 weights, integer
+        annealer) runs each whole step itself and also predicts, so
+        ``solver`` is not used with it; it needs ``optimizer='sgd'``,
+        ``momentum=0``, ``nudge_mode='positive'``, ``phase_reads=1`` and
+        ``balanced_nudge=False`` (what the device computes).
+    backend_params : dict or None, default=None
+        Keyword arguments of the backend (e.g. ``{'preset': 'li'}``);
         unknown keys are an error.
     nudge : float, default=2.0
         EqProp nudge strength (the beta of the EqProp papers; eqising keeps
@@ -90,7 +105,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         update and saves solver time as training accuracy rises).
     weight_clip, bias_clip, field_clip : float or None, default=1.0, 1.0, 4.0
         Magnitude limits of weights, biases and programmed fields (``None``:
-        no limit).
+        no limit). Device backends map ``+-weight_clip`` and ``+-bias_clip``
+        onto their conductance range.
     shuffle : bool, default=True
         Shuffle examples every epoch.
     random_state : None, int or numpy.random.Generator, default=None
@@ -129,6 +145,21 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         epoch's calls (e.g. ``effective_temperature`` of the samples,
         ``chain_break_fraction`` and ``scale`` on a QPU); empty dicts for
         solvers that report none.
+    backend_ : WeightBackend
+        The weight backend holding the trained parameters.
+    backend_cost_ : dict of str to float
+        Additive cost of writing the weights during training, summed over
+        layers (keys ``eqising.hardware.COST_KEYS``: pulses, pulses skipped by
+        pruning, saturations, energy in joules, write time; zeros for
+        ``'ideal'``).
+    backend_layer_cost_ : list of dict
+        The same record per layer ``l`` (``weights[l]`` and ``biases[l]``).
+    backend_cost_curve_ : list of dict
+        The summed record for each epoch.
+    backend_seed_ : int
+        Seed of the backend (device variation, stochastic rounding, noise),
+        derived from ``random_state`` without consuming the training stream,
+        so every backend sees the same sequence of minibatches and solver seeds.
     prediction_seed_ : int
         Seed of prediction; with each example's bytes it seeds that example's
         reads, so predictions do not depend on batching.
@@ -141,6 +172,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         replicas: int = 4,
         solver: str = "annealing",
         solver_params: dict | None = None,
+        backend: str = "ideal",
+        backend_params: dict | None = None,
         nudge: float = 2.0,
         nudge_mode: str = "positive",
         balanced_nudge: bool = False,
@@ -165,6 +198,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.replicas = replicas
         self.solver = solver
         self.solver_params = solver_params
+        self.backend = backend
+        self.backend_params = backend_params
         self.nudge = nudge
         self.nudge_mode = nudge_mode
         self.balanced_nudge = balanced_nudge
@@ -222,11 +257,44 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise param_error(name, OWNER, "a bool", getattr(self, name))
         check_choice(self.solver, "solver", OWNER, SOLVERS)
+        check_choice(self.backend, "backend", OWNER, BACKENDS)
+        if BACKENDS[self.backend].in_situ:
+            # the device runs whole steps with its own integer annealer: positive nudging, one read,
+            # plain integer SGD; a solver choice would be silently unused, so only the default is accepted
+            for name, allowed in (("solver", "annealing"), ("solver_params", None), ("nudge_mode", "positive"),
+                                  ("balanced_nudge", False), ("phase_reads", 1), ("optimizer", "sgd"),
+                                  ("momentum", 0.0)):
+                if getattr(self, name) != allowed:
+                    raise param_error(
+                        name, OWNER, f"{allowed!r} with backend {self.backend!r} (it trains in situ)", getattr(self, name)
+                    )
         return v
 
     def _make_solver(self) -> Solver:
         solver = make_solver(self.solver, self.solver_params, OWNER)
         return solver
+
+    def _make_backend(self) -> WeightBackend:
+        return make_backend(self.backend, self.backend_params, OWNER)
+
+    def _program_backend(self, params: dict[str, Any], state: dict[str, np.ndarray] | None = None) -> None:
+        """Write the network's parameters into a fresh backend.
+
+        Without ``state`` the network then holds what the backend reads back;
+        with a saved ``state`` (a loaded model) the devices are restored and
+        the network keeps the weights it was saved with.
+        """
+        self.backend_ = self._make_backend()
+        net = self.network_
+        in_situ = {"field_clip": params["field_clip"], "batch_size": params["batch_size"]}
+        self.backend_.program(
+            net.weights, net.biases, weight_clip=params["weight_clip"], bias_clip=params["bias_clip"],
+            seed=self.backend_seed_, **(in_situ if self.backend_.in_situ else {}),
+        )
+        if state is None:
+            net.weights, net.biases = self.backend_.effective_weights()
+        else:
+            self.backend_.load_state(state)
 
     def _make_optimizer(self, params: dict[str, Any]):
         n = len(self.network_.weights)
@@ -253,8 +321,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         params = self._validate_params()
         X, y = self._validate_xy(X, y, reset=True)
         self._initialize(params, X.shape[1], np.unique(y))
-        for _ in range(params["max_iter"]):
-            self._run_epoch(X, y, params)
+        with threadpool_limits(1, user_api="blas"):  # the solver kernel uses every core, BLAS none of them
+            for _ in range(params["max_iter"]):
+                self._run_epoch(X, y, params)
         return self
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> "EqPropClassifier":
@@ -289,7 +358,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
             raise param_error("y", f"{OWNER}.partial_fit", f"labels from classes {self.classes_.tolist()}", unknown.tolist())
-        self._run_epoch(X, y, params)
+        with threadpool_limits(1, user_api="blas"):
+            self._run_epoch(X, y, params)
         return self
 
     def _validate_xy(self, X: Any, y: Any, *, reset: bool, require_two_classes: bool = True):
@@ -321,6 +391,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.network_ = LayeredIsingNetwork.initialize(sizes, self._rng, field_clip=params["field_clip"])
         self._optimizer = self._make_optimizer(params)
         self.prediction_seed_ = int(self._rng.integers(2**63))
+        # derived, not drawn: the training stream stays the same whatever the backend
+        self.backend_seed_ = int(np.random.SeedSequence([self.prediction_seed_, 1]).generate_state(1, np.uint64)[0])
+        self._program_backend(params)
         self.loss_curve_: list[float] = []
         self.accuracy_curve_: list[float] = []
         self.n_iter_ = 0
@@ -330,6 +403,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.solver_cost_: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
         self.solver_cost_curve_: list[dict[str, dict[str, float]]] = []
         self.solver_diagnostics_: list[dict[str, dict[str, float]]] = []
+        self.backend_cost_ = zero_cost()
+        self.backend_layer_cost_ = [zero_cost() for _ in self.network_.weights]
+        self.backend_cost_curve_: list[dict[str, float]] = []
 
     def _run_epoch(self, X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> None:
         net, n_classes, reps = self.network_, len(self.classes_), params["replicas"]
@@ -350,21 +426,37 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         loss = correct = 0.0
         epoch_cost: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
         epoch_reports: dict[str, list[dict[str, float]]] = {phase: [] for phase in PHASES}
+        epoch_backend = zero_cost()
         start = time.perf_counter()
         for i in starts:
             idx = order[i : i + params["batch_size"]]
             targets = one_hot_spins(y_index[idx], n_classes, reps)
             nudge_targets = one_hot_spins(y_index[idx], n_classes, reps, balanced=True) if self.balanced_nudge else targets
-            step = eqprop_step(
-                net, self.solver_, X[idx], nudge_targets,
-                nudge=params["nudge"], mode=params["nudge_mode"], num_reads=params["phase_reads"], rng=self._rng,
-                skip_correct=bool(self.skip_correct),
-            )
-            grads = step.weight_grads + step.bias_grads
-            if len(idx) < params["batch_size"]:  # a short last batch moves in proportion to its size
-                grads = [g * (len(idx) / params["batch_size"]) for g in grads]
-            self._optimizer.step(net.weights + net.biases, grads)
-            net.clip_parameters(params["weight_clip"], params["bias_clip"])
+            if self.backend_.in_situ:  # the device runs the whole step in its own arithmetic
+                free, costs, phases = self.backend_.train_step(
+                    X[idx], targets, nudge=params["nudge"], learning_rate=self._optimizer.learning_rates[0],
+                    bias_learning_rate=self._optimizer.learning_rates[-1], skip_correct=bool(self.skip_correct),
+                    seed=int(self._rng.integers(2**32)),
+                )
+                step = EqPropStep([], [], SpinSamples(free, np.zeros(free.shape[:2])), phases)
+                for layer, cost in enumerate(costs):
+                    add_costs(self.backend_layer_cost_[layer], cost)
+                    add_costs(epoch_backend, cost)
+            else:
+                step = eqprop_step(
+                    net, self.solver_, X[idx], nudge_targets,
+                    nudge=params["nudge"], mode=params["nudge_mode"], num_reads=params["phase_reads"], rng=self._rng,
+                    skip_correct=bool(self.skip_correct),
+                )
+                grads = step.weight_grads + step.bias_grads
+                if len(idx) < params["batch_size"]:  # a short last batch moves in proportion to its size
+                    grads = [g * (len(idx) / params["batch_size"]) for g in grads]
+                deltas = self._optimizer.deltas(grads)
+                for layer in range(n):
+                    cost = self.backend_.apply(layer, deltas[layer], deltas[n + layer])
+                    add_costs(self.backend_layer_cost_[layer], cost)
+                    add_costs(epoch_backend, cost)
+            net.weights, net.biases = self.backend_.effective_weights()
             out = step.free.spins[..., net.output_slice]
             loss += float((0.5 * (out - targets[:, None, :]) ** 2).mean(axis=(1, 2)).sum())
             pred = class_scores(step.free, net.output_slice, n_classes, reps).argmax(axis=1)
@@ -385,6 +477,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.__dict__.setdefault("solver_diagnostics_", []).append(
             {phase: mean_records(reports) for phase, reports in epoch_reports.items()}
         )
+        add_costs(self.backend_cost_, epoch_backend)
+        self.backend_cost_curve_.append(epoch_backend)
         self.loss_curve_.append(loss / len(X))
         self.accuracy_curve_.append(correct / len(X))
         self.n_iter_ += 1
@@ -411,6 +505,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         net = self.network_
         if net.spin_layer_sizes[-1] != len(self.classes_) * reps:
             raise param_error("replicas", OWNER, f"the value the model was fitted with", reps)
+        if self.backend_.in_situ:  # a device that trains in situ also predicts
+            return self.backend_.scores(X, num_reads=num_reads, seed=self.prediction_seed_, n_classes=len(self.classes_))
         samples = self.solver_.sample(net.ising_batch(X), num_reads=num_reads, seed=self._example_seeds(X))
         return class_scores(samples, net.output_slice, len(self.classes_), reps)
 

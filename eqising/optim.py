@@ -10,7 +10,10 @@ __all__ = ["Adam", "Optimizer", "SGD", "OPTIMIZERS"]
 
 
 class Optimizer:
-    """Base class: ``step(params, grads)`` moves every ``params[i]`` against ``grads[i]``.
+    """Base class: :meth:`deltas` turns gradients into desired parameter changes.
+
+    ``step(params, grads)`` adds them to the parameters in place; the trainer
+    instead hands them to a :class:`~eqising.hardware.WeightBackend`.
 
     Parameters
     ----------
@@ -22,8 +25,14 @@ class Optimizer:
         self.learning_rates = [float(lr) for lr in learning_rates]
         self.state: dict[str, list[np.ndarray]] = {}
 
-    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+    def deltas(self, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Desired additive changes, one array per gradient (same shapes); advances the state."""
         raise NotImplementedError
+
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+        """Move every ``params[i]`` in place by its delta."""
+        for p, d in zip(params, self.deltas(grads)):
+            p += d
 
 
 class SGD(Optimizer):
@@ -36,16 +45,14 @@ class SGD(Optimizer):
         super().__init__(learning_rates)
         self.momentum = float(momentum)
 
-    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+    def deltas(self, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
         if self.momentum == 0.0:
-            for p, g, lr in zip(params, grads, self.learning_rates):
-                p -= lr * g
-            return
-        velocity = self.state.setdefault("velocity", [np.zeros_like(p) for p in params])
-        for p, g, v, lr in zip(params, grads, velocity, self.learning_rates):
+            return [-(lr * g) for g, lr in zip(grads, self.learning_rates)]
+        velocity = self.state.setdefault("velocity", [np.zeros_like(g) for g in grads])
+        for g, v in zip(grads, velocity):
             v *= self.momentum
             v += g
-            p -= lr * v
+        return [-(lr * v) for v, lr in zip(velocity, self.learning_rates)]
 
 
 class Adam(Optimizer):
@@ -67,18 +74,20 @@ class Adam(Optimizer):
         self.epsilon = epsilon
         self.t = 0
 
-    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
-        m_all = self.state.setdefault("m", [np.zeros_like(p) for p in params])
-        v_all = self.state.setdefault("v", [np.zeros_like(p) for p in params])
+    def deltas(self, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
+        m_all = self.state.setdefault("m", [np.zeros_like(g) for g in grads])
+        v_all = self.state.setdefault("v", [np.zeros_like(g) for g in grads])
         self.t += 1
         d1, d2 = self.decay
         c1, c2 = 1 - d1**self.t, 1 - d2**self.t
-        for p, g, m, v, lr in zip(params, grads, m_all, v_all, self.learning_rates):
+        out = []
+        for g, m, v, lr in zip(grads, m_all, v_all, self.learning_rates):
             m *= d1
             m += (1 - d1) * g
             v *= d2
             v += (1 - d2) * g * g
-            p -= lr * (m / c1) / (np.sqrt(v / c2) + self.epsilon)
+            out.append(-(lr * (m / c1) / (np.sqrt(v / c2) + self.epsilon)))
+        return out
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}

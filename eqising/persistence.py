@@ -9,6 +9,7 @@ place, the ``.npz`` first, so a crash never leaves a half-written file, and a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -27,7 +28,8 @@ from .network import LayeredIsingNetwork
 __all__ = ["ModelFileError", "load_model", "save_model"]
 
 FORMAT = "eqising-model"
-FORMAT_VERSION = 1
+#: 2: models hold a weight backend (its seed, state and costs).
+FORMAT_VERSION = 2
 
 
 class ModelFileError(ValueError):
@@ -48,9 +50,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def _jsonable(value: Any) -> Any:
-    """Parameters and fitted records (nested dicts, lists, numpy scalars) as plain JSON types."""
+    """Parameters and fitted records (nested dicts, lists, numpy scalars, dataclasses) as plain JSON types."""
     if isinstance(value, np.generic):
         return value.item()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # e.g. a MemristorDevice: saved as its fields
+        return _jsonable(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -78,6 +82,9 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
     for i, (W, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"weight_{i}"] = W
         arrays[f"bias_{i}"] = b
+    backend_state = model.backend_.state()
+    for key, value in backend_state.items():
+        arrays[f"backend.{key}"] = value
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     npz = buf.getvalue()
@@ -106,6 +113,10 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
             "spin_updates_": int(model.spin_updates_),
             "solver_cost_": _jsonable(model.solver_cost_),
             "solver_cost_curve_": _jsonable(model.solver_cost_curve_),
+            "backend_seed_": int(model.backend_seed_),
+            "backend_cost_": _jsonable(model.backend_cost_),
+            "backend_layer_cost_": _jsonable(model.backend_layer_cost_),
+            "backend_cost_curve_": _jsonable(model.backend_cost_curve_),
         },
         "arrays": {"file": "model.npz", "sha256": hashlib.sha256(npz).hexdigest()},
     }
@@ -164,17 +175,20 @@ def load_model(path: str | os.PathLike) -> EqPropClassifier:
             field_clip=params["field_clip"],
         )
         solver = model._make_solver()
+        model.network_ = net
+        model.backend_seed_ = int(fitted["backend_seed_"])
+        backend_state = {k[len("backend."):]: v for k, v in arrays.items() if k.startswith("backend.")}
+        model._program_backend(params, state=backend_state)
     except ModelFileError:
         raise
     except (OSError, KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"The model {str(meta_path)!r} is corrupt or incomplete ({type(exc).__name__}: {exc}).") from exc
     model.classes_ = arrays["classes"]
-    model.network_ = net
     model.solver_ = solver
     model.n_features_in_ = int(fitted["n_features_in_"])
     for name in (
         "prediction_seed_", "n_iter_", "t_", "loss_curve_", "accuracy_curve_", "solver_seconds_", "spin_updates_",
-        "solver_cost_", "solver_cost_curve_",
+        "solver_cost_", "solver_cost_curve_", "backend_cost_", "backend_layer_cost_", "backend_cost_curve_",
     ):
         setattr(model, name, fitted[name])
     return model

@@ -8,21 +8,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._validation import check_choice, check_keys
+from .._validation import make_registered
+from .anneal_sampler import AnnealingSampler
 from .annealing import AnnealingSolver, default_beta_range
+from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
 from .dimod_solver import DimodSolver, NealSolver
 from .dwave_mock import DWaveMockSolver
 from .dwave_solver import DWaveSolver
-from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
 from .exact import ExactSolver, all_spin_states, boltzmann_distribution
+from .memristor import MemristorDevice, MemristorSolver
 
 __all__ = [
     "AnnealSchedule",
+    "AnnealingSampler",
     "AnnealingSolver",
     "DWaveMockSolver",
     "DWaveSolver",
     "DimodSolver",
     "ExactSolver",
+    "MemristorDevice",
+    "MemristorSolver",
     "NealSolver",
     "SOLVERS",
     "Solver",
@@ -37,7 +42,7 @@ __all__ = [
 
 SOLVERS: dict[str, type[Solver]] = {
     cls.name: cls
-    for cls in (AnnealingSolver, ExactSolver, DimodSolver, NealSolver, DWaveSolver, DWaveMockSolver)
+    for cls in (AnnealingSolver, ExactSolver, MemristorSolver, DimodSolver, NealSolver, DWaveSolver, DWaveMockSolver)
 }
 
 
@@ -50,6 +55,4 @@ def make_solver(name: Any, params: Any = None, owner: str = "make_solver") -> So
         For an unknown name, or a parameter the solver does not accept; the
         message names ``owner``.
     """
-    name = check_choice(name, "solver", owner, SOLVERS)
-    cls = SOLVERS[name]
-    return cls(**check_keys(params, "solver_params", owner, cls.parameters))
+    return make_registered(SOLVERS, name, params, owner, "solver")

@@ -1,24 +1,35 @@
-"""Batched simulated annealing on layered Ising problems (block heat-bath).
+"""Batched simulated annealing on layered Ising problems (block heat-bath, numba).
 
 In a layered problem the spins of one layer are conditionally independent given
 the neighbouring layers, so a whole layer can be resampled at once from its
 exact conditional distribution (heat-bath / Gibbs). A sweep updates the
 even-numbered layers, then the odd-numbered ones; at a fixed inverse
 temperature this is an exact Gibbs sampler of ``exp(-beta E)``. All problems
-and reads of a batch advance together, one matrix product per layer update.
+and reads of a batch are annealed in one call of a compiled kernel
+(:func:`~eqising.solvers._kernels.anneal_layered`): one chain per
+(problem, read), chains in parallel, local fields maintained incrementally
+(a flipped spin updates the fields of its neighbouring layers).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from .._validation import check_float, check_int
+from .._validation import check_choice, check_float, check_int
 from ..ising import IsingBatch
+from ._kernels import KERNEL_LOCK, anneal_layered, chain_seeds, random_spins
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, check_beta_range
 
-__all__ = ["AnnealingSolver", "default_beta_range"]
+__all__ = [
+    "AnnealingSolver",
+    "beta_ends",
+    "check_schedule_params",
+    "default_beta_range",
+    "sample_in_chunks",
+    "schedule_betas",
+]
 
 
 def default_beta_range(batch: IsingBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -36,13 +47,74 @@ def default_beta_range(batch: IsingBatch) -> tuple[np.ndarray, np.ndarray]:
     -------
     hot, cold : ndarray of shape (n_problems,)
     """
-    hot = np.log(2.0) / np.maximum(batch.max_energy_change(), 1e-12)
-    cold = np.log(100.0) / (2.0 * batch.min_field_scale())
+    return beta_ends(batch.max_energy_change(), batch.min_field_scale())
+
+
+def beta_ends(max_energy_change: np.ndarray, min_field_scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(hot, cold) = (ln 2 / max dE, ln 100 / (2 f))`` with ``cold >= hot``; any array shape."""
+    hot = np.log(2.0) / np.maximum(max_energy_change, 1e-12)
+    cold = np.log(100.0) / (2.0 * min_field_scale)
     return hot, np.maximum(cold, hot)
 
 
+def check_schedule_params(params: dict[str, Any], owner: str) -> dict[str, Any]:
+    """Validate the schedule parameters ``num_sweeps``, ``beta_range`` and ``reheat`` in place; return ``params``."""
+    params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
+    if params["beta_range"] is not None:
+        params["beta_range"] = check_beta_range(params["beta_range"], "beta_range", owner)
+    params["reheat"] = check_float(params["reheat"], "reheat", owner, low=0.0, high=1.0, high_open=True)
+    return params
+
+
+def schedule_betas(
+    batch: IsingBatch, schedule: AnnealSchedule, params: dict[str, Any]
+) -> tuple[AnnealSchedule, np.ndarray]:
+    """Resolve ``schedule`` with a solver's ``num_sweeps``/``beta_range``/``reheat`` defaults.
+
+    Returns
+    -------
+    schedule : AnnealSchedule
+        The resolved schedule.
+    betas : ndarray of shape (n_problems, n_steps)
+        Inverse temperature of every sweep per problem; the ends are
+        :func:`default_beta_range` unless a ``beta_range`` is set.
+    """
+    schedule = schedule.resolved(params["num_sweeps"], params["beta_range"], params["reheat"])
+    # an explicit beta_range overrides the per-problem ends inside AnnealSchedule.betas
+    ends = default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
+    return schedule, schedule.betas(*ends)
+
+
+def sample_in_chunks(
+    kernel: Callable[..., np.ndarray],
+    batch: IsingBatch,
+    betas: np.ndarray,
+    num_reads: int,
+    initial_states: np.ndarray | None,
+    seeds: np.ndarray,
+    chunk_bytes: int,
+) -> np.ndarray:
+    """Run ``kernel(batch_chunk, betas_chunk, num_reads, initial_states_chunk, seeds_chunk)`` over chunks of problems.
+
+    Chunks hold about ``chunk_bytes`` of pre-drawn float32 random numbers
+    (one per step, read and spin). Returns the spins, ndarray of shape
+    (n_problems, num_reads, n_spins), dtype int8.
+    """
+    B, N, steps = batch.n_problems, batch.n_spins, betas.shape[1]
+    chunk = max(1, chunk_bytes // (4 * steps * num_reads * N))
+    spins = np.empty((B, num_reads, N), dtype=np.int8)
+    for lo in range(0, B, chunk):
+        sel = slice(lo, min(B, lo + chunk))
+        init = None if initial_states is None else initial_states[sel]
+        spins[sel] = kernel(batch.select(sel), betas[sel], num_reads, init, seeds[sel])
+    return spins
+
+
 class AnnealingSolver(Solver):
-    """Batched block heat-bath simulated annealing (numpy).
+    """Batched block heat-bath simulated annealing (compiled numba kernel).
+
+    Every (problem, read) chain is annealed on its own random stream, chains
+    run in parallel on all cores (see :mod:`eqising.solvers._kernels`).
 
     Parameters
     ----------
@@ -53,24 +125,29 @@ class AnnealingSolver(Solver):
         with :func:`default_beta_range`.
     reheat : float, default=0.25
         Reverse schedules reheat to this fraction of the forward schedule.
+    greedy_sweeps : int, default=0
+        Zero-temperature sweeps after the schedule: every spin takes the sign
+        of its local field, layer by layer, until a sweep changes nothing or
+        ``greedy_sweeps`` sweeps have run (a local minimum of the energy).
+    update : {'heat-bath', 'metropolis'}, default='heat-bath'
+        How a layer's spins are updated given their neighbours: redrawn from
+        their exact conditional (heat-bath), or flipped with probability
+        ``min(1, exp(-beta dE))`` (Metropolis, as neal). Both sample
+        ``exp(-beta E)`` at a fixed temperature.
     """
 
     name = "annealing"
     capabilities = SolverCapabilities(
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered"
     )
-    parameters = {"num_sweeps": 50, "beta_range": None, "reheat": 0.25}
+    parameters = {"num_sweeps": 50, "beta_range": None, "reheat": 0.25, "greedy_sweeps": 0, "update": "heat-bath"}
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         owner = "solver 'annealing'"
-        params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
-        if params["beta_range"] is not None:
-            params["beta_range"] = check_beta_range(params["beta_range"], "beta_range", owner)
-        params["reheat"] = check_float(params["reheat"], "reheat", owner, low=0.0, high=1.0, high_open=True)
+        check_schedule_params(params, owner)
+        params["greedy_sweeps"] = check_int(params["greedy_sweeps"], "greedy_sweeps", owner, low=0)
+        params["update"] = check_choice(params["update"], "update", owner, ("heat-bath", "metropolis"))
         return params
-
-    #: Problems annealed together; bounds the memory of pre-drawn random numbers.
-    chunk_bytes = 32 * 2**20
 
     def _sample(
         self,
@@ -81,62 +158,44 @@ class AnnealingSolver(Solver):
         seeds: np.ndarray,
     ) -> SpinSamples:
         p = self.params
-        schedule = schedule.resolved(p["num_sweeps"], p["beta_range"], p["reheat"])
-        # an explicit beta_range overrides the per-problem ends inside AnnealSchedule.betas
-        ends = default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
-        betas = schedule.betas(*ends).astype(np.float32)
-        B, R, N, steps = batch.n_problems, num_reads, batch.n_spins, betas.shape[1]
-        chunk = max(1, self.chunk_bytes // (4 * steps * R * N))
-        spins = np.empty((B, R, N), dtype=np.int8)
-        for lo in range(0, B, chunk):
-            sel = slice(lo, min(B, lo + chunk))
-            init = None if initial_states is None else initial_states[sel]
-            spins[sel] = _anneal(batch.select(sel), betas[sel], R, init, seeds[sel])
-        info = {"spin_updates": int(B * R * N * steps), "num_sweeps": int(steps), "schedule": schedule.kind}
+        schedule, betas = schedule_betas(batch, schedule, p)
+        betas = np.ascontiguousarray(betas, dtype=np.float32)
+        B, R, N = batch.n_problems, num_reads, batch.n_spins
+        states = chain_seeds(seeds, R)
+        if initial_states is None:
+            spins = random_spins(states, N)
+        else:
+            spins = np.array(initial_states, dtype=np.int8, order="C")
+        done = np.zeros((B, R), dtype=np.int64)
+        arrays = _layered_arrays(batch)
+        with KERNEL_LOCK:
+            anneal_layered(*arrays, betas, p["update"] == "metropolis", p["greedy_sweeps"], spins, states, done)
+        info = {
+            "spin_updates": int(N * done.sum()),
+            "num_sweeps": int(betas.shape[1]),
+            "greedy_sweeps": int(p["greedy_sweeps"]),
+            "schedule": schedule.kind,
+        }
         return SpinSamples(spins, batch.energies(spins), info)
 
 
-def _anneal(
-    batch: IsingBatch, betas: np.ndarray, R: int, initial_states: np.ndarray | None, seeds: np.ndarray
-) -> np.ndarray:
-    """Block heat-bath anneal of a chunk; every problem draws from its own stream.
-
-    Problems and reads are flattened into rows of (B * R, n_l) matrices so that
-    each layer update is one matrix product.
-    """
-    B, N, steps = batch.n_problems, batch.n_spins, betas.shape[1]
-    noise = np.empty((steps, B, R, N), dtype=np.float32)
-    start = np.empty((B, R, N), dtype=np.float32)
-    for b, seed in enumerate(seeds):
-        rng = np.random.default_rng(int(seed))
-        start[b] = rng.integers(0, 2, size=(R, N)) * 2 - 1
-        noise[:, b] = rng.random((steps, R, N), dtype=np.float32)
-    if initial_states is not None:
-        start[:] = initial_states
-    noise *= 2.0
-    noise -= 1.0  # v ~ U(-1, 1)
-    noise = noise.reshape(steps, B * R, N)
+def _layered_arrays(batch: IsingBatch) -> tuple[np.ndarray, ...]:
+    """The kernel's view of a batch: offsets, packed ``J_l`` and ``J_l^T``, float32 fields."""
     L = len(batch.layer_sizes)
-    sl = [batch.layer_slice(l) for l in range(L)]
-    start = start.reshape(B * R, N)
-    layers = [np.ascontiguousarray(start[:, sl[l]]) for l in range(L)]
-    fields = [np.repeat(batch.fields[:, sl[l]].astype(np.float32), R, axis=0) for l in range(L)]
-    row_betas = np.repeat(betas, R, axis=0)  # (B * R, steps)
-    J = [Jl.astype(np.float32) for Jl in batch.couplings]
-    JT = [np.ascontiguousarray(Jl.T) for Jl in J]
-    order = list(range(0, L, 2)) + list(range(1, L, 2))
-    f = [np.empty_like(x) for x in layers]
-    for step in range(steps):
-        beta = row_betas[:, step, None]
-        for l in order:
-            fl = f[l]
-            np.copyto(fl, fields[l])
-            if l > 0:
-                fl += layers[l - 1] @ J[l - 1]
-            if l < L - 1:
-                fl += layers[l + 1] @ JT[l]
-            # P(s = +1) = (1 + tanh(beta f)) / 2, so s = +1 iff v < tanh(beta f) with v ~ U(-1, 1)
-            fl *= beta
-            np.tanh(fl, out=fl)
-            layers[l] = np.where(noise[step, :, sl[l]] < fl, np.float32(1.0), np.float32(-1.0))
-    return np.concatenate(layers, axis=-1).astype(np.int8).reshape(B, R, N)
+    up_start = np.zeros(L, dtype=np.int64)
+    down_start = np.zeros(L, dtype=np.int64)
+    ups, downs = [], []
+    for l, J in enumerate(batch.couplings):
+        up_start[l] = sum(a.size for a in ups)
+        ups.append(np.asarray(J, dtype=np.float32).ravel())
+        down_start[l + 1] = sum(a.size for a in downs)
+        downs.append(np.ascontiguousarray(J.T, dtype=np.float32).ravel())
+    empty = np.zeros(0, dtype=np.float32)
+    return (
+        np.asarray(batch.offsets, dtype=np.int64),
+        np.concatenate(ups) if ups else empty,
+        up_start,
+        np.concatenate(downs) if downs else empty,
+        down_start,
+        np.ascontiguousarray(batch.fields, dtype=np.float32),
+    )

@@ -236,11 +236,9 @@ def _anneal_read_py(s, h, indptr, nbr, J, chain_of, order, bounds, betas, moves,
 
 @functools.cache
 def _kernel() -> Any:
-    """The read kernel, compiled by numba on first use (pure Python without numba)."""
-    try:
-        from numba import njit
-    except ImportError:  # pragma: no cover - numba comes with the dwave extra
-        return _anneal_read_py
+    """The read kernel, compiled by numba on first use (not at import)."""
+    from numba import njit
+
     return njit(cache=True, nogil=True)(_anneal_read_py)
 
 

@@ -68,7 +68,7 @@ def test_files_are_plain_npz_and_json(saved, fitted):
         assert a.dtype != object
     meta = json.loads((saved / "model.json").read_text())
     assert meta["format"] == "eqising-model"
-    assert meta["format_version"] == 1
+    assert meta["format_version"] == 2
     assert meta["arrays"]["file"] == "model.npz"
     assert len(meta["arrays"]["sha256"]) == 64
     assert meta["params"]["hidden_layer_sizes"] == [16]
@@ -205,7 +205,7 @@ def test_json_not_an_object(saved):
 
 def test_wrong_format_version(saved):
     _rewrite_json(saved, format_version=99)
-    with pytest.raises(ModelFileError, match=r"format version 99; this eqising reads version 1"):
+    with pytest.raises(ModelFileError, match=r"format version 99; this eqising reads version 2"):
         load_model(saved)
 
 

@@ -1,0 +1,147 @@
+"""The weight-backend protocol: how the trainer writes weights into hardware.
+
+A :class:`WeightBackend` holds a network's weights and biases in a device
+representation (float, pulsed analog devices, few-level stochastic devices,
+int8 registers). The trainer talks to it only through four calls:
+
+1. :meth:`WeightBackend.program` once, with the initial parameters;
+2. :meth:`WeightBackend.apply` per layer and step, with the *desired* additive
+   change the optimizer computed; the backend turns it into device actions and
+   returns what they cost;
+3. :meth:`WeightBackend.effective_weights` after every step: the weights the
+   devices actually hold, which the solver then sees (closed loop);
+4. :meth:`WeightBackend.diagnostics` for reports.
+
+Layer ``l`` is the pair the network indexes the same way
+(:class:`~eqising.network.LayeredIsingNetwork`): ``weights[l]`` of shape
+(n_l, n_{l+1}) (``l = 0`` couples the clamped input to the first spin layer)
+and ``biases[l]`` of shape (n_{l+1},), the bias of the spin layer that
+``weights[l]`` feeds.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._validation import check_keys
+
+__all__ = ["COST_KEYS", "WeightBackend", "zero_cost"]
+
+#: Keys of every cost record :meth:`WeightBackend.apply` returns, all additive:
+#: ``pulses`` write pulses (or int8 steps/bits) sent to devices; ``pulses_skipped``
+#: pulses not sent because the weight is pruned or frozen; ``saturations``
+#: pulses that ended at a device bound (the step was cut); ``write_joules`` and
+#: ``read_joules`` energy of writing and of the closed-loop read of the layer;
+#: ``energy_joules`` their sum; ``write_seconds`` time of the pulse trains.
+COST_KEYS = (
+    "pulses",
+    "pulses_skipped",
+    "saturations",
+    "write_joules",
+    "read_joules",
+    "energy_joules",
+    "write_seconds",
+)
+
+
+def zero_cost() -> dict[str, float]:
+    """A cost record with every key of :data:`COST_KEYS` at zero."""
+    return {key: 0.0 for key in COST_KEYS}
+
+
+class WeightBackend(abc.ABC):
+    """Base class of weight backends.
+
+    Subclasses set :attr:`name` and :attr:`parameters` (the keyword arguments
+    the constructor accepts, with their defaults) and implement the abstract
+    methods. The constructor rejects unknown keywords and validates through
+    :meth:`_check_params`, as :class:`~eqising.solvers.Solver` does.
+
+    Parameters
+    ----------
+    **params
+        Backend parameters (``backend_params`` of the estimator).
+    """
+
+    name: ClassVar[str]
+    parameters: ClassVar[dict[str, Any]]
+    #: True for a device that runs whole EqProp steps itself (``train_step``) instead of
+    #: taking the trainer's desired changes through :meth:`apply`.
+    in_situ: ClassVar[bool] = False
+
+    def __init__(self, **params: Any) -> None:
+        params = check_keys(params, "backend_params", f"backend {self.name!r}", self.parameters)
+        self.params = self._check_params({**self.parameters, **params})
+
+    def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Validate constructor parameters; return them normalised."""
+        return params
+
+    @abc.abstractmethod
+    def program(
+        self,
+        weights: list[np.ndarray],
+        biases: list[np.ndarray],
+        *,
+        weight_clip: float | None,
+        bias_clip: float | None,
+        seed: int,
+    ) -> None:
+        """Initial write of the network's parameters.
+
+        Parameters
+        ----------
+        weights : list of ndarray
+            ``weights[l]`` of shape (n_l, n_{l+1}).
+        biases : list of ndarray
+            ``biases[l]`` of shape (n_{l+1},).
+        weight_clip, bias_clip : float or None
+            Magnitude limits of weights and biases (``None``: none); device
+            backends map ``+-clip`` onto their conductance range.
+        seed : int
+            Seeds device-to-device variation and every later random draw
+            (stochastic rounding, cycle-to-cycle and read noise).
+        """
+
+    @abc.abstractmethod
+    def effective_weights(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The weights and biases the solver sees (fresh arrays, the shapes of :meth:`program`'s)."""
+
+    @abc.abstractmethod
+    def apply(self, layer: int, weight_delta: np.ndarray, bias_delta: np.ndarray) -> dict[str, float]:
+        """Write the desired additive change of layer ``layer``.
+
+        Parameters
+        ----------
+        layer : int
+            Index ``l`` of ``weights[l]`` and ``biases[l]``.
+        weight_delta : ndarray of shape (n_l, n_{l+1})
+        bias_delta : ndarray of shape (n_{l+1},)
+
+        Returns
+        -------
+        dict of str to float
+            The additive cost of this write, keys :data:`COST_KEYS`.
+        """
+
+    def diagnostics(self) -> dict[str, Any]:
+        """State worth reporting (e.g. fraction of weights frozen, devices at a bound)."""
+        return {}
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays that, with the parameters and :meth:`program`'s arguments, restore the devices.
+
+        Saved with a model; :meth:`load_state` after :meth:`program` restores
+        the backend, so a loaded model continues training on the same devices.
+        """
+        return {}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`state` returned (called after :meth:`program`)."""
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items() if v != self.parameters[k])
+        return f"{type(self).__name__}({args})"

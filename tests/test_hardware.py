@@ -1,0 +1,161 @@
+"""Tests of the WeightBackend layer: protocol, registry, ideal backend, estimator/CLI/persistence wiring."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from eqising import EqPropClassifier, load_dataset, load_model, save_model
+from eqising._validation import InvalidParameterError
+from eqising.cli import main
+from eqising.hardware import BACKENDS, COST_KEYS, IdealBackend, WeightBackend, make_backend
+from eqising.optim import SGD, Adam
+
+CHEAP = {"hidden_layer_sizes": (12,), "max_iter": 2, "batch_size": 32, "solver_params": {"num_sweeps": 20}}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_dataset("digits", train_size=200, test_size=100)
+
+
+def _layers(rng, sizes=(5, 4, 3)):
+    weights = [rng.uniform(-0.5, 0.5, (a, b)) for a, b in zip(sizes, sizes[1:])]
+    return weights, [rng.uniform(-0.5, 0.5, b) for b in sizes[1:]]
+
+
+# ----------------------------------------------------------------- registry
+def test_registry_and_protocol():
+    assert BACKENDS["ideal"] is IdealBackend
+    for name, cls in BACKENDS.items():
+        assert issubclass(cls, WeightBackend) and cls.name == name
+        assert isinstance(cls.parameters, dict)
+
+
+def test_unknown_backend_is_a_clear_error():
+    with pytest.raises(InvalidParameterError, match=r"'backend' parameter of EqPropClassifier must be one of .*'ideal'"):
+        make_backend("idael", None, "EqPropClassifier")
+
+
+def test_unknown_backend_param_is_an_error():
+    with pytest.raises(InvalidParameterError, match=r"'backend_params'.*unknown key\(s\) \['gain'\]"):
+        make_backend("ideal", {"gain": 2.0}, "EqPropClassifier")
+    with pytest.raises(InvalidParameterError, match="'backend_params'"):
+        IdealBackend(gain=2.0)
+
+
+# -------------------------------------------------------------------- ideal
+def test_ideal_applies_deltas_exactly_and_clips():
+    rng = np.random.default_rng(0)
+    weights, biases = _layers(rng)
+    backend = IdealBackend()
+    backend.program(weights, biases, weight_clip=0.6, bias_clip=None, seed=0)
+    dW, db = rng.normal(0, 0.2, weights[1].shape), rng.normal(0, 2.0, biases[1].shape)
+    cost = backend.apply(1, dW, db)
+    assert set(cost) == set(COST_KEYS) and all(v == 0 for v in cost.values())
+    W, b = backend.effective_weights()
+    np.testing.assert_array_equal(W[0], weights[0])  # other layers untouched
+    np.testing.assert_array_equal(W[1], np.clip(weights[1] + dW, -0.6, 0.6))
+    np.testing.assert_array_equal(b[1], biases[1] + db)  # bias_clip None: no limit
+    W[1][:] = 99.0  # effective weights are copies
+    assert backend.effective_weights()[0][1].max() <= 0.6
+
+
+@pytest.mark.parametrize("make", [lambda: Adam([0.01, 0.002]), lambda: SGD([0.01, 0.002], 0.9), lambda: SGD([0.1, 1.0])])
+def test_optimizer_deltas_match_step(make):
+    rng = np.random.default_rng(1)
+    params = [rng.normal(size=(4, 3)), rng.normal(size=3)]
+    in_place = [p.copy() for p in params]
+    a, b = make(), make()
+    for _ in range(3):
+        grads = [rng.normal(size=p.shape) for p in params]
+        a.step(in_place, grads)
+        deltas = b.deltas(grads)
+        params = [p + d for p, d in zip(params, deltas)]
+    for p, q in zip(params, in_place):
+        np.testing.assert_array_equal(p, q)
+
+
+# ---------------------------------------------------------------- estimator
+def test_estimator_default_backend_is_ideal(data):
+    clf = EqPropClassifier(**CHEAP, random_state=0).fit(data.X_train, data.y_train)
+    assert clf.backend == "ideal" and isinstance(clf.backend_, IdealBackend)
+    assert set(clf.backend_cost_) == set(COST_KEYS) and clf.backend_cost_["pulses"] == 0
+    assert len(clf.backend_cost_curve_) == 2 and len(clf.backend_layer_cost_) == 2
+    W, b = clf.backend_.effective_weights()
+    for x, y in zip(W + b, clf.network_.weights + clf.network_.biases):  # closed loop: the network holds what the backend holds
+        np.testing.assert_array_equal(x, y)
+
+
+def test_estimator_backend_errors(data):
+    with pytest.raises(InvalidParameterError, match="'backend' parameter of EqPropClassifier"):
+        EqPropClassifier(**CHEAP, backend="float").fit(data.X_train, data.y_train)
+    with pytest.raises(InvalidParameterError, match="'backend_params' parameter of EqPropClassifier"):
+        EqPropClassifier(**CHEAP, backend_params={"bits": 8}).fit(data.X_train, data.y_train)
+
+
+class _Recorder(IdealBackend):
+    """Ideal backend that records the calls the trainer makes."""
+
+    name = "recorder"
+    calls: ClassVar[list] = []
+
+    def apply(self, layer, weight_delta, bias_delta):
+        type(self).calls.append((layer, weight_delta.shape, bias_delta.shape))
+        cost = super().apply(layer, weight_delta, bias_delta)
+        cost["pulses"] = 1.0
+        return cost
+
+
+def test_trainer_calls_apply_per_layer_with_matching_shapes(data, monkeypatch):
+    monkeypatch.setitem(BACKENDS, "recorder", _Recorder)
+    _Recorder.calls = []
+    clf = EqPropClassifier(**{**CHEAP, "max_iter": 1, "hidden_layer_sizes": (12, 8)}, backend="recorder", random_state=0)
+    clf.fit(data.X_train, data.y_train)
+    steps = int(np.ceil(200 / 32))
+    assert [c[0] for c in _Recorder.calls] == [0, 1, 2] * steps
+    assert _Recorder.calls[:3] == [(0, (64, 12), (12,)), (1, (12, 8), (8,)), (2, (8, 40), (40,))]
+    assert clf.backend_cost_["pulses"] == 3 * steps
+    assert [c["pulses"] for c in clf.backend_layer_cost_] == [steps] * 3
+
+
+def test_backend_seed_does_not_move_the_training_stream(data, monkeypatch):
+    """Every backend sees the same minibatches and solver seeds: the backend seed is derived, not drawn."""
+    monkeypatch.setitem(BACKENDS, "recorder", _Recorder)
+    a = EqPropClassifier(**CHEAP, random_state=3).fit(data.X_train, data.y_train)
+    b = EqPropClassifier(**CHEAP, backend="recorder", random_state=3).fit(data.X_train, data.y_train)
+    for x, y in zip(a.network_.weights, b.network_.weights):
+        np.testing.assert_array_equal(x, y)
+    assert a.backend_seed_ == b.backend_seed_
+
+
+def test_saved_model_keeps_backend(data, tmp_path):
+    clf = EqPropClassifier(**CHEAP, random_state=0).fit(data.X_train, data.y_train)
+    save_model(clf, tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    assert again.backend == "ideal" and again.backend_cost_ == clf.backend_cost_
+    assert again.backend_seed_ == clf.backend_seed_
+    np.testing.assert_array_equal(again.predict(data.X_test), clf.predict(data.X_test))
+
+
+# ---------------------------------------------------------------------- CLI
+def test_cli_backend_options(capsys):
+    argv = ["train", "--train-size", "60", "--test-size", "30", "--epochs", "1", "--hidden", "8",
+            "--solver-params", '{"num_sweeps": 10}', "--backend", "ideal", "--backend-params", "{}", "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["backend"] == "ideal"
+    assert set(summary["backend_cost"]) == set(COST_KEYS)
+    assert isinstance(summary["backend_diagnostics"], dict)
+
+
+def test_cli_bad_backend(capsys):
+    code = main(["train", "--train-size", "60", "--epochs", "1", "--backend", "ecarm"])
+    err = capsys.readouterr().err
+    assert code == 2 and "'backend'" in err and "'ecarm'" in err
+    code = main(["train", "--train-size", "60", "--epochs", "1", "--backend-params", '{"nope": 1}'])
+    err = capsys.readouterr().err
+    assert code == 2 and "'backend_params'" in err and "nope" in err
