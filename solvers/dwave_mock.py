@@ -54,7 +54,7 @@ class AnnealEmulator(dimod.Sampler):
 
     Parameters
     ----------
-    beta : float, default=5.0
+    beta : float, default=20.0
         Inverse temperature reached at s=1, in the units of the programmed problem.
     num_sweeps : int, default=100
         Metropolis sweeps per anneal.
@@ -76,7 +76,7 @@ class AnnealEmulator(dimod.Sampler):
 
     def __init__(
         self,
-        beta: float = 5.0,
+        beta: float = 20.0,
         num_sweeps: int = 100,
         h_range=(-4.0, 4.0),
         j_range=(-1.0, 1.0),
@@ -280,7 +280,7 @@ class DWaveMockSolver(DWaveSolver):
     ----------
     topology_shape : int, default=16
         Pegasus size ``m`` of the mocked chip (16 is an Advantage system).
-    beta : float, default=5.0
+    beta : float, default=20.0
         Emulator inverse temperature at s=1, in programmed units.
     num_sweeps : int, default=100
         Emulator sweeps per anneal.
@@ -292,7 +292,7 @@ class DWaveMockSolver(DWaveSolver):
     parameters = {
         **{k: v for k, v in DWaveSolver.parameters.items() if k != "qpu_solver"},
         "topology_shape": 16,
-        "beta": 5.0,
+        "beta": 20.0,
         "num_sweeps": 100,
     }
 
