@@ -62,7 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(t)
     t.add_argument("--hidden", type=_hidden, default=tuple(d["hidden_layer_sizes"]), help="hidden sizes, e.g. 120 or 256,128")
     t.add_argument("--replicas", type=int, default=d["replicas"], help="output spins per class")
-    t.add_argument("--solver", default=d["solver"], help="solver name (annealing, exact, memristor)")
+    t.add_argument(
+        "--solver", default=d["solver"],
+        help="solver name (annealing, exact, memristor, neal, dimod, dwave, dwave-mock)",
+    )
+    t.add_argument("--sampler", default=None, help="dimod sampler as module:Class, for --solver dimod")
     t.add_argument("--solver-params", type=_solver_params, default=None, help="solver parameters as JSON")
     t.add_argument("--backend", default=d["backend"], help="weight backend (ideal, ecram, cbram, ...)")
     t.add_argument("--backend-params", type=_solver_params, default=None,
@@ -118,9 +122,17 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
                                     "when --dataset is mnist; got nothing instead.")
     if args.ram_budget is not None:
         args.backend_params = {**(args.backend_params or {}), "ram_budget": args.ram_budget}
+    solver_params = args.solver_params
+    if args.sampler is not None:
+        from .solvers import SOLVERS
+
+        if args.solver not in SOLVERS or "sampler" not in SOLVERS[args.solver].parameters:
+            raise InvalidParameterError(f"The '--sampler' option of eqising train must be used with a solver that "
+                                        f"takes a sampler ('dimod'); got --solver {args.solver!r} instead.")
+        solver_params = {**(solver_params or {}), "sampler": args.sampler}
     clf = EqPropClassifier(
         hidden_layer_sizes=args.hidden, replicas=args.replicas, solver=args.solver,
-        solver_params=args.solver_params, backend=args.backend, backend_params=args.backend_params, nudge=args.nudge, nudge_mode=args.nudge_mode,
+        solver_params=solver_params, backend=args.backend, backend_params=args.backend_params, nudge=args.nudge, nudge_mode=args.nudge_mode,
         balanced_nudge=args.balanced_nudge, learning_rate=args.learning_rate, optimizer=args.optimizer, batch_size=args.batch_size,
         max_iter=args.epochs, num_reads=args.reads, random_state=args.seed,
     )
@@ -165,6 +177,7 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         "spin_updates": int(clf.spin_updates_),
         "spin_updates_per_second": float(clf.spin_updates_ / max(clf.solver_seconds_, 1e-12)),
         "solver_cost": clf.solver_cost_,
+        "solver_diagnostics": clf.solver_diagnostics_[-1],
         "backend": args.backend,
         "backend_cost": clf.backend_cost_,
         "backend_diagnostics": clf.backend_.diagnostics(),

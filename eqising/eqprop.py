@@ -23,14 +23,14 @@ which removes the sampling noise from their difference.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .network import LayeredIsingNetwork
 from .solvers import AnnealSchedule, Solver, SpinSamples, add_costs
 
-__all__ = ["NUDGE_MODES", "PHASES", "EqPropStep", "class_scores", "eqprop_step", "one_hot_spins"]
+__all__ = ["NUDGE_MODES", "PHASES", "EqPropStep", "class_scores", "eqprop_step", "mean_records", "one_hot_spins"]
 
 NUDGE_MODES = ("positive", "symmetric", "random-sign")
 
@@ -52,12 +52,17 @@ class EqPropStep:
     costs : dict of str to dict
         Additive solver costs per phase (keys of :data:`PHASES`), each a
         :attr:`SpinSamples.cost` record summed over the phase's solver calls.
+    diagnostics : dict of str to dict
+        Per phase, the solver's ``info['diagnostics']`` (e.g. effective
+        temperature, chain-break fraction) averaged over the phase's calls;
+        empty for solvers that report none.
     """
 
     weight_grads: list[np.ndarray]
     bias_grads: list[np.ndarray]
     free: SpinSamples
     costs: dict[str, dict[str, float]]
+    diagnostics: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def solver_seconds(self) -> float:
@@ -149,6 +154,7 @@ def eqprop_step(
     reverse = AnnealSchedule("reverse")
     nudged_seeds = np.random.SeedSequence(int(rng.integers(2**63))).generate_state(n, dtype=np.uint64)
     costs = {"free": free.cost, "nudged": {}}
+    reports: dict[str, list[dict[str, float]]] = {"free": [free.info.get("diagnostics", {})], "nudged": []}
 
     def nudged(strength: np.ndarray) -> np.ndarray:
         spins = free.spins.copy()
@@ -159,6 +165,7 @@ def eqprop_step(
             )
             spins[active] = samples.spins
             add_costs(costs["nudged"], samples.cost)
+            reports["nudged"].append(samples.info.get("diagnostics", {}))
         spins[matched] = free.spins[matched]
         return spins
 
@@ -181,4 +188,15 @@ def eqprop_step(
         [x - y for x, y in zip(dba, dbb)],
         free,
         costs,
+        {phase: mean_records(records) for phase, records in reports.items()},
     )
+
+
+def mean_records(records: list[dict[str, float]]) -> dict[str, float]:
+    """Mean of each key over the records that have it (NaN values ignored; NaN if all are)."""
+    keys = sorted({k for r in records for k in r})
+    out = {}
+    for k in keys:
+        values = np.array([r[k] for r in records if k in r], dtype=np.float64)
+        out[k] = float(np.nanmean(values)) if np.any(~np.isnan(values)) else float("nan")
+    return out

@@ -23,7 +23,7 @@ from ._validation import (
     check_random_state,
     param_error,
 )
-from .eqprop import NUDGE_MODES, PHASES, EqPropStep, class_scores, eqprop_step, one_hot_spins
+from .eqprop import NUDGE_MODES, PHASES, EqPropStep, class_scores, eqprop_step, mean_records, one_hot_spins
 from .hardware import BACKENDS, WeightBackend, make_backend, zero_cost
 from .network import LayeredIsingNetwork
 from .optim import OPTIMIZERS, Adam, SGD
@@ -140,6 +140,11 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         own entries (e.g. QPU access time, crossbar energy).
     solver_cost_curve_ : list of dict
         The same record for each epoch.
+    solver_diagnostics_ : list of dict
+        Per epoch and phase, the solver's diagnostics averaged over the
+        epoch's calls (e.g. ``effective_temperature`` of the samples,
+        ``chain_break_fraction`` and ``scale`` on a QPU); empty dicts for
+        solvers that report none.
     backend_ : WeightBackend
         The weight backend holding the trained parameters.
     backend_cost_ : dict of str to float
@@ -397,6 +402,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.spin_updates_ = 0
         self.solver_cost_: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
         self.solver_cost_curve_: list[dict[str, dict[str, float]]] = []
+        self.solver_diagnostics_: list[dict[str, dict[str, float]]] = []
         self.backend_cost_ = zero_cost()
         self.backend_layer_cost_ = [zero_cost() for _ in self.network_.weights]
         self.backend_cost_curve_: list[dict[str, float]] = []
@@ -419,6 +425,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             progress = tqdm(total=len(X), desc=f"epoch {self.n_iter_ + 1}", unit="ex", leave=False, file=sys.stderr)
         loss = correct = 0.0
         epoch_cost: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
+        epoch_reports: dict[str, list[dict[str, float]]] = {phase: [] for phase in PHASES}
         epoch_backend = zero_cost()
         start = time.perf_counter()
         for i in starts:
@@ -458,6 +465,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             self.spin_updates_ += step.spin_updates
             for phase, cost in step.costs.items():
                 add_costs(epoch_cost[phase], cost)
+            for phase, report in step.diagnostics.items():
+                epoch_reports[phase].append(report)
             if progress is not None:
                 progress.update(len(idx))
         if progress is not None:
@@ -465,6 +474,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         for phase, cost in epoch_cost.items():
             add_costs(self.solver_cost_.setdefault(phase, {}), cost)
         self.solver_cost_curve_.append(epoch_cost)
+        self.__dict__.setdefault("solver_diagnostics_", []).append(
+            {phase: mean_records(reports) for phase, reports in epoch_reports.items()}
+        )
         add_costs(self.backend_cost_, epoch_backend)
         self.backend_cost_curve_.append(epoch_backend)
         self.loss_curve_.append(loss / len(X))

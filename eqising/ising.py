@@ -5,8 +5,8 @@ Sign convention (machine-learning form, used everywhere in eqising)::
     E(s) = - sum_l s_l^T J_l s_{l+1} - sum_i h_i s_i
 
 with spins ``s_i`` in {-1, +1}. dimod/Ocean write ``E = sum h s + sum J s s``;
-:meth:`IsingBatch.to_bqm` is the only place that converts (``h_dimod = -h``,
-``J_dimod = -J``).
+:meth:`IsingBatch.to_dimod_arrays` is the only place that converts (``h_dimod = -h``,
+``J_dimod = -J``); :meth:`IsingBatch.to_bqm` builds a BQM from it.
 """
 
 from __future__ import annotations
@@ -157,28 +157,41 @@ class IsingBatch:
         return IsingBatch(self.layer_sizes, self.couplings, self.fields[problems])
 
     # ------------------------------------------------------------------ dimod
-    def to_bqm(self, problem: int = 0) -> "dimod.BinaryQuadraticModel":
-        """Problem ``problem`` as a SPIN-valued :class:`dimod.BinaryQuadraticModel`.
+    def to_dimod_arrays(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Every problem in dimod's sign convention, as arrays.
 
-        Variables are the integers ``0 .. n_spins - 1`` in layer order. This is
-        the only conversion between eqising's sign convention and dimod's:
-        ``h_dimod = -h`` and ``J_dimod = -J``, so the BQM energy of any sample
-        equals :meth:`energies` of it.
+        This is the only conversion between eqising's sign convention and
+        dimod's: ``h_dimod = -h`` and ``J_dimod = -J``, so the dimod energy of
+        any sample equals :meth:`energies` of it.
+
+        Returns
+        -------
+        linear : ndarray of shape (n_problems, n_spins)
+            ``h_dimod`` of every problem.
+        quadratic : tuple of 3 ndarray of shape (n_couplings,)
+            ``(rows, cols, J_dimod)`` shared by every problem: variable ``rows[k]``
+            (layer ``l``) couples to ``cols[k]`` (layer ``l + 1``), in layer order
+            and row-major within each coupling matrix.
         """
-        import dimod
-
-        problem = check_int(problem, "problem", "IsingBatch.to_bqm", low=0, high=self.n_problems - 1)
-        rows, cols, vals = [], [], []
+        rows, cols, vals = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
         for l, Jl in enumerate(self.couplings):
             r, c = np.nonzero(np.ones_like(Jl, dtype=bool))
             rows.append(r + self.offsets[l])
             cols.append(c + self.offsets[l + 1])
             vals.append(-Jl.ravel())
-        quadratic = (
-            (np.concatenate(rows), np.concatenate(cols), np.concatenate(vals))
-            if rows
-            else (np.zeros(0, int), np.zeros(0, int), np.zeros(0))
-        )
+        return -self.fields, (np.concatenate(rows), np.concatenate(cols), np.concatenate(vals))
+
+    def to_bqm(self, problem: int = 0) -> "dimod.BinaryQuadraticModel":
+        """Problem ``problem`` as a SPIN-valued :class:`dimod.BinaryQuadraticModel`.
+
+        Variables are the integers ``0 .. n_spins - 1`` in layer order; the
+        biases come from :meth:`to_dimod_arrays`, so the BQM energy of any
+        sample equals :meth:`energies` of it.
+        """
+        import dimod
+
+        problem = check_int(problem, "problem", "IsingBatch.to_bqm", low=0, high=self.n_problems - 1)
+        linear, quadratic = self.to_dimod_arrays()
         return dimod.BinaryQuadraticModel.from_numpy_vectors(
-            -self.fields[problem], quadratic, 0.0, dimod.SPIN
+            linear[problem], quadratic, 0.0, dimod.SPIN, variable_order=range(self.n_spins)
         )

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from ._validation import Described, param_error
 from .estimator import EqPropClassifier
 from .network import LayeredIsingNetwork
 
@@ -88,6 +89,10 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
     np.savez(buf, **arrays)
     npz = buf.getvalue()
     params = model.get_params()
+    sampler = (params.get("solver_params") or {}).get("sampler")
+    if sampler is not None and not isinstance(sampler, str):  # models are JSON, never pickle
+        raise param_error("solver_params", "save_model", "JSON-serialisable: give the dimod sampler as a "
+                          "'module:Class' string", Described(f"a {type(sampler).__name__} instance"))
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None
     meta = {

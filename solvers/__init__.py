@@ -12,6 +12,9 @@ from .._validation import make_registered
 from .anneal_sampler import AnnealingSampler
 from .annealing import AnnealingSolver, default_beta_range
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
+from .dimod_solver import DimodSolver, NealSolver
+from .dwave_mock import DWaveMockSolver
+from .dwave_solver import DWaveSolver
 from .exact import ExactSolver, all_spin_states, boltzmann_distribution
 from .memristor import MemristorDevice, MemristorSolver
 
@@ -19,9 +22,13 @@ __all__ = [
     "AnnealSchedule",
     "AnnealingSampler",
     "AnnealingSolver",
+    "DWaveMockSolver",
+    "DWaveSolver",
+    "DimodSolver",
     "ExactSolver",
     "MemristorDevice",
     "MemristorSolver",
+    "NealSolver",
     "SOLVERS",
     "Solver",
     "SolverCapabilities",
@@ -33,7 +40,10 @@ __all__ = [
     "make_solver",
 ]
 
-SOLVERS: dict[str, type[Solver]] = {cls.name: cls for cls in (AnnealingSolver, ExactSolver, MemristorSolver)}
+SOLVERS: dict[str, type[Solver]] = {
+    cls.name: cls
+    for cls in (AnnealingSolver, ExactSolver, MemristorSolver, DimodSolver, NealSolver, DWaveSolver, DWaveMockSolver)
+}
 
 
 def make_solver(name: Any, params: Any = None, owner: str = "make_solver") -> Solver:

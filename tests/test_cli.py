@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -308,3 +309,49 @@ def test_train_nudge_options_reach_the_estimator(capsys):
     assert summary["balanced_nudge"] is True
     assert summary["nudge"] == 1.5
     assert summary["spin_updates"] > 0
+
+
+# ------------------------------------------------------------ Ocean solvers
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--solver", "neal"],
+        ["--solver", "dimod", "--sampler", "dwave.samplers:SimulatedAnnealingSampler"],
+    ],
+    ids=["neal", "dimod-sampler"],
+)
+def test_train_with_ocean_samplers(capsys, tmp_path, argv):
+    out = tmp_path / "model"
+    code, summary, err = run_json(
+        capsys, ["train", *SPLIT, "--epochs", "1", *FAST, *argv, "--json", "--out", str(out)]
+    )
+    assert code == 0, err
+    assert summary["solver"] == argv[1]
+    assert summary["solver_diagnostics"]["free"]["effective_temperature"] >= 0.0
+    model = load_model(out)
+    assert type(model.solver_.sampler).__name__ == "SimulatedAnnealingSampler"
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["--sampler", "dwave.samplers:SimulatedAnnealingSampler"], r"'--sampler' option .*--solver 'annealing'"),
+        (["--solver", "dimod", "--sampler", "nocolon"], r"'sampler' parameter of solver 'dimod'"),
+        (["--solver", "dimod", "--sampler", "no.such.module:Sampler"], "can be imported"),
+    ],
+)
+def test_bad_sampler_option(capsys, argv, match):
+    err = run_error(capsys, ["train", *SPLIT, "--epochs", "1", *argv])
+    assert re.search(match, err), err
+
+
+def test_dwave_without_a_token_exits_with_a_clear_error(capsys, tmp_path, monkeypatch):
+    import os
+
+    for var in [k for k in os.environ if k.startswith("DWAVE")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("EQISING_CACHE_DIR", str(tmp_path))
+    err = run_error(capsys, ["train", *SPLIT, "--epochs", "1", "--solver", "dwave"], quiet=False)
+    assert "API token" in err and "DWAVE_API_TOKEN" in err and "--solver dwave-mock" in err

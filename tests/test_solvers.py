@@ -21,7 +21,13 @@ from eqising.solvers import (
     make_solver,
 )
 
-SOLVER_NAMES = sorted(SOLVERS)
+#: Registered solvers left out of the shared contract, with the reason (tests/test_dwave.py checks them).
+CONTRACT_EXCLUDED = {
+    "dwave": "needs a D-Wave API token and the network",
+    "dwave-mock": "anneals at the emulated chip's own temperature: it rejects schedules with num_sweeps or "
+                  "beta_range and forward anneals from initial_states, which this suite relies on",
+}
+SOLVER_NAMES = sorted(set(SOLVERS) - set(CONTRACT_EXCLUDED))
 
 
 @pytest.fixture(params=SOLVER_NAMES)

@@ -1,0 +1,333 @@
+"""The dwave solver offline: ``MockDWaveSampler`` with an emulator that really samples.
+
+``dwave.system.testing.MockDWaveSampler`` reproduces a QPU's interface (graph,
+properties, parameters, answer format) but samples by steepest descent and
+ignores ``initial_state`` and ``anneal_schedule``. :class:`AnnealEmulator`
+replaces that sampler: it plays the anneal schedule as simulated annealing
+(dwave-samplers) on the programmed (embedded, scaled) problem, so the whole
+dwave path -- embedding, scaling, chains, reverse anneals from given states,
+decoding, timing records -- runs as it would on a chip, without a token.
+
+What differs from a real QPU (also in the README):
+
+- dynamics: classical single-spin Metropolis sweeps, not quantum annealing;
+  ``s`` maps to the inverse temperature ``beta * 100 ** (s - 1)`` (geometric
+  from ``beta / 100`` at s=0 to ``beta`` at s=1, in programmed units), and
+  ``num_sweeps`` sweeps span the whole schedule whatever its duration;
+- temperature: ``beta`` is a fixed parameter; a QPU's effective temperature
+  depends on the problem, the schedule and the chip, and drifts;
+- no control errors (ICE), no flux noise, no readout errors, no
+  crosstalk; chains break only thermally;
+- ranges: ``h_range`` and ``j_range`` are enforced (out-of-range submissions
+  fail as on the chip), but not ``extended_j_range`` or per-qubit coupling limits;
+- timing: not measured, estimated with dwave-cloud-client's
+  ``estimate_qpu_access_time`` model and the Advantage4.1 timing data it
+  publishes (programming + reads x (anneal + readout + delay)).
+"""
+
+from __future__ import annotations
+
+import functools
+from types import SimpleNamespace
+from typing import Any
+
+import dimod
+import numpy as np
+
+from .._validation import check_float, check_int, param_error
+from .dwave_solver import DWaveSolver
+
+__all__ = ["AnnealEmulator", "DWaveMockSolver", "estimate_timing"]
+
+
+class AnnealEmulator(dimod.Sampler):
+    """A stand-in for QPU sampling: simulated annealing that follows QPU anneal parameters.
+
+    Each anneal plays the ``s(t)`` schedule as ``num_sweeps`` sequential Metropolis
+    sweeps (a numba kernel) at inverse temperatures ``beta * 100 ** (s - 1)``. When the
+    chains of the embedding are known (:attr:`chains`), every ``sweeps_per_move``
+    sweeps are followed by whole-chain Metropolis flips: a chain then moves as
+    one logical spin, as it does when a QPU tunnels, instead of freezing as soon
+    as single-qubit flips against the chain coupling stop being accepted.
+    Both moves satisfy detailed balance, so at a fixed ``s`` the emulator samples
+    the Boltzmann distribution of the programmed problem at that inverse temperature.
+
+    Parameters
+    ----------
+    beta : float, default=20.0
+        Inverse temperature reached at s=1, in the units of the programmed problem.
+    num_sweeps : int, default=100
+        Metropolis sweeps per anneal.
+    h_range, j_range : (float, float), default=(-4, 4), (-1, 1)
+        Programmable ranges; biases outside them are rejected, as by a QPU.
+    sweeps_per_move : int, default=5
+        Single-qubit sweeps between two rounds of chain flips.
+
+    Attributes
+    ----------
+    seed : int or None
+        Seed of the next call (set before each call by :class:`DWaveMockSolver`).
+    chains : list of list or None
+        Qubit labels of every chain of the embedding in use (set by :class:`DWaveMockSolver`).
+    """
+
+    parameters = None
+    properties = None
+
+    def __init__(
+        self,
+        beta: float = 20.0,
+        num_sweeps: int = 100,
+        h_range=(-4.0, 4.0),
+        j_range=(-1.0, 1.0),
+        sweeps_per_move: int = 5,
+    ) -> None:
+        self.beta, self.num_sweeps, self.sweeps_per_move = beta, num_sweeps, sweeps_per_move
+        self.h_range, self.j_range = tuple(h_range), tuple(j_range)
+        self.seed: int | None = None
+        self.chains: list | None = None
+        self.parameters = {
+            k: []
+            for k in (
+                "num_reads",
+                "annealing_time",
+                "anneal_schedule",
+                "initial_state",
+                "reinitialize_state",
+                "auto_scale",
+                "answer_mode",
+                "label",
+            )
+        }
+        self.properties = {"beta": beta, "num_sweeps": num_sweeps}
+
+    def betas(self, anneal_schedule: list | None, annealing_time: float) -> np.ndarray:
+        """Inverse temperature of every sweep for a piecewise-linear ``s(t)`` schedule."""
+        points = np.asarray(
+            anneal_schedule if anneal_schedule is not None else [[0.0, 0.0], [annealing_time, 1.0]],
+            dtype=np.float64,
+        )
+        t = np.linspace(points[0, 0], points[-1, 0], self.num_sweeps)
+        s = np.interp(t, points[:, 0], points[:, 1])
+        return self.beta * 100.0 ** (s - 1.0)
+
+    def sample(
+        self,
+        bqm: dimod.BinaryQuadraticModel,
+        num_reads: int = 1,
+        annealing_time: float = 20.0,
+        anneal_schedule: list | None = None,
+        initial_state: dict | None = None,
+        reinitialize_state: bool = True,
+        auto_scale: bool = True,
+        answer_mode: str = "histogram",
+        label: str | None = None,
+    ) -> dimod.SampleSet:
+        """Sample ``bqm`` (SPIN) like a QPU call with these parameters."""
+        owner = "AnnealEmulator.sample"
+        if auto_scale:
+            raise param_error(
+                "auto_scale", owner, "False (the emulator programs the problem as given)", auto_scale
+            )
+        labels = list(bqm.variables)
+        ldata, (irow, icol, qdata), _ = bqm.to_numpy_vectors(variable_order=labels)
+        if ldata.size and (ldata.min() < self.h_range[0] or ldata.max() > self.h_range[1]):
+            raise param_error(
+                "bqm",
+                owner,
+                f"fields inside h_range {self.h_range}",
+                (float(ldata.min()), float(ldata.max())),
+            )
+        if qdata.size and (qdata.min() < self.j_range[0] or qdata.max() > self.j_range[1]):
+            raise param_error(
+                "bqm",
+                owner,
+                f"couplings inside j_range {self.j_range}",
+                (float(qdata.min()), float(qdata.max())),
+            )
+        reverse = anneal_schedule is not None and anneal_schedule[0][1] == 1.0
+        if reverse and initial_state is None:
+            raise param_error(
+                "initial_state", owner, "given for a reverse anneal (schedule starting at s=1)", None
+            )
+        if initial_state is not None and not reinitialize_state:
+            raise param_error(
+                "reinitialize_state",
+                owner,
+                "True (the emulator restarts every read from initial_state)",
+                reinitialize_state,
+            )
+        rng = np.random.default_rng(self.seed)
+        Q = len(labels)
+        if initial_state is not None:
+            states = np.tile(np.array([initial_state[v] for v in labels], dtype=np.int8), (num_reads, 1))
+        else:
+            states = (2 * rng.integers(0, 2, size=(num_reads, Q)) - 1).astype(np.int8)
+        betas = self.betas(anneal_schedule, annealing_time)
+        chain_of = np.arange(Q, dtype=np.int64)  # no chains known: every qubit is its own chain
+        if self.chains:
+            position = {v: i for i, v in enumerate(labels)}
+            for c, chain in enumerate(self.chains):
+                for q in chain:
+                    if q in position:
+                        chain_of[position[q]] = Q + c
+        order = np.argsort(chain_of, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, np.diff(chain_of[order]) != 0, True])
+        rows = np.concatenate([irow, icol]).astype(np.int64)
+        cols = np.concatenate([icol, irow]).astype(np.int64)
+        vals = np.concatenate([qdata, qdata])
+        by_row = np.argsort(rows, kind="stable")
+        indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=Q))].astype(np.int64)
+        moves = self.sweeps_per_move if self.chains else 0
+        n_rounds = 0 if moves == 0 else len(betas) // moves
+        for r in range(num_reads):
+            _kernel()(
+                states[r],
+                ldata.astype(np.float64),
+                indptr,
+                cols[by_row],
+                vals[by_row].astype(np.float64),
+                chain_of,
+                order,
+                bounds.astype(np.int64),
+                betas,
+                moves,
+                rng.random((len(betas), Q)),
+                rng.random((max(n_rounds, 1), len(bounds) - 1)),
+            )
+        return dimod.SampleSet.from_samples_bqm((states, labels), bqm)
+
+
+def _anneal_read_py(s, h, indptr, nbr, J, chain_of, order, bounds, betas, moves, u_spin, u_chain):
+    """One read: Metropolis sweeps over ``betas`` (dimod sign), whole-chain flips every ``moves`` sweeps.
+
+    ``s`` (int8, n_qubits) is updated in place. Chains are the runs of ``order``
+    delimited by ``bounds``; ``chain_of`` gives each qubit's chain id.
+    """
+    Q = s.shape[0]
+    for k in range(betas.shape[0]):
+        beta = betas[k]
+        for q in range(Q):
+            f = h[q]
+            for e in range(indptr[q], indptr[q + 1]):
+                f += J[e] * s[nbr[e]]
+            delta = -2.0 * s[q] * f
+            if delta <= 0.0 or u_spin[k, q] < np.exp(-beta * delta):
+                s[q] = -s[q]
+        if moves > 0 and (k + 1) % moves == 0:
+            rnd = (k + 1) // moves - 1
+            for c in range(bounds.shape[0] - 1):
+                if bounds[c + 1] - bounds[c] < 2:
+                    continue  # single qubits were just swept
+                own = chain_of[order[bounds[c]]]
+                total = 0.0
+                for i in range(bounds[c], bounds[c + 1]):
+                    q = order[i]
+                    f = h[q]
+                    for e in range(indptr[q], indptr[q + 1]):
+                        if chain_of[nbr[e]] != own:
+                            f += J[e] * s[nbr[e]]
+                    total += s[q] * f
+                delta = -2.0 * total
+                if delta <= 0.0 or u_chain[rnd, c] < np.exp(-beta * delta):
+                    for i in range(bounds[c], bounds[c + 1]):
+                        s[order[i]] = -s[order[i]]
+
+
+@functools.cache
+def _kernel() -> Any:
+    """The read kernel, compiled by numba on first use (not at import)."""
+    from numba import njit
+
+    return njit(cache=True, nogil=True)(_anneal_read_py)
+
+
+def estimate_timing(num_qubits: int, num_reads: int, kwargs: dict[str, Any]) -> dict[str, float]:
+    """QPU timing fields (microseconds) of a call, from D-Wave's published Advantage4.1 timing model.
+
+    Uses ``dwave.cloud.solver.StructuredSolver.estimate_qpu_access_time`` with
+    the ``problem_timing_data`` of ``dwave.cloud.testing.mocks`` (Advantage4.1,
+    August 2022): programming (+ programming thermalization) plus ``num_reads``
+    x (anneal + readout + delay).
+    """
+    from dwave.cloud.solver import StructuredSolver
+    from dwave.cloud.testing.mocks import qpu_problem_timing_data
+
+    data = qpu_problem_timing_data("advantage")
+    solver = SimpleNamespace(properties={"problem_timing_data": data})
+    call = {
+        k: kwargs[k]
+        for k in ("annealing_time", "anneal_schedule", "initial_state", "reinitialize_state")
+        if k in kwargs
+    }
+    total = StructuredSolver.estimate_qpu_access_time(solver, num_qubits, num_reads=num_reads, **call)
+    programming = StructuredSolver.estimate_qpu_access_time(solver, num_qubits, num_reads=0, **call)
+    schedule = kwargs.get("anneal_schedule")
+    anneal = schedule[-1][0] if schedule else kwargs.get("annealing_time", data["default_annealing_time"])
+    return {
+        "qpu_access_time": float(total),
+        "qpu_programming_time": float(programming),
+        "qpu_sampling_time": float(total - programming),
+        "qpu_anneal_time_per_sample": float(anneal),
+        "qpu_delay_time_per_sample": float(data["qpu_delay_time_per_sample"]),
+    }
+
+
+class DWaveMockSolver(DWaveSolver):
+    """The ``dwave`` solver on ``MockDWaveSampler`` (Pegasus) with an :class:`AnnealEmulator` under it.
+
+    Parameters
+    ----------
+    topology_shape : int, default=16
+        Pegasus size ``m`` of the mocked chip (16 is an Advantage system).
+    beta : float, default=20.0
+        Emulator inverse temperature at s=1, in programmed units.
+    num_sweeps : int, default=100
+        Emulator sweeps per anneal.
+    **others
+        As for :class:`~solvers.dwave_solver.DWaveSolver` (without ``qpu_solver``).
+    """
+
+    name = "dwave-mock"
+    parameters = {
+        **{k: v for k, v in DWaveSolver.parameters.items() if k != "qpu_solver"},
+        "topology_shape": 16,
+        "beta": 20.0,
+        "num_sweeps": 100,
+    }
+
+    def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        owner = f"solver {self.name!r}"
+        params["topology_shape"] = check_int(params["topology_shape"], "topology_shape", owner, low=2)
+        params["beta"] = check_float(params["beta"], "beta", owner, low=0.0, low_open=True)
+        params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
+        return super()._check_params(params)
+
+    def _make_sampler(self) -> Any:
+        from dwave.system.testing import MockDWaveSampler
+
+        p = self.params
+        mock = MockDWaveSampler(
+            topology_type="pegasus",
+            topology_shape=[p["topology_shape"]],
+            parameter_warnings=False,
+            substitute_sampler=AnnealEmulator(p["beta"], p["num_sweeps"]),
+        )
+        emulator = mock.substitute_sampler
+        emulator.h_range, emulator.j_range = (
+            tuple(mock.properties["h_range"]),
+            tuple(mock.properties["j_range"]),
+        )
+        return mock
+
+    def _sample(self, batch, num_reads, schedule, initial_states, seeds):
+        emb = self.embedding(batch.layer_sizes)
+        self.sampler.substitute_sampler.chains = [emb.qubits[chain].tolist() for chain in emb.chains]
+        return super()._sample(batch, num_reads, schedule, initial_states, seeds)
+
+    def _submit(self, bqm: Any, seed: int, kwargs: dict[str, Any]) -> Any:
+        self.sampler.substitute_sampler.seed = seed
+        return super()._submit(bqm, seed, kwargs)
+
+    def _timing(self, sampleset: Any, bqm: Any, kwargs: dict[str, Any]) -> dict[str, float]:
+        return estimate_timing(len(bqm), kwargs["num_reads"], kwargs)

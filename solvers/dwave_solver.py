@@ -1,0 +1,348 @@
+"""The D-Wave QPU as an eqising solver (``dwave.system.DWaveSampler``).
+
+Every problem of a batch is one QPU call on a fixed embedding:
+
+1. the embedding of the network's layer sizes on the QPU graph is found once
+   and cached on disk (:mod:`solvers.embedding`);
+2. fields are spread over chains, couplings over the couplers between chains,
+   chains are held by ``-chain_strength`` couplers (``chain_strength`` in
+   logical units, default dwave's uniform torque compensation);
+3. the embedded problem is divided by a scale factor so that every field is
+   inside the QPU's ``h_range`` and every coupling inside its ``j_range``, and
+   submitted with ``auto_scale=False`` (the programmed Hamiltonian is then
+   known exactly: the logical inverse temperature is the QPU's divided by the
+   scale, so the scale is reported);
+4. free phase: a forward anneal of ``annealing_time`` microseconds; nudged
+   phase: a reverse anneal from each free read (``anneal_schedule``
+   ``[[0, 1], [t, s], [2t, 1]]`` with ``s = reheat``, ``initial_state``,
+   ``reinitialize_state=True``), one call per distinct initial state;
+5. reads are decoded from chains by ``weighted_random`` (majority vote is
+   biased towards +1 on even chains); the chain-break fraction, the scale and
+   the effective temperature of the logical samples are reported in
+   ``info['diagnostics']``, and the QPU time from the timing fields in
+   ``info['cost']`` (``qpu_access_seconds``, ``qpu_programming_seconds``,
+   ``qpu_sampling_seconds``, ``qpu_calls``).
+
+A real run needs a D-Wave API token (``DWAVE_API_TOKEN`` or ``dwave setup``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._validation import Described, check_float, check_int, param_error
+from ..ising import IsingBatch
+from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
+from .embedding import ChainEmbedding, default_cache_dir, load_or_find_embedding
+from .temperature import effective_temperature
+
+__all__ = ["DWaveSolver", "DWaveTimeoutError", "DWaveUnavailableError", "fit_scale"]
+
+
+class DWaveUnavailableError(ValueError):
+    """No D-Wave QPU can be reached: no token, no solver configured, or no such solver."""
+
+
+class DWaveTimeoutError(TimeoutError):
+    """A QPU call timed out on every allowed attempt."""
+
+
+def fit_scale(h: np.ndarray, J: np.ndarray, h_range: Any, j_range: Any) -> np.ndarray:
+    """Smallest divisor per problem that brings every bias inside the ranges.
+
+    Parameters
+    ----------
+    h : ndarray of shape (n_problems, n_qubits)
+    J : ndarray of shape (n_couplers,) or (n_problems, n_couplers)
+    h_range, j_range : (float, float)
+        ``(low, high)`` with ``low < 0 < high``.
+
+    Returns
+    -------
+    ndarray of shape (n_problems,)
+        ``alpha`` such that ``h / alpha`` and ``J / alpha`` are in range (1 when
+        every bias is zero). It can be below 1 (the problem is scaled up), as
+        with the QPU's own ``auto_scale``.
+    """
+    J = np.broadcast_to(J, (h.shape[0],) + np.shape(J)[-1:])
+    ratios = [
+        h.max(axis=1, initial=0.0) / h_range[1],
+        h.min(axis=1, initial=0.0) / h_range[0],
+        J.max(axis=1, initial=0.0) / j_range[1],
+        J.min(axis=1, initial=0.0) / j_range[0],
+    ]
+    alpha = np.max(ratios, axis=0)
+    return np.where(alpha > 0, alpha, 1.0)
+
+
+class DWaveSolver(Solver):
+    """D-Wave QPU through ``dwave.system.DWaveSampler`` on a fixed, cached embedding.
+
+    Parameters
+    ----------
+    qpu_solver : str, dict or None, default=None
+        Which QPU (``DWaveSampler(solver=...)``); ``None`` uses the Ocean
+        configuration's default.
+    chain_strength : float or None, default=None
+        Chain coupling magnitude in logical units; ``None`` is dwave's uniform
+        torque compensation of the logical problem.
+    scale : float or None, default=None
+        Divisor applied to the embedded problem before submission; ``None``
+        picks, per problem, the smallest one that fits the QPU's ranges. A
+        fixed scale that does not fit is an error.
+    annealing_time : float, default=20.0
+        Forward anneal time in microseconds.
+    reheat : float, default=0.25
+        Reverse anneals turn at ``s = reheat`` (a schedule's own ``reheat`` wins).
+    reverse_ramp_time : float, default=10.0
+        Microseconds from s=1 down to ``reheat`` and again back up.
+    embedding_cache : str or None, default=None
+        Folder of cached embeddings; ``None`` is :func:`~solvers.embedding.default_cache_dir`.
+    timeout : float, default=300.0
+        Seconds to wait for one QPU answer (the cloud client's polling timeout).
+    retries : int, default=2
+        Further attempts after a timed-out call.
+    estimate_temperature : bool, default=True
+        Report the effective temperature of the logical samples.
+    """
+
+    name = "dwave"
+    capabilities = SolverCapabilities(
+        exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered"
+    )
+    parameters = {
+        "qpu_solver": None,
+        "chain_strength": None,
+        "scale": None,
+        "annealing_time": 20.0,
+        "reheat": 0.25,
+        "reverse_ramp_time": 10.0,
+        "embedding_cache": None,
+        "timeout": 300.0,
+        "retries": 2,
+        "estimate_temperature": True,
+    }
+
+    def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        owner = f"solver {self.name!r}"
+        if params.get("qpu_solver") is not None and not isinstance(params["qpu_solver"], (str, dict)):
+            raise param_error(
+                "qpu_solver", owner, "None, a solver name or a dict of solver features", params["qpu_solver"]
+            )
+        for name in ("chain_strength", "scale"):
+            if params[name] is not None:
+                params[name] = check_float(params[name], name, owner, low=0.0, low_open=True)
+        for name in ("annealing_time", "reverse_ramp_time", "timeout"):
+            params[name] = check_float(params[name], name, owner, low=0.0, low_open=True)
+        params["reheat"] = check_float(params["reheat"], "reheat", owner, low=0.0, high=1.0, high_open=True)
+        params["retries"] = check_int(params["retries"], "retries", owner, low=0)
+        if params["embedding_cache"] is not None and not isinstance(params["embedding_cache"], (str, Path)):
+            raise param_error("embedding_cache", owner, "None or a folder path", params["embedding_cache"])
+        if not isinstance(params["estimate_temperature"], (bool, np.bool_)):
+            raise param_error("estimate_temperature", owner, "a bool", params["estimate_temperature"])
+        self._sampler: Any = None
+        self._embeddings: dict[tuple[int, ...], ChainEmbedding] = {}
+        return params
+
+    # ----------------------------------------------------------- the QPU
+    def _make_sampler(self) -> Any:
+        """Connect to the QPU; raise :class:`DWaveUnavailableError` with the remedy if it cannot."""
+        try:
+            from dwave.cloud import exceptions as cloud_errors
+            from dwave.system import DWaveSampler
+        except ImportError as exc:  # pragma: no cover - the dwave extra is missing
+            raise DWaveUnavailableError("solver 'dwave' needs Ocean: pip install 'eqising[dwave]'") from exc
+        config: dict[str, Any] = {"polling_timeout": self.params["timeout"]}
+        if self.params["qpu_solver"] is not None:
+            config["solver"] = self.params["qpu_solver"]
+        try:
+            return DWaveSampler(**config)
+        except (
+            ValueError,
+            cloud_errors.ConfigFileError,
+            cloud_errors.SolverAuthenticationError,
+            cloud_errors.SolverNotFoundError,
+        ) as exc:
+            raise DWaveUnavailableError(
+                f"solver 'dwave' cannot reach a D-Wave QPU ({type(exc).__name__}: {exc}). Set the API token "
+                "(environment variable DWAVE_API_TOKEN, or run 'dwave setup'), check the solver named by "
+                "qpu_solver / DWAVE_API_SOLVER, or use --solver dwave-mock to run the same path offline."
+            ) from exc
+
+    @property
+    def sampler(self) -> Any:
+        """The (lazily connected) QPU sampler."""
+        if self._sampler is None:
+            self._sampler = self._make_sampler()
+        return self._sampler
+
+    def _submit(self, bqm: Any, seed: int, kwargs: dict[str, Any]) -> Any:
+        """One QPU call, retried at most ``retries`` times after a timeout; returns the resolved sampleset.
+
+        ``seed`` is unused by a real QPU (its randomness is physical); the mock's emulator uses it.
+        """
+        from dwave.cloud.api.exceptions import RequestTimeout
+        from dwave.cloud.exceptions import PollingTimeout
+        from dwave.cloud.exceptions import Timeout as CloudTimeout
+
+        attempts = self.params["retries"] + 1
+        for _ in range(attempts):
+            try:
+                sampleset = self.sampler.sample(bqm, **kwargs)
+                sampleset.resolve()
+                return sampleset
+            except (CloudTimeout, PollingTimeout, RequestTimeout, TimeoutError) as exc:
+                last = exc
+        raise DWaveTimeoutError(
+            f"solver {self.name!r}: the QPU call timed out {attempts} times "
+            f"(timeout {self.params['timeout']} s, retries {self.params['retries']})"
+        ) from last
+
+    def _timing(self, sampleset: Any, bqm: Any, kwargs: dict[str, Any]) -> dict[str, float]:
+        """QPU timing fields of a call, in microseconds."""
+        return dict(sampleset.info.get("timing", {}))
+
+    # ------------------------------------------------------- embedding
+    def embedding(self, layer_sizes: tuple[int, ...]) -> ChainEmbedding:
+        """The fixed embedding of a network's spin layers (found once, cached in memory and on disk)."""
+        if layer_sizes not in self._embeddings:
+            sampler = self.sampler
+            graph = sampler.to_networkx_graph()
+            cache = self.params["embedding_cache"]
+            chains = load_or_find_embedding(
+                layer_sizes,
+                graph,
+                dict(sampler.properties.get("topology", {})),
+                default_cache_dir() if cache is None else Path(cache),
+                owner=f"{type(self).__name__}.sample",
+            )
+            probe = IsingBatch(
+                layer_sizes,
+                tuple(np.zeros((a, b)) for a, b in zip(layer_sizes, layer_sizes[1:])),
+                np.zeros((1, sum(layer_sizes))),
+            )
+            _, (rows, cols, _) = probe.to_dimod_arrays()
+            self._embeddings[layer_sizes] = ChainEmbedding.build(
+                chains, rows, cols, sampler.edgelist, f"{type(self).__name__}.sample"
+            )
+        return self._embeddings[layer_sizes]
+
+    # ------------------------------------------------------------ sample
+    def _sample(
+        self,
+        batch: IsingBatch,
+        num_reads: int,
+        schedule: AnnealSchedule,
+        initial_states: np.ndarray | None,
+        seeds: np.ndarray,
+    ) -> SpinSamples:
+        import dimod
+        from dwave.embedding.chain_strength import uniform_torque_compensation
+
+        p, owner = self.params, f"{type(self).__name__}.sample"
+        if schedule.num_sweeps is not None or schedule.beta_range is not None:
+            raise param_error(
+                "schedule",
+                owner,
+                "a schedule without num_sweeps or beta_range (a QPU anneals for "
+                "annealing_time microseconds at its own temperature)",
+                schedule,
+            )
+        reverse = schedule.kind == "reverse"
+        if initial_states is not None and not reverse:
+            raise param_error(
+                "initial_states",
+                owner,
+                "None for a forward anneal (a QPU starts a forward anneal from its own superposition)",
+                Described("an array"),
+            )
+        props = self.sampler.properties
+        emb = self.embedding(batch.layer_sizes)
+        linear, (_, _, quadratic) = batch.to_dimod_arrays()
+        chain_strength = p["chain_strength"]
+        if chain_strength is None:
+            chain_strength = float(uniform_torque_compensation(batch.to_bqm(0))) if quadratic.size else 1.0
+        h, J = emb.embed(linear, quadratic, chain_strength)
+        needed = fit_scale(h, J, props["h_range"], props["j_range"])
+        if p["scale"] is None:
+            scales = needed
+        elif np.any(needed > p["scale"] * (1 + 1e-12)):
+            raise param_error(
+                "scale",
+                f"solver {self.name!r}",
+                f"at least {needed.max():.6g} for this problem to fit "
+                f"h_range {props['h_range']} and j_range {props['j_range']}",
+                p["scale"],
+            )
+        else:
+            scales = np.full(batch.n_problems, p["scale"])
+        u, v = emb.pairs
+        labels = emb.qubits
+        base_kwargs: dict[str, Any] = {"auto_scale": False, "answer_mode": "raw"}
+        if reverse:
+            s = schedule.reheat if schedule.reheat is not None else p["reheat"]
+            t = p["reverse_ramp_time"]
+            base_kwargs.update(anneal_schedule=[[0.0, 1.0], [t, s], [2 * t, 1.0]], reinitialize_state=True)
+        else:
+            base_kwargs["annealing_time"] = p["annealing_time"]
+        spins = np.empty((batch.n_problems, num_reads, batch.n_spins), dtype=np.int8)
+        broken_fraction: list[np.ndarray] = []
+        cost = {"qpu_access_seconds": 0.0, "qpu_programming_seconds": 0.0, "qpu_sampling_seconds": 0.0, "qpu_calls": 0}
+        for b in range(batch.n_problems):
+            rng = np.random.default_rng(int(seeds[b]))
+            bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
+                h[b] / scales[b], (u, v, J / scales[b]), 0.0, dimod.SPIN, variable_order=labels
+            )
+            if reverse:
+                starts, which = np.unique(initial_states[b], axis=0, return_inverse=True)
+                groups = [(starts[g], np.flatnonzero(which.ravel() == g)) for g in range(len(starts))]
+            else:
+                groups = [(None, np.arange(num_reads))]
+            for start, reads in groups:
+                kwargs = dict(
+                    base_kwargs, num_reads=int(reads.size), label=f"eqising {self.name} {schedule.kind}"
+                )
+                if start is not None:
+                    kwargs["initial_state"] = dict(zip(labels.tolist(), start[emb.qubit_var].tolist()))
+                sampleset = self._submit(bqm, int(rng.integers(2**31)), kwargs)
+                physical = _ordered(sampleset, labels)
+                if len(physical) != reads.size:
+                    raise param_error(
+                        "sampler",
+                        owner,
+                        f"a QPU answer with {reads.size} reads",
+                        Described(f"{len(physical)} reads"),
+                    )
+                logical, broken = emb.decode(physical, rng)
+                spins[b, reads] = logical
+                broken_fraction.append(broken.mean(axis=1))
+                timing = self._timing(sampleset, bqm, kwargs)
+                add_costs(
+                    cost,
+                    {
+                        "qpu_access_seconds": 1e-6 * timing.get("qpu_access_time", 0.0),
+                        "qpu_programming_seconds": 1e-6 * timing.get("qpu_programming_time", 0.0),
+                        "qpu_sampling_seconds": 1e-6 * timing.get("qpu_sampling_time", 0.0),
+                        "qpu_calls": 1,
+                    },
+                )
+        diagnostics = {
+            "chain_break_fraction": float(np.concatenate(broken_fraction).mean()),
+            "scale": float(scales.mean()),
+            "chain_strength": float(chain_strength),
+        }
+        if p["estimate_temperature"]:
+            diagnostics["effective_temperature"] = effective_temperature(batch, spins)
+        info = {"cost": cost, "diagnostics": diagnostics, "schedule": schedule.kind, "spin_updates": 0}
+        return SpinSamples(spins, batch.energies(spins), info)
+
+
+def _ordered(sampleset: Any, labels: np.ndarray) -> np.ndarray:
+    """Reads of a physical sampleset as an array of shape (n_reads, n_qubits) in ``labels`` order."""
+    position = {q: i for i, q in enumerate(sampleset.variables)}
+    record = sampleset.record
+    rows = np.repeat(np.arange(len(record)), record.num_occurrences)
+    return record.sample[rows][:, [position[q] for q in labels.tolist()]]

@@ -1,0 +1,271 @@
+"""Fixed minor embeddings of layered networks on a QPU graph, found once and cached on disk.
+
+A layered network's problem graph depends only on its layer sizes, so one
+embedding serves every problem of a training run. It is found once per
+(QPU graph, layer sizes) -- a busclique biclique embedding for one hidden
+layer (two spin layers), minorminer for deeper networks -- and kept in memory
+and as JSON in a cache folder, so later runs do not search again.
+
+:class:`ChainEmbedding` turns the embedding into index arrays, so that
+embedding a batch of problems (fields spread over chains, couplings over the
+couplers between chains, ferromagnetic chain couplers) and decoding chains
+back to logical spins are numpy operations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._validation import Described, param_error
+
+__all__ = ["ChainEmbedding", "default_cache_dir", "find_layered_embedding", "load_or_find_embedding"]
+
+
+def default_cache_dir() -> Path:
+    """``$EQISING_CACHE_DIR/embeddings``, else ``~/.cache/eqising/embeddings``."""
+    root = os.environ.get("EQISING_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "eqising")
+    return Path(root) / "embeddings"
+
+
+def _graph_key(topology: dict, nodes: list, edges: list, layer_sizes: tuple[int, ...]) -> str:
+    digest = hashlib.sha1(json.dumps([sorted(nodes), sorted(map(sorted, edges))]).encode()).hexdigest()[:16]
+    shape = "x".join(str(s) for s in topology.get("shape", []))
+    return f"{topology.get('type', 'graph')}{shape}-{digest}-layers{'-'.join(map(str, layer_sizes))}"
+
+
+def find_layered_embedding(
+    layer_sizes: tuple[int, ...], graph: Any, *, seed: int = 0, timeout: float = 60.0
+) -> dict[int, list[int]]:
+    """Embed the layered problem graph (complete bipartite between adjacent layers) in ``graph``.
+
+    Parameters
+    ----------
+    layer_sizes : tuple of int
+    graph : networkx.Graph
+        The QPU graph (``sampler.to_networkx_graph()``).
+    seed : int, default=0
+        minorminer's random seed (deeper networks).
+    timeout : float, default=60.0
+        minorminer's time limit in seconds.
+
+    Returns
+    -------
+    dict of int to list of int
+        Chain of qubits of every variable ``0..n_spins-1``; empty if none was found.
+    """
+    n = sum(layer_sizes)
+    if len(layer_sizes) == 1:  # no couplings: any n qubits
+        nodes = sorted(graph.nodes)
+        return {v: [int(q)] for v, q in zip(range(n), nodes)} if len(nodes) >= n else {}
+    if len(layer_sizes) == 2:
+        from minorminer import busclique
+
+        found = busclique.busgraph_cache(graph).find_biclique_embedding(*layer_sizes)
+        return {int(v): [int(q) for q in chain] for v, chain in found.items()} if found else {}
+    import minorminer
+
+    offsets = np.concatenate([[0], np.cumsum(layer_sizes)])
+    source = [
+        (int(offsets[l] + i), int(offsets[l + 1] + j))
+        for l in range(len(layer_sizes) - 1)
+        for i in range(layer_sizes[l])
+        for j in range(layer_sizes[l + 1])
+    ]
+    found = minorminer.find_embedding(source, graph.edges, random_seed=seed, timeout=timeout)
+    return {int(v): [int(q) for q in chain] for v, chain in found.items()} if len(found) == n else {}
+
+
+def load_or_find_embedding(
+    layer_sizes: tuple[int, ...],
+    graph: Any,
+    topology: dict,
+    cache_dir: Path | None,
+    *,
+    owner: str,
+    seed: int = 0,
+) -> dict[int, list[int]]:
+    """The cached embedding of ``layer_sizes`` on ``graph``, searching (and caching) it if absent.
+
+    Raises
+    ------
+    InvalidParameterError
+        When the network does not fit the graph.
+    """
+    key = _graph_key(topology, list(graph.nodes), list(graph.edges), layer_sizes)
+    path = None if cache_dir is None else Path(cache_dir) / f"{key}.json"
+    if path is not None and path.is_file():
+        data = json.loads(path.read_text())
+        return {int(v): list(chain) for v, chain in data["embedding"].items()}
+    embedding = find_layered_embedding(layer_sizes, graph, seed=seed)
+    if not embedding:
+        raise param_error(
+            "batch",
+            owner,
+            f"a network that fits the QPU's {topology.get('type', '')} graph of {graph.number_of_nodes()} qubits",
+            Described(f"spin layers {layer_sizes}, for which no embedding was found"),
+        )
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(
+            json.dumps(
+                {
+                    "layer_sizes": list(layer_sizes),
+                    "topology": topology,
+                    "embedding": {str(v): c for v, c in embedding.items()},
+                }
+            )
+        )
+        tmp.replace(path)
+    return embedding
+
+
+@dataclass(frozen=True, eq=False)
+class ChainEmbedding:
+    """An embedding as index arrays over the used qubits.
+
+    Attributes
+    ----------
+    qubits : ndarray of shape (n_qubits,)
+        Labels of the used qubits, chain after chain.
+    qubit_var : ndarray of shape (n_qubits,)
+        Logical variable of each used qubit.
+    chain_length : ndarray of shape (n_spins,)
+    coupler_u, coupler_v : ndarray of shape (n_couplers,)
+        Qubit indices of the couplers between chains.
+    coupler_k : ndarray of shape (n_couplers,)
+        Logical coupling (index into :meth:`IsingBatch.to_dimod_arrays` order) each one carries.
+    coupler_share : ndarray of shape (n_couplers,)
+        ``1 / (number of couplers carrying that logical coupling)``.
+    chain_u, chain_v : ndarray of shape (n_chain_edges,)
+        Qubit indices of the couplers inside chains.
+    """
+
+    qubits: np.ndarray
+    qubit_var: np.ndarray
+    chain_length: np.ndarray
+    coupler_u: np.ndarray
+    coupler_v: np.ndarray
+    coupler_k: np.ndarray
+    coupler_share: np.ndarray
+    chain_u: np.ndarray
+    chain_v: np.ndarray
+
+    @classmethod
+    def build(
+        cls, embedding: dict[int, list[int]], rows: np.ndarray, cols: np.ndarray, edges: Any, owner: str
+    ) -> ChainEmbedding:
+        """Index arrays of ``embedding`` for the logical couplings ``(rows[k], cols[k])`` on a graph's ``edges``."""
+        n = len(embedding)
+        qubits = np.array([q for v in range(n) for q in embedding[v]], dtype=np.int64)
+        qubit_var = np.array([v for v in range(n) for _ in embedding[v]], dtype=np.int64)
+        index = {int(q): i for i, q in enumerate(qubits)}
+        pair_k = {(int(min(a, b)), int(max(a, b))): k for k, (a, b) in enumerate(zip(rows, cols))}
+        cu, cv, ck, hu, hv = [], [], [], [], []
+        for a, b in edges:
+            ia, ib = index.get(int(a)), index.get(int(b))
+            if ia is None or ib is None:
+                continue
+            va, vb = qubit_var[ia], qubit_var[ib]
+            if va == vb:
+                hu.append(ia)
+                hv.append(ib)
+                continue
+            k = pair_k.get((int(min(va, vb)), int(max(va, vb))))
+            if k is not None:
+                cu.append(ia)
+                cv.append(ib)
+                ck.append(k)
+        ck_arr = np.array(ck, dtype=np.int64)
+        counts = np.bincount(ck_arr, minlength=len(rows))
+        if np.any(counts == 0):
+            missing = int(np.flatnonzero(counts == 0)[0])
+            raise param_error(
+                "embedding",
+                owner,
+                "an embedding with a coupler for every logical coupling",
+                Described(f"none between chains {int(rows[missing])} and {int(cols[missing])}"),
+            )
+        return cls(
+            qubits,
+            qubit_var,
+            np.bincount(qubit_var, minlength=n),
+            np.array(cu, dtype=np.int64),
+            np.array(cv, dtype=np.int64),
+            ck_arr,
+            1.0 / counts[ck_arr],
+            np.array(hu, dtype=np.int64),
+            np.array(hv, dtype=np.int64),
+        )
+
+    @property
+    def chains(self) -> list[np.ndarray]:
+        """Qubit indices (into :attr:`qubits`) of every chain."""
+        bounds = np.concatenate([[0], np.cumsum(self.chain_length)])
+        return [np.arange(bounds[v], bounds[v + 1]) for v in range(len(self.chain_length))]
+
+    def embed(
+        self, linear: np.ndarray, quadratic: np.ndarray, chain_strength: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Physical biases of a batch of logical problems (dimod sign).
+
+        Parameters
+        ----------
+        linear : ndarray of shape (n_problems, n_spins)
+        quadratic : ndarray of shape (n_couplings,)
+        chain_strength : float
+            Chain couplers get ``-chain_strength`` (ferromagnetic).
+
+        Returns
+        -------
+        h : ndarray of shape (n_problems, n_qubits)
+            Each field spread evenly over its chain.
+        J : ndarray of shape (n_couplers + n_chain_edges,)
+            Each coupling spread evenly over the couplers between its chains,
+            then the chain couplers; pairs are ``(coupler_u, coupler_v)`` then
+            ``(chain_u, chain_v)``.
+        """
+        h = linear[:, self.qubit_var] / self.chain_length[self.qubit_var]
+        J = np.concatenate(
+            [quadratic[self.coupler_k] * self.coupler_share, np.full(self.chain_u.size, -chain_strength)]
+        )
+        return h, J
+
+    @property
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Qubit-index pairs of the couplings returned by :meth:`embed`."""
+        return np.concatenate([self.coupler_u, self.chain_u]), np.concatenate([self.coupler_v, self.chain_v])
+
+    def decode(self, samples: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Logical spins from physical samples, broken chains resolved by ``weighted_random``.
+
+        Each logical spin takes the value of a uniformly drawn qubit of its chain,
+        i.e. +1 with the fraction of +1 in the chain (dwave's ``weighted_random``
+        rule, drawn per read from eqising's generator instead of numpy's global one).
+
+        Parameters
+        ----------
+        samples : ndarray of shape (n_reads, n_qubits)
+            In :attr:`qubits` order.
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        spins : ndarray of shape (n_reads, n_spins), dtype int8
+        broken : ndarray of shape (n_reads, n_spins), dtype bool
+            Which chains were broken.
+        """
+        R, n = samples.shape[0], self.chain_length.size
+        starts = np.concatenate([[0], np.cumsum(self.chain_length)[:-1]])
+        pick = starts[None, :] + (rng.random((R, n)) * self.chain_length[None, :]).astype(np.int64)
+        spins = np.take_along_axis(samples, pick, axis=1).astype(np.int8)
+        sums = np.add.reduceat(samples.astype(np.int64), starts, axis=1)
+        broken = np.abs(sums) != self.chain_length[None, :]
+        return spins, broken

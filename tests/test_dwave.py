@@ -1,0 +1,363 @@
+"""The dwave path, offline: ``dwave-mock`` (MockDWaveSampler + AnnealEmulator) and ``dwave`` up to
+the network call. The mocked chip is a small Pegasus graph (P4) so that these run in seconds."""
+
+from __future__ import annotations
+
+import os
+
+import dimod
+import numpy as np
+import pytest
+from eqising.solvers import AnnealSchedule, all_spin_states, make_solver
+from eqising.solvers.dwave_mock import AnnealEmulator, estimate_timing
+from eqising.solvers.dwave_solver import DWaveTimeoutError, DWaveUnavailableError, _ordered
+
+from eqising._validation import InvalidParameterError
+from eqising.ising import IsingBatch
+
+pytest.importorskip("dwave.system")
+
+
+def random_batch(layer_sizes, n_problems, rng, j_scale=1.0, h_scale=1.0) -> IsingBatch:
+    couplings = tuple(rng.normal(0.0, j_scale, size=(a, b)) for a, b in zip(layer_sizes, layer_sizes[1:]))
+    return IsingBatch(
+        tuple(layer_sizes), couplings, rng.normal(0.0, h_scale, size=(n_problems, sum(layer_sizes)))
+    )
+
+
+def mock(tmp_path, **params):
+    return make_solver("dwave-mock", {"topology_shape": 4, "embedding_cache": str(tmp_path), **params})
+
+
+def spy(monkeypatch, solver):
+    """Record (bqm, kwargs, sampleset) of every call that reaches the (mock) QPU sampler."""
+    calls = []
+    sampler = solver.sampler
+    original = sampler.sample
+
+    def sample(bqm, **kwargs):
+        out = original(bqm, **kwargs)
+        calls.append((bqm, kwargs, out))
+        return out
+
+    monkeypatch.setattr(sampler, "sample", sample)
+    return calls
+
+
+# ------------------------------------------------------------- embedding
+def test_embedding_is_found_once_and_reused_from_disk(tmp_path, monkeypatch):
+    import eqising.solvers.embedding as embedding
+
+    searches = []
+    original = embedding.find_layered_embedding
+
+    def counting(*args, **kwargs):
+        searches.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(embedding, "find_layered_embedding", counting)
+    rng = np.random.default_rng(0)
+    batch = random_batch((6, 4), 3, rng)
+    solver = mock(tmp_path)
+    free = solver.sample(batch, num_reads=2, seed=0)
+    for step in range(3):  # a training loop: free and nudged phases, new fields every step
+        other = IsingBatch(batch.layer_sizes, batch.couplings, rng.normal(size=batch.fields.shape))
+        solver.sample(other, num_reads=2, seed=step)
+        solver.sample(
+            other, num_reads=2, schedule=AnnealSchedule("reverse"), initial_states=free.spins, seed=step
+        )
+    assert searches == [(6, 4)]
+    assert len(list(tmp_path.glob("*.json"))) == 1
+    # a new solver (a new run) loads it from the cache folder without searching
+    again = mock(tmp_path)
+    again.sample(batch, num_reads=2, seed=0)
+    assert searches == [(6, 4)]
+    assert again.embedding((6, 4)).qubits.tolist() == solver.embedding((6, 4)).qubits.tolist()
+    # a deeper network is embedded by minorminer, once
+    deep = random_batch((3, 4, 3), 2, rng)
+    solver.sample(deep, num_reads=1, seed=0)
+    solver.sample(deep, num_reads=1, seed=1)
+    assert searches == [(6, 4), (3, 4, 3)]
+
+
+def test_network_that_does_not_fit_is_a_clear_error(tmp_path):
+    solver = make_solver("dwave-mock", {"topology_shape": 2, "embedding_cache": str(tmp_path)})
+    batch = random_batch((40, 40), 1, np.random.default_rng(1))
+    with pytest.raises(
+        InvalidParameterError, match=r"'batch' parameter of DWaveMockSolver.sample .*fits the QPU"
+    ):
+        solver.sample(batch)
+
+
+# ------------------------------------------------------ chains and scaling
+@pytest.mark.parametrize("chain_strength", [None, 0.3])
+def test_logical_samples_decoded_from_chains_are_the_returned_spins(tmp_path, monkeypatch, chain_strength):
+    batch = random_batch((6, 4), 3, np.random.default_rng(2))
+    solver = mock(tmp_path, chain_strength=chain_strength, beta=2.0)
+    calls = spy(monkeypatch, solver)
+    out = solver.sample(batch, num_reads=8, seed=3)
+    emb = solver.embedding((6, 4))
+    broken_total = 0
+    for b, (_, _, sampleset) in enumerate(calls):
+        physical = _ordered(sampleset, emb.qubits)
+        for v, chain in enumerate(emb.chains):
+            values = physical[:, chain]
+            intact = np.all(values == values[:, :1], axis=1)
+            # an intact chain decodes to its value; a broken one to the value of one of its qubits
+            np.testing.assert_array_equal(out.spins[b, intact, v], values[intact, 0])
+            assert np.all(np.any(values == out.spins[b, :, v, None], axis=1))
+            broken_total += int((~intact).sum())
+    n_chains = 3 * 8 * batch.n_spins
+    assert out.info["diagnostics"]["chain_break_fraction"] == pytest.approx(broken_total / n_chains)
+    np.testing.assert_allclose(out.energies, batch.energies(out.spins))
+
+
+@pytest.mark.parametrize("h_scale, j_scale", [(0.1, 0.1), (1.0, 1.0), (10.0, 3.0)])
+def test_scaling_keeps_every_bias_inside_the_ranges(tmp_path, monkeypatch, h_scale, j_scale):
+    batch = random_batch((6, 4), 4, np.random.default_rng(4), j_scale=j_scale, h_scale=h_scale)
+    solver = mock(tmp_path)
+    calls = spy(monkeypatch, solver)
+    out = solver.sample(batch, num_reads=1, seed=0)
+    props = solver.sampler.properties
+    (hlo, hhi), (jlo, jhi) = props["h_range"], props["j_range"]
+    for bqm, kwargs, _ in calls:
+        h = np.array(list(bqm.linear.values()))
+        J = np.array(list(bqm.quadratic.values()))
+        assert kwargs["auto_scale"] is False
+        assert hlo - 1e-12 <= h.min() and h.max() <= hhi + 1e-12
+        assert jlo - 1e-12 <= J.min() and J.max() <= jhi + 1e-12
+        # the scale is the tightest one: some bias sits on the edge of its range
+        assert max(h.max() / hhi, h.min() / hlo, J.max() / jhi, J.min() / jlo) == pytest.approx(1.0)
+    assert out.info["diagnostics"]["scale"] > 0
+
+
+def test_fixed_scale_is_applied_or_rejected(tmp_path, monkeypatch):
+    batch = random_batch((6, 4), 2, np.random.default_rng(5), j_scale=0.2, h_scale=0.2)
+    solver = mock(tmp_path, scale=2.0, chain_strength=1.0)
+    calls = spy(monkeypatch, solver)
+    solver.sample(batch, num_reads=1, seed=0)
+    emb = solver.embedding((6, 4))
+    linear, (_, _, quadratic) = batch.to_dimod_arrays()
+    h, _ = emb.embed(linear, quadratic, 1.0)
+    programmed = np.array([calls[0][0].linear[q] for q in emb.qubits])
+    np.testing.assert_allclose(programmed, h[0] / 2.0)
+    too_small = mock(tmp_path, scale=0.1, chain_strength=1.0)
+    with pytest.raises(
+        InvalidParameterError, match=r"'scale' parameter of solver 'dwave-mock' must be at least"
+    ):
+        too_small.sample(batch, num_reads=1, seed=0)
+
+
+def test_emulator_rejects_out_of_range_biases_like_a_qpu():
+    bqm = dimod.BinaryQuadraticModel({0: 5.0, 1: 0.0}, {(0, 1): -0.5}, 0.0, "SPIN")
+    with pytest.raises(InvalidParameterError, match="h_range"):
+        AnnealEmulator().sample(bqm, auto_scale=False)
+    bqm = dimod.BinaryQuadraticModel({0: 0.0, 1: 0.0}, {(0, 1): -1.5}, 0.0, "SPIN")
+    with pytest.raises(InvalidParameterError, match="j_range"):
+        AnnealEmulator().sample(bqm, auto_scale=False)
+
+
+# ---------------------------------------------------------- reverse anneal
+def test_reverse_anneal_parameters_reach_the_sampler(tmp_path, monkeypatch):
+    rng = np.random.default_rng(6)
+    batch = random_batch((6, 4), 2, rng)
+    solver = mock(tmp_path, reverse_ramp_time=7.0)
+    init = np.array(
+        [[[1] * 10, [-1] * 10, [1, -1] * 5], [[1, -1] * 5, [-1] * 10, [1, -1] * 5]], dtype=np.int8
+    )
+    # problem 0: three start states -> three calls of 1 read; problem 1: two reads share one -> 2 calls
+    calls = spy(monkeypatch, solver)
+    solver.sample(
+        batch, num_reads=3, schedule=AnnealSchedule("reverse", reheat=0.6), initial_states=init, seed=2
+    )
+    emb = solver.embedding((6, 4))
+    assert sorted(kw["num_reads"] for _, kw, _ in calls[:3]) == [1, 1, 1]
+    assert sorted(kw["num_reads"] for _, kw, _ in calls[3:]) == [1, 2]
+    for bqm, kw, _ in calls:
+        assert kw["anneal_schedule"] == [[0.0, 1.0], [7.0, 0.6], [14.0, 1.0]]
+        assert kw["reinitialize_state"] is True and kw["auto_scale"] is False and kw["answer_mode"] == "raw"
+        assert "annealing_time" not in kw
+        state = np.array([kw["initial_state"][q] for q in emb.qubits])
+        logical = state[np.concatenate([[0], np.cumsum(emb.chain_length)[:-1]])]
+        np.testing.assert_array_equal(state, logical[emb.qubit_var])  # every chain starts intact
+        assert any(np.array_equal(logical, s) for s in init.reshape(-1, batch.n_spins))
+    # the solver's default turning point, and a forward anneal's parameters
+    calls.clear()
+    solver.sample(batch, num_reads=1, schedule=AnnealSchedule("reverse"), initial_states=init[:, :1], seed=2)
+    assert calls[0][1]["anneal_schedule"][1] == [7.0, 0.25]
+    calls.clear()
+    solver.sample(batch, num_reads=1, seed=2)
+    assert calls[0][1]["annealing_time"] == 20.0 and "anneal_schedule" not in calls[0][1]
+
+
+def planted(layer_sizes, rng):
+    """Zero fields, couplings c_ij g_i g_j with c >= 0.5: ground states exactly +g and -g."""
+    g = (2 * rng.integers(0, 2, size=sum(layer_sizes)) - 1).astype(np.int8)
+    offsets = np.concatenate([[0], np.cumsum(layer_sizes)])
+    couplings = tuple(
+        rng.uniform(0.5, 1.5, size=(a, b))
+        * np.outer(g[offsets[l] : offsets[l + 1]], g[offsets[l + 1] : offsets[l + 2]])
+        for l, (a, b) in enumerate(zip(layer_sizes, layer_sizes[1:]))
+    )
+    return IsingBatch(tuple(layer_sizes), couplings, np.zeros((1, sum(layer_sizes)))), g
+
+
+def test_emulated_reverse_anneal_starts_from_the_initial_state(tmp_path):
+    """Turning at s=0.99 keeps each read in the ground state it started from (+g or -g); turning
+    at s=0 melts the state, and the reads land in +g or -g at random."""
+    batch, g = planted((5, 5), np.random.default_rng(7))
+    solver = mock(tmp_path, beta=20.0)
+    init = (np.where(np.arange(16) % 2 == 0, 1, -1)[:, None] * g[None, :]).astype(np.int8)[None]
+    shallow = solver.sample(
+        batch, num_reads=16, schedule=AnnealSchedule("reverse", reheat=0.99), initial_states=init, seed=0
+    )
+    np.testing.assert_array_equal(shallow.spins, init)
+    plus = np.broadcast_to(g, init.shape).copy()
+    deep = solver.sample(
+        batch, num_reads=16, schedule=AnnealSchedule("reverse", reheat=0.0), initial_states=plus, seed=0
+    )
+    up = np.all(deep.spins == g, axis=-1)
+    down = np.all(deep.spins == -g, axis=-1)
+    assert np.all(up | down) and up.any() and down.any()
+
+
+# -------------------------------------------------------- contract subset
+def test_mock_keeps_the_solver_contract(tmp_path):
+    rng = np.random.default_rng(8)
+    batch = random_batch((3, 4, 3), 4, rng)
+    solver = mock(tmp_path, beta=20.0)
+    seeds = np.array([11, 12, 13, 14])
+    out = solver.sample(batch, num_reads=20, seed=seeds)
+    assert out.spins.shape == (4, 20, 10) and out.spins.dtype == np.int8
+    np.testing.assert_allclose(out.energies, batch.energies(out.spins))
+    np.testing.assert_array_equal(out.spins, solver.sample(batch, num_reads=20, seed=seeds).spins)
+    assert not np.array_equal(out.spins, solver.sample(batch, num_reads=20, seed=seeds + 100).spins)
+    # a problem's samples do not depend on its place in the batch
+    alone = solver.sample(batch.select([2]), num_reads=20, seed=seeds[[2]])
+    np.testing.assert_array_equal(alone.spins[0], out.spins[2])
+    # cold: the lowest read of each problem is its ground state
+    states = all_spin_states(10)
+    ground = batch.energies(np.broadcast_to(states, (4,) + states.shape)).min(axis=1)
+    np.testing.assert_allclose(out.energies.min(axis=1), ground, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [({"num_sweeps": 10}, "schedule"), ({"beta_range": (1.0, 2.0)}, "schedule")],
+)
+def test_qpu_schedules_have_no_sweeps_or_temperatures(tmp_path, kwargs, name):
+    batch = random_batch((3, 4), 1, np.random.default_rng(9))
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of DWaveMockSolver.sample"):
+        mock(tmp_path).sample(batch, schedule=AnnealSchedule(**kwargs))
+    with pytest.raises(InvalidParameterError, match="'initial_states' parameter of DWaveMockSolver.sample"):
+        mock(tmp_path).sample(batch, initial_states=np.ones((1, 1, 7)))
+
+
+# ----------------------------------------------------------------- cost
+def test_qpu_cost_model_and_its_accounting(tmp_path, monkeypatch):
+    t0 = estimate_timing(500, 0, {"annealing_time": 20.0})
+    t1 = estimate_timing(500, 1, {"annealing_time": 20.0})
+    t10 = estimate_timing(500, 10, {"annealing_time": 20.0})
+    # programming (Advantage4.1 typical 14,072.88 us + 1,000 us thermalization) + reads x per-read time
+    assert t0["qpu_access_time"] == pytest.approx(14072.88 + 1000.0)
+    per_read = t1["qpu_access_time"] - t0["qpu_access_time"]
+    assert per_read > 20.0 + 20.54  # anneal + delay + readout
+    assert t10["qpu_access_time"] == pytest.approx(t0["qpu_access_time"] + 10 * per_read)
+    assert t10["qpu_programming_time"] + t10["qpu_sampling_time"] == pytest.approx(t10["qpu_access_time"])
+    batch = random_batch((6, 4), 3, np.random.default_rng(10))
+    solver = mock(tmp_path)
+    calls = spy(monkeypatch, solver)
+    out = solver.sample(batch, num_reads=4, seed=0)
+    expected = sum(estimate_timing(len(bqm), 4, kw)["qpu_access_time"] for bqm, kw, _ in calls) * 1e-6
+    assert out.info["cost"]["qpu_calls"] == 3
+    assert out.info["cost"]["qpu_access_seconds"] == pytest.approx(expected)
+    assert out.cost["qpu_access_seconds"] == pytest.approx(expected)  # summed per phase by the trainer
+
+
+# ------------------------------------------------------- the real path
+def test_dwave_path_up_to_the_network_call(tmp_path, monkeypatch):
+    """--solver dwave with DWaveSampler replaced by a mock of the chip: same calls, real timing fields."""
+    import dwave.system
+    from dwave.system.testing import MockDWaveSampler
+
+    configs = []
+
+    def fake_sampler(**config):
+        configs.append(config)
+        return MockDWaveSampler(
+            topology_type="pegasus",
+            topology_shape=[4],
+            parameter_warnings=False,
+            substitute_sampler=AnnealEmulator(beta=5.0),
+        )
+
+    monkeypatch.setattr(dwave.system, "DWaveSampler", fake_sampler)
+    solver = make_solver(
+        "dwave", {"qpu_solver": "Advantage_system4.1", "timeout": 30.0, "embedding_cache": str(tmp_path)}
+    )
+    calls = spy(monkeypatch, solver)
+    batch = random_batch((6, 4), 2, np.random.default_rng(11))
+    free = solver.sample(batch, num_reads=3, seed=0)
+    nudged = solver.sample(
+        batch, num_reads=3, schedule=AnnealSchedule("reverse"), initial_states=free.spins, seed=1
+    )
+    assert configs == [{"polling_timeout": 30.0, "solver": "Advantage_system4.1"}]
+    assert nudged.spins.shape == (2, 3, 10)
+    assert all(kw["auto_scale"] is False and kw["answer_mode"] == "raw" for _, kw, _ in calls)
+    # costs come from the QPU's own timing fields (the mock reports 8,550.28 us per call)
+    assert free.info["cost"]["qpu_access_seconds"] == pytest.approx(2 * 8550.28e-6)
+
+
+def test_dwave_without_a_token_is_a_clear_error(tmp_path, monkeypatch):
+    for var in [k for k in os.environ if k.startswith("DWAVE")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    solver = make_solver("dwave", {"embedding_cache": str(tmp_path)})
+    batch = random_batch((3, 4), 1, np.random.default_rng(12))
+    with pytest.raises(DWaveUnavailableError, match=r"API token.*DWAVE_API_TOKEN.*dwave-mock"):
+        solver.sample(batch)
+
+
+def test_timeouts_are_retried_a_bounded_number_of_times(tmp_path, monkeypatch):
+    from dwave.cloud.exceptions import PollingTimeout
+
+    solver = mock(tmp_path, retries=2)
+    attempts = []
+
+    def timing_out(bqm, **kwargs):
+        attempts.append(1)
+        raise PollingTimeout("no answer")
+
+    monkeypatch.setattr(solver.sampler, "sample", timing_out)
+    batch = random_batch((3, 4), 1, np.random.default_rng(13))
+    with pytest.raises(DWaveTimeoutError, match="timed out 3 times"):
+        solver.sample(batch)
+    assert len(attempts) == 3
+    # a call that times out once and then answers succeeds
+    original = type(solver.sampler).sample
+    flaky = iter([True, False, False, False])
+
+    def once(bqm, **kwargs):
+        if next(flaky):
+            raise PollingTimeout("slow")
+        return original(solver.sampler, bqm, **kwargs)
+
+    monkeypatch.setattr(solver.sampler, "sample", once)
+    assert solver.sample(batch, num_reads=2, seed=0).spins.shape == (1, 2, 7)
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"chain_strength": -1.0}, "chain_strength"),
+        ({"scale": 0.0}, "scale"),
+        ({"reheat": 1.0}, "reheat"),
+        ({"retries": -1}, "retries"),
+        ({"annealing_time": 0.0}, "annealing_time"),
+        ({"qpu_solver": 3}, "qpu_solver"),
+    ],
+)
+def test_bad_dwave_params(params, name):
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of solver 'dwave'"):
+        make_solver("dwave", params)
