@@ -504,7 +504,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         num_reads = check_int(self.num_reads, "num_reads", OWNER, low=1)
         net = self.network_
         if net.spin_layer_sizes[-1] != len(self.classes_) * reps:
-            raise param_error("replicas", OWNER, f"the value the model was fitted with", reps)
+            raise param_error("replicas", OWNER, "the value the model was fitted with", reps)
         if self.backend_.in_situ:  # a device that trains in situ also predicts
             return self.backend_.scores(X, num_reads=num_reads, seed=self.prediction_seed_, n_classes=len(self.classes_))
         samples = self.solver_.sample(net.ising_batch(X), num_reads=num_reads, seed=self._example_seeds(X))

@@ -140,7 +140,8 @@ class AnnealingSolver(Solver):
     capabilities = SolverCapabilities(
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered"
     )
-    parameters = {"num_sweeps": 50, "beta_range": None, "reheat": 0.25, "greedy_sweeps": 0, "update": "heat-bath"}
+    parameters = {"num_sweeps": 50, "beta_range": None, "reheat": 0.25, "greedy_sweeps": 0, "update": "heat-bath",
+                  "estimate_temperature": False}
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         owner = "solver 'annealing'"

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._validation import Described, check_float, check_int, check_keys, param_error
 from ..ising import IsingBatch
+from .temperature import effective_temperature
 
 __all__ = ["AnnealSchedule", "Solver", "SolverCapabilities", "SpinSamples", "add_costs", "problem_seeds"]
 
@@ -218,6 +219,12 @@ class Solver(abc.ABC):
     Subclasses set :attr:`name`, :attr:`capabilities` and :attr:`parameters`
     (the keyword arguments the constructor accepts with their defaults), and
     implement :meth:`_sample`. :meth:`sample` validates the call and times it.
+    Every solver takes ``estimate_temperature`` (bool): when true, :meth:`sample`
+    adds the maximum pseudo-likelihood temperature of the samples
+    (:func:`~solvers.temperature.effective_temperature`) to
+    ``info['diagnostics']['effective_temperature']``; the trainer reports it per
+    phase and epoch (``solver_diagnostics_``). It costs about five times a
+    32-example annealing call, so the fast solvers leave it off by default.
     """
 
     name: ClassVar[str]
@@ -227,6 +234,8 @@ class Solver(abc.ABC):
     def __init__(self, **params: Any) -> None:
         params = check_keys(params, "solver_params", f"solver {self.name!r}", self.parameters)
         merged = {**self.parameters, **params}
+        if not isinstance(merged.get("estimate_temperature", False), (bool, np.bool_)):
+            raise param_error("estimate_temperature", f"solver {self.name!r}", "a bool", merged["estimate_temperature"])
         self.params = self._check_params(merged)
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -294,6 +303,9 @@ class Solver(abc.ABC):
         samples = self._sample(batch, num_reads, schedule, initial_states, seeds)
         samples.info["solver_seconds"] = time.perf_counter() - start
         samples.info.setdefault("spin_updates", 0)
+        if self.params.get("estimate_temperature"):  # not solver time: an analysis of its output
+            diagnostics = samples.info.setdefault("diagnostics", {})
+            diagnostics["effective_temperature"] = effective_temperature(batch, samples.spins)
         return samples
 
     @abc.abstractmethod

@@ -25,12 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import Described, check_float, check_int, check_keys, param_error
+from .._validation import Described, check_int, check_keys, param_error
 from ..ising import IsingBatch
-from .annealing import default_beta_range
-from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, check_beta_range
+from .annealing import check_schedule_params, default_beta_range
+from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples
 from .exact import MAX_EXACT_SPINS
-from .temperature import effective_temperature
 
 __all__ = ["DimodSolver", "NealSolver", "load_sampler", "sampleset_spins"]
 
@@ -161,14 +160,9 @@ class DimodSolver(Solver):
         declared = self.sampler.parameters
         allowed = [k for k in declared if k not in RESERVED]
         params["sampler_params"] = check_keys(params["sampler_params"], "sampler_params", owner, allowed)
-        params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
-        if params["beta_range"] is not None:
-            params["beta_range"] = check_beta_range(params["beta_range"], "beta_range", owner)
-        params["reheat"] = check_float(params["reheat"], "reheat", owner, low=0.0, high=1.0, high_open=True)
+        check_schedule_params(params, owner)
         if params["num_threads"] is not None:
             params["num_threads"] = check_int(params["num_threads"], "num_threads", owner, low=1)
-        if not isinstance(params["estimate_temperature"], (bool, np.bool_)):
-            raise param_error("estimate_temperature", owner, "a bool", params["estimate_temperature"])
         self._schedule = "beta_schedule_type" in declared and "beta_schedule" in declared
         self._initial = "initial_states" in declared
         name = type(self.sampler).__name__
@@ -251,8 +245,6 @@ class DimodSolver(Solver):
             "spin_updates": 0 if betas is None else int(batch.n_problems * num_reads * N * betas.shape[1]),
             "schedule": schedule.kind,
         }
-        if p["estimate_temperature"]:
-            info["diagnostics"] = {"effective_temperature": effective_temperature(batch, spins)}
         return SpinSamples(spins, batch.energies(spins), info)
 
 

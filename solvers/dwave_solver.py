@@ -37,7 +37,6 @@ from .._validation import Described, check_float, check_int, param_error
 from ..ising import IsingBatch
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
 from .embedding import ChainEmbedding, default_cache_dir, load_or_find_embedding
-from .temperature import effective_temperature
 
 __all__ = ["DWaveSolver", "DWaveTimeoutError", "DWaveUnavailableError", "fit_scale"]
 
@@ -141,8 +140,6 @@ class DWaveSolver(Solver):
         params["retries"] = check_int(params["retries"], "retries", owner, low=0)
         if params["embedding_cache"] is not None and not isinstance(params["embedding_cache"], (str, Path)):
             raise param_error("embedding_cache", owner, "None or a folder path", params["embedding_cache"])
-        if not isinstance(params["estimate_temperature"], (bool, np.bool_)):
-            raise param_error("estimate_temperature", owner, "a bool", params["estimate_temperature"])
         self._sampler: Any = None
         self._embeddings: dict[tuple[int, ...], ChainEmbedding] = {}
         return params
@@ -334,8 +331,6 @@ class DWaveSolver(Solver):
             "scale": float(scales.mean()),
             "chain_strength": float(chain_strength),
         }
-        if p["estimate_temperature"]:
-            diagnostics["effective_temperature"] = effective_temperature(batch, spins)
         info = {"cost": cost, "diagnostics": diagnostics, "schedule": schedule.kind, "spin_updates": 0}
         return SpinSamples(spins, batch.energies(spins), info)
 

@@ -80,7 +80,7 @@ class ExactSolver(Solver):
     capabilities = SolverCapabilities(
         exact=True, finite_temperature=True, reverse_anneal=False, max_spins=MAX_EXACT_SPINS, topology="any"
     )
-    parameters = {"beta": None}
+    parameters = {"beta": None, "estimate_temperature": False}
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         if params["beta"] is not None:

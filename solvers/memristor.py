@@ -291,7 +291,8 @@ class MemristorSolver(Solver):
     capabilities = SolverCapabilities(
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered"
     )
-    parameters = {"num_sweeps": 50, "beta_range": None, "reheat": 0.25, "device": None, "program_seed": 0}
+    parameters = {"num_sweeps": 50, "beta_range": None, "reheat": 0.25, "device": None, "program_seed": 0,
+                  "estimate_temperature": False}
 
     #: Problems relaxed together; bounds the memory of pre-drawn random numbers.
     chunk_bytes = 32 * 2**20

@@ -510,3 +510,26 @@ def test_bad_schedule_parameters(kwargs, name):
 def test_bad_beta_range_message_names_the_rule():
     with pytest.raises(InvalidParameterError, match=r"0 < hot <= cold; got \(2\.0, 1\.0\) instead"):
         AnnealSchedule(beta_range=(2.0, 1.0))
+
+
+# ----------------------------------------------------------- effective temperature, every solver
+@pytest.mark.parametrize("name", SOLVER_NAMES)
+def test_every_solver_can_report_its_effective_temperature(name):
+    """Asked with ``estimate_temperature``, a solver adds the MPL temperature of its samples.
+
+    At a constant inverse temperature beta = 1 the finite-temperature samplers
+    must give T within 20% of 1 (the memristor's Gaussian read noise only
+    approximates the logistic heat-bath rule); off by default for the fast solvers.
+    """
+    batch = random_batch((4, 5), 40, np.random.default_rng(11), j_scale=0.5, h_scale=0.5)
+    params = {"beta": 1.0} if name == "exact" else {}
+    quiet = make_solver(name, params).sample(batch, num_reads=2, schedule=AnnealSchedule.constant(1.0, 5), seed=0)
+    asked = make_solver(name, {**params, "estimate_temperature": True})
+    out = asked.sample(batch, num_reads=50, schedule=AnnealSchedule.constant(1.0, 60), seed=1)
+    T = out.info["diagnostics"]["effective_temperature"]
+    if asked.capabilities.finite_temperature:
+        assert T == pytest.approx(1.0, rel=0.20)
+    if name in ("annealing", "memristor", "exact"):
+        assert "effective_temperature" not in quiet.info.get("diagnostics", {})
+    with pytest.raises(InvalidParameterError, match="'estimate_temperature' parameter"):
+        make_solver(name, {"estimate_temperature": "yes"})
