@@ -34,7 +34,7 @@ import numpy as np
 
 from eqising import EqPropClassifier, load_dataset
 from eqising.ising import IsingBatch
-from eqising.solvers import AnnealingSampler, AnnealingSolver, AnnealSchedule, default_beta_range
+from eqising.solvers import AnnealingSampler, AnnealingSolver, default_beta_range
 
 
 def mnist_batch(data_dir: str, n_problems: int, weights: str, seed: int) -> IsingBatch:
