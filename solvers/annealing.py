@@ -13,7 +13,7 @@ and reads of a batch are annealed in one call of a compiled kernel
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +27,6 @@ __all__ = [
     "beta_ends",
     "check_schedule_params",
     "default_beta_range",
-    "sample_in_chunks",
     "schedule_betas",
 ]
 
@@ -83,31 +82,6 @@ def schedule_betas(
     # an explicit beta_range overrides the per-problem ends inside AnnealSchedule.betas
     ends = default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
     return schedule, schedule.betas(*ends)
-
-
-def sample_in_chunks(
-    kernel: Callable[..., np.ndarray],
-    batch: IsingBatch,
-    betas: np.ndarray,
-    num_reads: int,
-    initial_states: np.ndarray | None,
-    seeds: np.ndarray,
-    chunk_bytes: int,
-) -> np.ndarray:
-    """Run ``kernel(batch_chunk, betas_chunk, num_reads, initial_states_chunk, seeds_chunk)`` over chunks of problems.
-
-    Chunks hold about ``chunk_bytes`` of pre-drawn float32 random numbers
-    (one per step, read and spin). Returns the spins, ndarray of shape
-    (n_problems, num_reads, n_spins), dtype int8.
-    """
-    B, N, steps = batch.n_problems, batch.n_spins, betas.shape[1]
-    chunk = max(1, chunk_bytes // (4 * steps * num_reads * N))
-    spins = np.empty((B, num_reads, N), dtype=np.int8)
-    for lo in range(0, B, chunk):
-        sel = slice(lo, min(B, lo + chunk))
-        init = None if initial_states is None else initial_states[sel]
-        spins[sel] = kernel(batch.select(sel), betas[sel], num_reads, init, seeds[sel])
-    return spins
 
 
 class AnnealingSolver(Solver):
@@ -166,7 +140,7 @@ class AnnealingSolver(Solver):
         if initial_states is None:
             spins = random_spins(states, N)
         else:
-            spins = np.array(initial_states, dtype=np.int8, order="C")
+            spins = np.ascontiguousarray(initial_states)  # the validated int8 copy made by sample()
         done = np.zeros((B, R), dtype=np.int64)
         arrays = _layered_arrays(batch)
         with KERNEL_LOCK:

@@ -10,6 +10,7 @@ parameters.
 from __future__ import annotations
 
 import abc
+import importlib.util
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -234,8 +235,14 @@ class Solver(abc.ABC):
     def __init__(self, **params: Any) -> None:
         params = check_keys(params, "solver_params", f"solver {self.name!r}", self.parameters)
         merged = {**self.parameters, **params}
-        if not isinstance(merged.get("estimate_temperature", False), (bool, np.bool_)):
-            raise param_error("estimate_temperature", f"solver {self.name!r}", "a bool", merged["estimate_temperature"])
+        estimate = merged["estimate_temperature"]
+        if not isinstance(estimate, (bool, np.bool_)):
+            raise param_error("estimate_temperature", f"solver {self.name!r}", "a bool", estimate)
+        if estimate and importlib.util.find_spec("dwave.system") is None:  # fail now, not after an anneal
+            raise param_error(
+                "estimate_temperature", f"solver {self.name!r}",
+                "False unless the dwave extra is installed (pip install 'eqising[dwave]')", estimate,
+            )
         self.params = self._check_params(merged)
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -303,7 +310,7 @@ class Solver(abc.ABC):
         samples = self._sample(batch, num_reads, schedule, initial_states, seeds)
         samples.info["solver_seconds"] = time.perf_counter() - start
         samples.info.setdefault("spin_updates", 0)
-        if self.params.get("estimate_temperature"):  # not solver time: an analysis of its output
+        if self.params["estimate_temperature"]:  # not solver time: an analysis of its output
             diagnostics = samples.info.setdefault("diagnostics", {})
             diagnostics["effective_temperature"] = effective_temperature(batch, samples.spins)
         return samples

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._validation import Described, check_int, check_keys, param_error
 from ..ising import IsingBatch
-from .annealing import check_schedule_params, default_beta_range
+from .annealing import check_schedule_params, schedule_betas
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples
 from .exact import MAX_EXACT_SPINS
 
@@ -212,11 +212,7 @@ class DimodSolver(Solver):
             )
         betas = None
         if self._schedule:
-            schedule = schedule.resolved(p["num_sweeps"], p["beta_range"], p["reheat"])
-            ends = (
-                default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
-            )
-            betas = schedule.betas(*ends)
+            schedule, betas = schedule_betas(batch, schedule, p)
 
         def one(b: int) -> np.ndarray:
             bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
@@ -231,7 +227,7 @@ class DimodSolver(Solver):
                 )
             if betas is not None:
                 kwargs.update(beta_schedule_type="custom", beta_schedule=betas[b])
-            if initial_states is not None and self._initial:
+            if initial_states is not None:
                 kwargs["initial_states"] = (initial_states[b], range(N))
             return sampleset_spins(self.sampler.sample(bqm, **kwargs), N, num_reads, owner)
 

@@ -178,18 +178,20 @@ class AnnealEmulator(dimod.Sampler):
         vals = np.concatenate([qdata, qdata])
         by_row = np.argsort(rows, kind="stable")
         indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=Q))].astype(np.int64)
+        h, nbr, J = ldata.astype(np.float64), cols[by_row], vals[by_row].astype(np.float64)
+        bounds = bounds.astype(np.int64)
         moves = self.sweeps_per_move if self.chains else 0
         n_rounds = 0 if moves == 0 else len(betas) // moves
         for r in range(num_reads):
             _kernel()(
                 states[r],
-                ldata.astype(np.float64),
+                h,
                 indptr,
-                cols[by_row],
-                vals[by_row].astype(np.float64),
+                nbr,
+                J,
                 chain_of,
                 order,
-                bounds.astype(np.int64),
+                bounds,
                 betas,
                 moves,
                 rng.random((len(betas), Q)),

@@ -258,10 +258,13 @@ class DWaveSolver(Solver):
             )
         props = self.sampler.properties
         emb = self.embedding(batch.layer_sizes)
-        linear, (_, _, quadratic) = batch.to_dimod_arrays()
+        linear, (rows, cols, quadratic) = batch.to_dimod_arrays()
         chain_strength = p["chain_strength"]
         if chain_strength is None:
-            chain_strength = float(uniform_torque_compensation(batch.to_bqm(0))) if quadratic.size else 1.0
+            first = dimod.BinaryQuadraticModel.from_numpy_vectors(
+                linear[0], (rows, cols, quadratic), 0.0, dimod.SPIN, variable_order=range(batch.n_spins)
+            )
+            chain_strength = float(uniform_torque_compensation(first)) if quadratic.size else 1.0
         h, J = emb.embed(linear, quadratic, chain_strength)
         needed = fit_scale(h, J, props["h_range"], props["j_range"])
         if p["scale"] is None:

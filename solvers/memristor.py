@@ -39,14 +39,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, fields
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from .._validation import check_float, check_int, check_keys, param_error
 from ..ising import IsingBatch
-from .annealing import check_schedule_params, sample_in_chunks, schedule_betas
+from .annealing import check_schedule_params, schedule_betas
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples
 
 __all__ = ["PROBIT_LOGISTIC_SCALE", "MemristorDevice", "MemristorSolver", "ProgrammedCrossbar", "implied_beta"]
@@ -323,8 +322,7 @@ class MemristorSolver(Solver):
         device: MemristorDevice = self.params["device"]
         schedule, betas = schedule_betas(batch, schedule, self.params)
         xbar = program_crossbar(batch, device, self.params["program_seed"])
-        kernel = partial(_relax, xbar=xbar)
-        spins = sample_in_chunks(kernel, batch, betas, num_reads, initial_states, seeds, self.chunk_bytes)
+        spins = _relax_in_chunks(batch, betas, num_reads, initial_states, seeds, xbar, self.chunk_bytes)
         B, R, N, steps = batch.n_problems, num_reads, batch.n_spins, betas.shape[1]
         runs = B * R * steps
         reads = runs * sum(xbar.arrays_read)
@@ -351,6 +349,29 @@ class MemristorSolver(Solver):
         return SpinSamples(spins, batch.energies(spins), info)
 
 
+def _relax_in_chunks(
+    batch: IsingBatch,
+    betas: np.ndarray,
+    num_reads: int,
+    initial_states: np.ndarray | None,
+    seeds: np.ndarray,
+    xbar: ProgrammedCrossbar,
+    chunk_bytes: int,
+) -> np.ndarray:
+    """:func:`_relax` over chunks of problems holding about ``chunk_bytes`` of pre-drawn noise.
+
+    Returns the spins, ndarray of shape (n_problems, num_reads, n_spins), dtype int8.
+    """
+    B, N, steps = batch.n_problems, batch.n_spins, betas.shape[1]
+    chunk = max(1, chunk_bytes // (4 * steps * num_reads * N))
+    spins = np.empty((B, num_reads, N), dtype=np.int8)
+    for lo in range(0, B, chunk):
+        sel = slice(lo, min(B, lo + chunk))
+        init = None if initial_states is None else initial_states[sel]
+        spins[sel] = _relax(batch.select(sel), betas[sel], num_reads, init, seeds[sel], xbar=xbar)
+    return spins
+
+
 def _relax(
     batch: IsingBatch,
     betas: np.ndarray,
@@ -370,7 +391,7 @@ def _relax(
     sl = [batch.layer_slice(l) for l in range(L)]
     noisy = [sd > 0 for sd in xbar.noise_sd]
     start = np.empty((B, R, N), dtype=np.float32)
-    noise = np.zeros((steps, B, R, N), dtype=np.float32)
+    noise = np.empty((steps, B, R, N), dtype=np.float32)
     for b, seed in enumerate(seeds):
         rng = np.random.default_rng(int(seed))
         start[b] = rng.integers(0, 2, size=(R, N)) * 2 - 1
