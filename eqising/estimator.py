@@ -393,7 +393,12 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.prediction_seed_ = int(self._rng.integers(2**63))
         # derived, not drawn: the training stream stays the same whatever the backend
         self.backend_seed_ = int(np.random.SeedSequence([self.prediction_seed_, 1]).generate_state(1, np.uint64)[0])
-        self._program_backend(params)
+        try:
+            self._program_backend(params)
+        except Exception:  # e.g. a network over the device's RAM budget: leave no half-fitted model behind
+            for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+                delattr(self, name)
+            raise
         self.loss_curve_: list[float] = []
         self.accuracy_curve_: list[float] = []
         self.n_iter_ = 0
@@ -472,9 +477,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         if progress is not None:
             progress.close()
         for phase, cost in epoch_cost.items():
-            add_costs(self.solver_cost_.setdefault(phase, {}), cost)
+            add_costs(self.solver_cost_[phase], cost)
         self.solver_cost_curve_.append(epoch_cost)
-        self.__dict__.setdefault("solver_diagnostics_", []).append(
+        self.solver_diagnostics_.append(
             {phase: mean_records(reports) for phase, reports in epoch_reports.items()}
         )
         add_costs(self.backend_cost_, epoch_backend)

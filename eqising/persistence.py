@@ -113,6 +113,7 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
             "spin_updates_": int(model.spin_updates_),
             "solver_cost_": _jsonable(model.solver_cost_),
             "solver_cost_curve_": _jsonable(model.solver_cost_curve_),
+            "solver_diagnostics_": _jsonable(model.solver_diagnostics_),
             "backend_seed_": int(model.backend_seed_),
             "backend_cost_": _jsonable(model.backend_cost_),
             "backend_layer_cost_": _jsonable(model.backend_layer_cost_),
@@ -188,7 +189,7 @@ def load_model(path: str | os.PathLike) -> EqPropClassifier:
     model.n_features_in_ = int(fitted["n_features_in_"])
     for name in (
         "prediction_seed_", "n_iter_", "t_", "loss_curve_", "accuracy_curve_", "solver_seconds_", "spin_updates_",
-        "solver_cost_", "solver_cost_curve_", "backend_cost_", "backend_layer_cost_", "backend_cost_curve_",
+        "solver_cost_", "solver_cost_curve_", "solver_diagnostics_", "backend_cost_", "backend_layer_cost_", "backend_cost_curve_",
     ):
         setattr(model, name, fitted[name])
     return model

@@ -159,3 +159,22 @@ def test_cli_bad_backend(capsys):
     code = main(["train", "--train-size", "60", "--epochs", "1", "--backend-params", '{"nope": 1}'])
     err = capsys.readouterr().err
     assert code == 2 and "'backend_params'" in err and "nope" in err
+
+
+@pytest.mark.parametrize("name", ["ideal", "ecram", "cbram", "mcu-int8"])
+def test_apply_refuses_bad_layers_shapes_and_nan(name):
+    """A transposed, scalar or NaN delta or a layer out of range never reaches the devices."""
+    rng = np.random.default_rng(0)
+    weights, biases = _layers(rng)
+    backend = make_backend(name)
+    backend.program(weights, biases, weight_clip=1.0, bias_clip=1.0, seed=0)
+    before = backend.effective_weights()
+    W, b = np.zeros_like(weights[1]), np.zeros_like(biases[1])
+    bad = [((2, W, b), "'layer'"), ((-1, W, b), "'layer'"), ((1, W.T, b), "'weight_delta'"),
+           ((1, 0.1, b), "'weight_delta'"), ((1, W, np.full_like(b, np.nan)), "'bias_delta'")]
+    for args, param in bad:
+        with pytest.raises(InvalidParameterError, match=f"{param} parameter of backend '{name}'.apply"):
+            backend.apply(*args)
+    after = backend.effective_weights()
+    for x, y in zip(before[0] + before[1], after[0] + after[1]):
+        np.testing.assert_array_equal(x, y)

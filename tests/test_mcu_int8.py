@@ -319,3 +319,14 @@ def test_cli_summary_names_the_on_device_annealer(capsys):
     assert summary["solver"] == "mcu-int8 integer annealer (in situ)" and summary["backend"] == "mcu-int8"
     assert main([*argv, "--solver", "memristor"]) == 2  # an unused solver choice is refused, not ignored
     assert "'solver' parameter of EqPropClassifier" in capsys.readouterr().err
+
+
+def test_a_refused_budget_leaves_no_half_fitted_model(digits):
+    from sklearn.exceptions import NotFittedError
+
+    clf = EqPropClassifier(backend="mcu-int8", optimizer="sgd", backend_params={"ram_budget": 20_000}, max_iter=1)
+    with pytest.raises(InvalidParameterError, match="'ram_budget' parameter of backend 'mcu-int8'"):
+        clf.fit(digits.X_train[:40], digits.y_train[:40])
+    assert not hasattr(clf, "network_") and not hasattr(clf, "classes_")
+    with pytest.raises(NotFittedError):
+        clf.predict(digits.X_test[:5])

@@ -98,6 +98,7 @@ def test_round_trip_predicts_identically(saved, fitted, data, target):
         "solver_seconds_",
         "solver_cost_",
         "solver_cost_curve_",
+        "solver_diagnostics_",
     ):
         assert getattr(loaded, name) == getattr(fitted, name), name
     np.testing.assert_array_equal(loaded.predict(data.X_test), fitted.predict(data.X_test))

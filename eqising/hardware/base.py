@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._validation import check_keys
+from .._validation import check_finite_array, check_int, check_keys
 
 __all__ = ["COST_KEYS", "WeightBackend", "zero_cost"]
 
@@ -80,7 +80,6 @@ class WeightBackend(abc.ABC):
         """Validate constructor parameters; return them normalised."""
         return params
 
-    @abc.abstractmethod
     def program(
         self,
         weights: list[np.ndarray],
@@ -89,6 +88,7 @@ class WeightBackend(abc.ABC):
         weight_clip: float | None,
         bias_clip: float | None,
         seed: int,
+        **device: Any,
     ) -> None:
         """Initial write of the network's parameters.
 
@@ -104,13 +104,28 @@ class WeightBackend(abc.ABC):
         seed : int
             Seeds device-to-device variation and every later random draw
             (stochastic rounding, cycle-to-cycle and read noise).
+        **device
+            Keywords only an in-situ backend takes (see its ``_program``).
         """
+        self._shapes = [(np.shape(W), np.shape(b)) for W, b in zip(weights, biases)]
+        self._program(weights, biases, weight_clip=weight_clip, bias_clip=bias_clip, seed=seed, **device)
+
+    @abc.abstractmethod
+    def _program(
+        self,
+        weights: list[np.ndarray],
+        biases: list[np.ndarray],
+        *,
+        weight_clip: float | None,
+        bias_clip: float | None,
+        seed: int,
+    ) -> None:
+        """Write the parameters into the device representation (called by :meth:`program`)."""
 
     @abc.abstractmethod
     def effective_weights(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """The weights and biases the solver sees (fresh arrays, the shapes of :meth:`program`'s)."""
 
-    @abc.abstractmethod
     def apply(self, layer: int, weight_delta: np.ndarray, bias_delta: np.ndarray) -> dict[str, float]:
         """Write the desired additive change of layer ``layer``.
 
@@ -125,7 +140,23 @@ class WeightBackend(abc.ABC):
         -------
         dict of str to float
             The additive cost of this write, keys :data:`COST_KEYS`.
+
+        Raises
+        ------
+        InvalidParameterError
+            For a layer out of range, or deltas of another shape or not finite
+            (a device must never be driven by NaN).
         """
+        owner = f"backend {self.name!r}.apply"
+        layer = check_int(layer, "layer", owner, low=0, high=len(self._shapes) - 1)
+        w_shape, b_shape = self._shapes[layer]
+        weight_delta = check_finite_array(weight_delta, "weight_delta", owner, shape=w_shape)
+        bias_delta = check_finite_array(bias_delta, "bias_delta", owner, shape=b_shape)
+        return self._apply(layer, weight_delta, bias_delta)
+
+    @abc.abstractmethod
+    def _apply(self, layer: int, weight_delta: np.ndarray, bias_delta: np.ndarray) -> dict[str, float]:
+        """Write a validated change (called by :meth:`apply`); return its cost record."""
 
     def diagnostics(self) -> dict[str, Any]:
         """State worth reporting (e.g. fraction of weights frozen, devices at a bound)."""

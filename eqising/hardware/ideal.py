@@ -21,7 +21,7 @@ class IdealBackend(WeightBackend):
     name: ClassVar[str] = "ideal"
     parameters: ClassVar[dict[str, Any]] = {}
 
-    def program(
+    def _program(
         self,
         weights: list[np.ndarray],
         biases: list[np.ndarray],
@@ -37,7 +37,7 @@ class IdealBackend(WeightBackend):
     def effective_weights(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         return [W.copy() for W in self._weights], [b.copy() for b in self._biases]
 
-    def apply(self, layer: int, weight_delta: np.ndarray, bias_delta: np.ndarray) -> dict[str, float]:
+    def _apply(self, layer: int, weight_delta: np.ndarray, bias_delta: np.ndarray) -> dict[str, float]:
         for param, delta, clip in (
             (self._weights[layer], weight_delta, self._clips[0]),
             (self._biases[layer], bias_delta, self._clips[1]),

@@ -70,7 +70,7 @@ class McuInt8Backend(WeightBackend):
         return params
 
     # ------------------------------------------------------------- protocol
-    def program(
+    def _program(
         self,
         weights: list[np.ndarray],
         biases: list[np.ndarray],
@@ -120,7 +120,7 @@ class McuInt8Backend(WeightBackend):
         """Dequantised weights ``q * m / 2**16`` and biases ``b / 2**16``."""
         return self.model.dequantized()
 
-    def apply(self, layer: int, weight_delta: np.ndarray, bias_delta: np.ndarray) -> dict[str, float]:
+    def _apply(self, layer: int, weight_delta: np.ndarray, bias_delta: np.ndarray) -> dict[str, float]:
         """Write a desired real change as int8 steps: ``delta / scale``, stochastically rounded, saturated."""
         model, cost = self.model, zero_cost()
         m = model.m[layer].astype(np.float64)

@@ -99,7 +99,7 @@ class PulsedBackend(WeightBackend):
         """Energy in joules of reading every device once."""
 
     # ------------------------------------------------------------- protocol
-    def program(
+    def _program(
         self,
         weights: list[np.ndarray],
         biases: list[np.ndarray],
@@ -143,7 +143,7 @@ class PulsedBackend(WeightBackend):
                 out[i].append(value.reshape(tile.shape))
         return out
 
-    def apply(self, layer: int, weight_delta: np.ndarray, bias_delta: np.ndarray) -> dict[str, float]:
+    def _apply(self, layer: int, weight_delta: np.ndarray, bias_delta: np.ndarray) -> dict[str, float]:
         cost = zero_cost()
         up_step, down_step = self._nominal_steps()
         longest = 0
