@@ -121,6 +121,11 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         raise InvalidParameterError("The '--data-dir' option of eqising train must be a folder with the MNIST IDX files "
                                     "when --dataset is mnist; got nothing instead.")
     if args.ram_budget is not None:
+        if args.backend != "mcu-int8":
+            raise InvalidParameterError(
+                "The '--ram-budget' option of eqising train must be used with --backend mcu-int8 (the only "
+                f"backend with a RAM budget); got --backend {args.backend} instead."
+            )
         args.backend_params = {**(args.backend_params or {}), "ram_budget": args.ram_budget}
     solver_params = args.solver_params
     if args.sampler is not None:
@@ -282,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         summary = {"train": _train, "evaluate": _evaluate, "export-c": _export_c}[args.command](args)
-    except (InvalidParameterError, FileNotFoundError, ValueError) as exc:
+    except (InvalidParameterError, OSError, ValueError) as exc:
         print(f"eqising {args.command}: error: {exc}", file=sys.stderr)
         return 2
     _print_summary(args, summary)

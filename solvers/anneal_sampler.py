@@ -17,7 +17,7 @@ from typing import Any
 import dimod
 import numpy as np
 
-from .._validation import check_choice, check_int, param_error
+from .._validation import Described, check_choice, check_int, param_error
 from ._kernels import KERNEL_LOCK, anneal_sparse, chain_seeds
 from .annealing import beta_ends
 from .base import AnnealSchedule, check_beta_range, problem_seeds
@@ -129,6 +129,8 @@ class AnnealingSampler(dimod.Sampler, dimod.Initialized):
         labels = parsed.initial_states.variables
         spins = np.array(parsed.initial_states.record.sample, dtype=np.int8, order="C")
         h, (rows, cols, q), _ = spin.to_numpy_vectors(variable_order=labels)
+        if not (np.all(np.isfinite(h)) and np.all(np.isfinite(q))):
+            raise param_error("bqm", OWNER, "a model with finite biases", Described("a model with NaN or inf biases"))
         indptr, indices, data = _symmetric_csr(len(labels), rows, cols, q)
         if beta_range is None:
             beta_range = _default_beta_range(h, indptr, data)

@@ -57,6 +57,8 @@ def load_sampler(value: Any, owner: str) -> Any:
     InvalidParameterError
         When ``value`` is none of these, or the class cannot be imported.
     """
+    import dimod
+
     expected = "None, a dimod.Sampler instance, or a 'module:Class' string naming one"
     if value is None:
         from dwave.samplers import SimulatedAnnealingSampler
@@ -70,7 +72,14 @@ def load_sampler(value: Any, owner: str) -> Any:
             cls = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError) as exc:
             raise param_error("sampler", owner, f"{expected} that can be imported ({exc})", value) from exc
-        value = cls()
+        if not (isinstance(cls, type) and issubclass(cls, dimod.Sampler)):
+            raise param_error("sampler", owner, f"{expected} (a dimod.Sampler subclass)", value)
+        try:
+            value = cls()
+        except Exception as exc:  # a sampler that needs arguments or a service (a QPU sampler without a token)
+            raise param_error(
+                "sampler", owner, f"{expected} that can be built without arguments ({type(exc).__name__}: {exc})", value
+            ) from exc
     if not (
         callable(getattr(value, "sample", None)) and isinstance(getattr(value, "parameters", None), dict)
     ):

@@ -130,3 +130,12 @@ def test_bad_parameters(kwargs, name):
     bqm = dimod.BinaryQuadraticModel({"a": 1.0}, {}, 0.0, "SPIN")
     with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of AnnealingSampler.sample"):
         AnnealingSampler().sample(bqm, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+@pytest.mark.parametrize("beta_range", [None, (0.1, 1.0)])
+def test_non_finite_biases_are_refused(bad, beta_range):
+    for bqm in (dimod.BinaryQuadraticModel({"a": bad, "b": 0.0}, {}, 0.0, "SPIN"),
+                dimod.BinaryQuadraticModel({"a": 0.0, "b": 0.0}, {("a", "b"): bad}, 0.0, "SPIN")):
+        with pytest.raises(InvalidParameterError, match="The 'bqm' parameter of AnnealingSampler.sample"):
+            AnnealingSampler().sample(bqm, beta_range=beta_range, seed=0)

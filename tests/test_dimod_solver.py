@@ -70,6 +70,8 @@ def test_sampler_from_module_class_string():
         ("not.a.module:Thing", "can be imported"),
         ("dwave.samplers:NoSuchSampler", "can be imported"),
         (42, "'sampler' parameter"),
+        ("os:path", r"a dimod\.Sampler subclass"),
+        ("dimod:BinaryQuadraticModel", r"a dimod\.Sampler subclass"),
     ],
 )
 def test_bad_sampler(value, match):

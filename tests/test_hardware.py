@@ -178,3 +178,14 @@ def test_apply_refuses_bad_layers_shapes_and_nan(name):
     after = backend.effective_weights()
     for x, y in zip(before[0] + before[1], after[0] + after[1]):
         np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("name", ["ideal", "ecram", "cbram", "mcu-int8"])
+def test_program_refuses_non_finite_or_mismatched_parameters(name):
+    weights, biases = _layers(np.random.default_rng(0))
+    weights[1][0, 0] = np.nan
+    with pytest.raises(InvalidParameterError, match=f"'weights' parameter of backend '{name}'.program"):
+        make_backend(name).program(weights, biases, weight_clip=1.0, bias_clip=1.0, seed=0)
+    weights, biases = _layers(np.random.default_rng(0))
+    with pytest.raises(InvalidParameterError, match=f"'biases' parameter of backend '{name}'.program"):
+        make_backend(name).program(weights, biases[::-1], weight_clip=1.0, bias_clip=1.0, seed=0)

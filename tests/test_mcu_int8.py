@@ -330,3 +330,13 @@ def test_a_refused_budget_leaves_no_half_fitted_model(digits):
     assert not hasattr(clf, "network_") and not hasattr(clf, "classes_")
     with pytest.raises(NotFittedError):
         clf.predict(digits.X_test[:5])
+
+
+def test_cli_refuses_ram_budget_without_the_mcu_backend_and_export_over_a_file(digits, tmp_path, capsys):
+    assert main(["train", "--ram-budget", "100000", "--epochs", "1", "--train-size", "60", "--test-size", "20"]) == 2
+    assert "'--ram-budget' option of eqising train must be used with --backend mcu-int8" in capsys.readouterr().err
+    clf = EqPropClassifier(max_iter=1, random_state=0).fit(digits.X_train[:100], digits.y_train[:100])
+    save_model(clf, tmp_path / "m")
+    (tmp_path / "afile").write_text("not a folder")
+    assert main(["export-c", str(tmp_path / "m"), "--out", str(tmp_path / "afile")]) == 2
+    assert "afile" in capsys.readouterr().err

@@ -107,7 +107,10 @@ class WeightBackend(abc.ABC):
         **device
             Keywords only an in-situ backend takes (see its ``_program``).
         """
-        self._shapes = [(np.shape(W), np.shape(b)) for W, b in zip(weights, biases)]
+        owner = f"backend {self.name!r}.program"
+        weights = [check_finite_array(W, "weights", owner, ndim=2) for W in weights]
+        biases = [check_finite_array(b, "biases", owner, shape=(W.shape[1],)) for W, b in zip(weights, biases)]
+        self._shapes = [(W.shape, b.shape) for W, b in zip(weights, biases)]
         self._program(weights, biases, weight_clip=weight_clip, bias_clip=bias_clip, seed=seed, **device)
 
     @abc.abstractmethod
