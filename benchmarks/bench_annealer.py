@@ -126,7 +126,7 @@ def bench_mnist(args) -> None:
     t_bqm, _ = best_of(lambda: [batch.to_bqm(b) for b in range(B)], 1)
     results = {}
     for threads in args.neal_threads:
-        t_neal, spins = best_of(lambda: neal_batch(batch, R, S, hot, cold, threads), 1)
+        t_neal, spins = best_of(lambda: neal_batch(batch, R, S, hot, cold, threads), args.repeats)
         results[threads] = row(f"neal, {threads} thread(s), BQM build included", updates, t_neal, batch.energies(spins))
     print(f"\nBQM construction alone: {t_bqm / B * 1e3:.2f} ms per problem ({t_bqm * 1e3:.0f} ms in all)")
     ours_rows = (("heat-bath", r_ours), ("metropolis", r_metro), (f"heat-bath {S - G} + greedy", r_greedy))
