@@ -226,7 +226,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _export_c(args: argparse.Namespace) -> dict[str, Any]:
-    from .hardware.mcu_int8 import McuInt8Backend
+    from .hardware.mcu import McuInt8Backend
     from .persistence import load_model
 
     model = load_model(args.model)

@@ -9,12 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from .._validation import make_registered
-from .anneal_sampler import AnnealingSampler
+from .ocean import AnnealingSampler, DimodSolver, DWaveMockSolver, DWaveSolver, NealSolver
 from .annealing import AnnealingSolver, default_beta_range
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
-from .dimod_solver import DimodSolver, NealSolver
-from .dwave_mock import DWaveMockSolver
-from .dwave_solver import DWaveSolver
 from .exact import ExactSolver, all_spin_states, boltzmann_distribution
 from .memristor import MemristorDevice, MemristorSolver
 

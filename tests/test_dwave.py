@@ -9,8 +9,8 @@ import dimod
 import numpy as np
 import pytest
 from eqising.solvers import AnnealSchedule, all_spin_states, make_solver
-from eqising.solvers.dwave_mock import AnnealEmulator, estimate_timing
-from eqising.solvers.dwave_solver import DWaveTimeoutError, DWaveUnavailableError, _ordered
+from eqising.solvers.ocean.dwave_mock import AnnealEmulator, estimate_timing
+from eqising.solvers.ocean.dwave_solver import DWaveTimeoutError, DWaveUnavailableError, _ordered
 
 from eqising._validation import InvalidParameterError
 from eqising.ising import IsingBatch
@@ -46,7 +46,7 @@ def spy(monkeypatch, solver):
 
 # ------------------------------------------------------------- embedding
 def test_embedding_is_found_once_and_reused_from_disk(tmp_path, monkeypatch):
-    import eqising.solvers.embedding as embedding
+    import eqising.solvers.ocean.embedding as embedding
 
     searches = []
     original = embedding.find_layered_embedding

@@ -13,7 +13,7 @@ from .base import COST_KEYS, WeightBackend, zero_cost
 from .cbram import CONDUCTANCE_QUANTUM, CbramBackend
 from .ecram import ECRAM_PRESETS, EcramBackend
 from .ideal import IdealBackend
-from .mcu_int8 import McuInt8Backend
+from .mcu import McuInt8Backend
 
 __all__ = [
     "BACKENDS",

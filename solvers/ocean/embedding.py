@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import Described, param_error
+from ..._validation import Described, param_error
 
 __all__ = ["ChainEmbedding", "default_cache_dir", "find_layered_embedding", "load_or_find_embedding"]
 

@@ -34,7 +34,7 @@ from typing import Any
 import dimod
 import numpy as np
 
-from .._validation import check_float, check_int, param_error
+from ..._validation import check_float, check_int, param_error
 from .dwave_solver import DWaveSolver
 
 __all__ = ["AnnealEmulator", "DWaveMockSolver", "estimate_timing"]
@@ -287,7 +287,7 @@ class DWaveMockSolver(DWaveSolver):
     num_sweeps : int, default=100
         Emulator sweeps per anneal.
     **others
-        As for :class:`~solvers.dwave_solver.DWaveSolver` (without ``qpu_solver``).
+        As for :class:`~eqising.solvers.ocean.DWaveSolver` (without ``qpu_solver``).
     """
 
     name = "dwave-mock"

@@ -6,7 +6,7 @@ and is sampled by the wrapped sampler. What is passed depends on what the
 sampler declares in its ``parameters``:
 
 - ``beta_schedule_type`` and ``beta_schedule`` (neal): the phase's
-  :class:`~solvers.base.AnnealSchedule` is played as a custom inverse
+  :class:`~eqising.solvers.AnnealSchedule` is played as a custom inverse
   temperature schedule, one sweep per value; a reverse schedule starts cold
   from ``initial_states``, reheats and cools again;
 - ``initial_states``: every read starts from its own given state;
@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import Described, check_int, check_keys, param_error
-from ..ising import IsingBatch
-from .annealing import check_schedule_params, schedule_betas
-from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples
-from .exact import MAX_EXACT_SPINS
+from ..._validation import Described, check_int, check_keys, param_error
+from ...ising import IsingBatch
+from ..annealing import check_schedule_params, schedule_betas
+from ..base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples
+from ..exact import MAX_EXACT_SPINS
 
 __all__ = ["DimodSolver", "NealSolver", "load_sampler", "sampleset_spins"]
 

@@ -17,12 +17,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._validation import Described, check_float, check_int, param_error
-from ..solvers.base import check_beta_range
-from .base import WeightBackend, zero_cost
-from .mcu.engine import infer, train_step
-from .mcu.fixed import ONE, quantize_inputs
-from .mcu.model import Int8Model, memory_budget
+from ..._validation import Described, check_float, check_int, param_error
+from ...solvers.base import check_beta_range
+from ..base import WeightBackend, zero_cost
+from .engine import infer, train_step
+from .fixed import ONE, quantize_inputs
+from .model import Int8Model, memory_budget
 
 __all__ = ["McuInt8Backend"]
 

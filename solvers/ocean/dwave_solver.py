@@ -3,7 +3,7 @@
 Every problem of a batch is one QPU call on a fixed embedding:
 
 1. the embedding of the network's layer sizes on the QPU graph is found once
-   and cached on disk (:mod:`solvers.embedding`);
+   and cached on disk (:mod:`eqising.solvers.ocean.embedding`);
 2. fields are spread over chains, couplings over the couplers between chains,
    chains are held by ``-chain_strength`` couplers (``chain_strength`` in
    logical units, default dwave's uniform torque compensation);
@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import Described, check_float, check_int, param_error
-from ..ising import IsingBatch
-from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
+from ..._validation import Described, check_float, check_int, param_error
+from ...ising import IsingBatch
+from ..base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
 from .embedding import ChainEmbedding, default_cache_dir, load_or_find_embedding
 
 __all__ = ["DWaveSolver", "DWaveTimeoutError", "DWaveUnavailableError", "fit_scale"]
@@ -99,7 +99,7 @@ class DWaveSolver(Solver):
     reverse_ramp_time : float, default=10.0
         Microseconds from s=1 down to ``reheat`` and again back up.
     embedding_cache : str or None, default=None
-        Folder of cached embeddings; ``None`` is :func:`~solvers.embedding.default_cache_dir`.
+        Folder of cached embeddings; ``None`` is :func:`~eqising.solvers.ocean.embedding.default_cache_dir`.
     timeout : float, default=300.0
         Seconds to wait for one QPU answer (the cloud client's polling timeout).
     retries : int, default=2

@@ -17,10 +17,10 @@ from typing import Any
 import dimod
 import numpy as np
 
-from .._validation import Described, check_choice, check_int, param_error
-from ._kernels import KERNEL_LOCK, anneal_sparse, chain_seeds
-from .annealing import beta_ends
-from .base import AnnealSchedule, check_beta_range, problem_seeds
+from ..._validation import Described, check_choice, check_int, param_error
+from .._kernels import KERNEL_LOCK, anneal_sparse, chain_seeds
+from ..annealing import beta_ends
+from ..base import AnnealSchedule, check_beta_range, problem_seeds
 
 __all__ = ["AnnealingSampler"]
 

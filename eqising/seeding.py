@@ -1,0 +1,153 @@
+"""One seed source: every child seed of a run is derived here, from one root.
+
+A run resolves its ``random_state`` once into a root seed (:func:`root_seed`);
+every random choice after that -- the initial weights, each epoch's shuffle,
+each step's solver calls, each phase, each example at prediction, the weight
+backend's device variation -- takes a seed derived from the root and a *path*
+of names and indices::
+
+    source = SeedSource(root_seed(random_state))
+    source.seed("backend")                    # one uint64
+    source.seeds("step", epoch, batch, n=32)  # uint64 per problem
+    source.generator("shuffle", epoch)        # a numpy Generator
+
+A derived seed depends only on the root and the path, never on the order in
+which seeds are asked for, so results do not depend on batching, on threads,
+or on whether a run was interrupted and resumed. Solvers use the same helpers
+for their own per-problem and per-call streams (:func:`problem_seeds`,
+:func:`derive`), so there is one derivation everywhere: NumPy's
+:class:`~numpy.random.SeedSequence` over the root and the path, with names
+hashed to 64-bit words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ._validation import Described, check_int, param_error
+
+__all__ = ["SeedSource", "derive", "derive_many", "example_seeds", "generator", "problem_seeds", "root_seed"]
+
+#: Seeds are uint64; solvers that take fewer bits (dwave-samplers: 31) shift the derived value down.
+SEED_BITS = 64
+
+
+def _word(part: Any) -> int:
+    """A path element as a non-negative int: ints as they are, strings hashed to 64 bits."""
+    if isinstance(part, str):
+        return int.from_bytes(hashlib.blake2b(part.encode(), digest_size=8).digest(), "little")
+    if isinstance(part, numbers.Integral) and not isinstance(part, (bool, np.bool_)) and int(part) >= 0:
+        return int(part)
+    raise param_error("path", "eqising.seeding", "names (str) and indices (int >= 0)", part)
+
+
+def _sequence(root: int, path: Sequence[Any]) -> np.random.SeedSequence:
+    return np.random.SeedSequence([int(root), *(_word(p) for p in path)])
+
+
+def derive(root: int, *path: Any) -> int:
+    """The child seed of ``root`` at ``path``: an int in [0, 2**64)."""
+    return int(_sequence(root, path).generate_state(1, np.uint64)[0])
+
+
+def derive_many(root: int, *path: Any, n: int) -> np.ndarray:
+    """``n`` child seeds of ``root`` at ``path``, ndarray of shape (n,), dtype uint64.
+
+    Entry ``i`` does not depend on ``n`` (the first ``k`` of ``n`` seeds are the
+    ``k`` seeds), and entry 0 equals ``derive(root, *path)``.
+    """
+    return _sequence(root, path).generate_state(int(n), np.uint64)
+
+
+def generator(root: int, *path: Any) -> np.random.Generator:
+    """A :class:`numpy.random.Generator` seeded with the child of ``root`` at ``path``."""
+    return np.random.default_rng(_sequence(root, path))
+
+
+def root_seed(random_state: Any, name: str = "random_state", owner: str = "eqising") -> int:
+    """Resolve a ``random_state`` once into a root seed in [0, 2**64).
+
+    ``None`` draws fresh entropy; an int >= 0 is the root itself (so
+    ``random_state=0`` is reproducible and readable); a
+    :class:`numpy.random.Generator` (or legacy ``RandomState``) gives one
+    draw, advancing it.
+    """
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**63)) * 2 + int(random_state.integers(2))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, (bool, np.bool_)):
+        if 0 <= int(random_state) < 2**64:
+            return int(random_state)
+    raise param_error(name, owner, "None, an int in [0, 2**64) or a numpy.random.Generator", random_state)
+
+
+def problem_seeds(seed: Any, n_problems: int, owner: str) -> np.ndarray:
+    """Per-problem seeds of one solver call, shape (n_problems,), dtype uint64.
+
+    ``seed`` is the ``seed`` argument of a :meth:`Solver.sample
+    <eqising.solvers.Solver.sample>` call: ``None`` draws fresh entropy; an
+    int is a root whose children ``derive(seed, "problem", b)`` seed the
+    problems; an array gives every problem its own seed.
+    """
+    expected = f"None, an int in [0, 2**64), or an array of {n_problems} such ints (one per problem)"
+    if seed is None or (np.ndim(seed) == 0 and not isinstance(seed, (bool, np.bool_))):
+        root = root_seed(None) if seed is None else check_int(seed, "seed", owner, low=0, high=2**64 - 1)
+        return derive_many(root, "problem", n=n_problems)
+    arr = np.asarray(seed)
+    if arr.shape != (n_problems,) or arr.dtype.kind not in "iu" or (arr.dtype.kind == "i" and np.any(arr < 0)):
+        raise param_error("seed", owner, expected, Described(f"array of shape {arr.shape}, dtype {arr.dtype}"))
+    return arr.astype(np.uint64)
+
+
+def example_seeds(root: int, X: np.ndarray) -> np.ndarray:
+    """One seed per row of ``X`` from its bytes and ``root``, ndarray of shape (n_rows,), dtype uint64.
+
+    A row's seed depends only on its values and the root, so predictions do
+    not depend on batching or on the row's position.
+    """
+    key = int(root).to_bytes(8, "little")
+    rows = np.ascontiguousarray(X, dtype=np.float64)
+    return np.array(
+        [int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8, key=key).digest(), "little") for r in rows],
+        dtype=np.uint64,
+    )
+
+
+class SeedSource:
+    """The seeds of one run, derived from one root (see the module docstring).
+
+    Parameters
+    ----------
+    root : int
+        Root seed in [0, 2**64), e.g. from :func:`root_seed`.
+    """
+
+    def __init__(self, root: int) -> None:
+        self.root = int(root)
+
+    def seed(self, *path: Any) -> int:
+        """The child seed at ``path``, an int in [0, 2**64)."""
+        return derive(self.root, *path)
+
+    def seeds(self, *path: Any, n: int) -> np.ndarray:
+        """``n`` child seeds at ``path``, ndarray of shape (n,), dtype uint64."""
+        return derive_many(self.root, *path, n=n)
+
+    def generator(self, *path: Any) -> np.random.Generator:
+        """A Generator seeded with the child at ``path``."""
+        return generator(self.root, *path)
+
+    def child(self, *path: Any) -> "SeedSource":
+        """The source rooted at the child seed at ``path``."""
+        return SeedSource(self.seed(*path))
+
+    def __repr__(self) -> str:
+        return f"SeedSource({self.root})"
