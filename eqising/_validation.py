@@ -3,9 +3,12 @@
 Every public edge of eqising (estimator, solvers, loaders, CLI) validates its
 inputs through these helpers so that all errors read the same way::
 
-    The 'x' parameter of Owner must be <what is allowed>; got <value> instead.
+    The 'x' parameter of Owner must be <what is allowed>. Got <value> instead.
 
-Inner kernels never re-validate.
+This is scikit-learn's own template, so errors from the estimator's
+``_parameter_constraints`` (checked by scikit-learn) and from every other
+edge of eqising read the same way and are the same class,
+:class:`InvalidParameterError`. Inner kernels never re-validate.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
+from sklearn.utils._param_validation import InvalidParameterError  # the one error class
 
 __all__ = [
     "Described",
@@ -24,18 +28,13 @@ __all__ = [
     "check_float",
     "check_int",
     "check_keys",
-    "check_random_state",
-    "make_registered",
     "param_error",
 ]
 
 
-class InvalidParameterError(ValueError, TypeError):
-    """Raised when a parameter has a wrong type or value.
-
-    Subclasses both :class:`ValueError` and :class:`TypeError` so callers can
-    catch either, as scikit-learn's error of the same name does.
-    """
+InvalidParameterError.__doc__ = (
+    "Raised when a parameter has a wrong type or value (scikit-learn's class: a ValueError and a TypeError)."
+)
 
 
 class Described(str):
@@ -52,7 +51,7 @@ def _short_repr(value: Any, limit: int = 80) -> str:
 def param_error(name: str, owner: str, expected: str, value: Any) -> InvalidParameterError:
     """Build the error for parameter ``name`` of ``owner`` with the house template."""
     return InvalidParameterError(
-        f"The {name!r} parameter of {owner} must be {expected}; got {_short_repr(value)} instead."
+        f"The {name!r} parameter of {owner} must be {expected}. Got {_short_repr(value)} instead."
     )
 
 
@@ -123,31 +122,10 @@ def check_keys(mapping: Any, name: str, owner: str, allowed: Iterable[str]) -> d
     unknown = sorted(str(k) for k in mapping if k not in allowed)
     if unknown:
         raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} must be a dict with keys from {allowed_text}; "
-            f"got unknown key(s) {unknown} instead."
+            f"The {name!r} parameter of {owner} must be a dict with keys from {allowed_text}. "
+            f"Got unknown key(s) {unknown} instead."
         )
     return dict(mapping)
-
-
-def make_registered(registry: Mapping[str, Any], name: Any, params: Any, owner: str, kind: str) -> Any:
-    """Build ``registry[name](**params)``, checking ``name`` (parameter ``kind``) and the keys of
-    ``params`` (parameter ``f"{kind}_params"``) against the class's ``parameters``."""
-    name = check_choice(name, kind, owner, registry)
-    cls = registry[name]
-    return cls(**check_keys(params, f"{kind}_params", owner, cls.parameters))
-
-
-def check_random_state(value: Any, name: str, owner: str) -> np.random.Generator:
-    """Resolve ``None``, an int >= 0, or a Generator into a ``numpy.random.Generator``."""
-    if value is None:
-        return np.random.default_rng()
-    if isinstance(value, np.random.Generator):
-        return value
-    if isinstance(value, np.random.RandomState):
-        return np.random.default_rng(value.randint(2**31))
-    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) and value >= 0:
-        return np.random.default_rng(int(value))
-    raise param_error(name, owner, "None, an int >= 0 or a numpy.random.Generator", value)
 
 
 def check_finite_array(

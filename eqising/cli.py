@@ -34,6 +34,15 @@ def _hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _auto_float(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number or 'auto'; got {text!r}") from None
+
+
 def _solver_params(text: str) -> dict:
     try:
         value = json.loads(text)
@@ -52,6 +61,12 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
 
 
+def _trust_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trust", action="append", default=None, metavar="MODULE",
+                   help="allow the model file to name classes from MODULE (repeatable); a model never makes "
+                        "eqising import a module outside eqising, dimod and dwave.samplers otherwise")
+
+
 def build_parser() -> argparse.ArgumentParser:
     d = _defaults()
     parser = argparse.ArgumentParser(prog="eqising", description="Equilibrium propagation on Ising machines.")
@@ -64,20 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--replicas", type=int, default=d["replicas"], help="output spins per class")
     t.add_argument(
         "--solver", default=d["solver"],
-        help="solver name (annealing, exact, memristor, neal, dimod, dwave, dwave-mock)",
+        help="registered solver name (annealing, exact, memristor, neal, dimod, dwave, dwave-mock, or one a "
+             "package registers); default: annealing, or the backend's own annealer",
     )
-    t.add_argument("--sampler", default=None, help="dimod sampler as module:Class, for --solver dimod")
+    t.add_argument("--sampler", default=None,
+                   help="dimod sampler as module:Class, added to the solver parameters (for --solver dimod)")
     t.add_argument("--solver-params", type=_solver_params, default=None, help="solver parameters as JSON")
-    t.add_argument("--backend", default=d["backend"], help="weight backend (ideal, ecram, cbram, ...)")
+    t.add_argument("--backend", default=d["backend"], help="weight backend (ideal, ecram, cbram, mcu-int8, ...)")
     t.add_argument("--backend-params", type=_solver_params, default=None,
                    help="backend parameters as JSON, e.g. '{\"preset\": \"li\"}'")
     t.add_argument("--ram-budget", type=int, default=None,
-                   help="bytes of device RAM (mcu-int8): refuse a model whose training state does not fit")
+                   help="bytes of device RAM, added to the backend parameters (mcu-int8): refuse a model "
+                        "whose training state does not fit")
     t.add_argument("--nudge", type=float, default=d["nudge"], help="EqProp nudge strength")
     t.add_argument("--nudge-mode", default=d["nudge_mode"], help="positive, symmetric or random-sign")
     t.add_argument("--balanced-nudge", action="store_true", help="weight non-target outputs 1/(n_classes-1)")
-    t.add_argument("--learning-rate", type=float, default=d["learning_rate"])
-    t.add_argument("--optimizer", default=d["optimizer"], help="sgd or adam")
+    t.add_argument("--learning-rate", type=_auto_float, default=d["learning_rate"],
+                   help="step size of the weights, or auto (the backend's suggestion, else 0.004)")
+    t.add_argument("--optimizer", default=d["optimizer"], help="auto (what the backend requires, else adam), adam or sgd")
     t.add_argument("--epochs", type=int, default=d["max_iter"])
     t.add_argument("--batch-size", type=int, default=d["batch_size"])
     t.add_argument("--reads", type=int, default=d["num_reads"], help="free-phase reads per example at prediction")
@@ -90,10 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--max-batch", type=int, default=None,
                    help="largest training batch the C scratch holds (default: the model's batch size)")
     x.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+    _trust_arg(x)
 
     e = sub.add_parser("evaluate", help="score a saved model on a dataset")
     e.add_argument("model", help="model folder (or its model.json) written by 'eqising train --out'")
     _data_args(e)
+    _trust_arg(e)
     return parser
 
 
@@ -116,44 +137,35 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
     from .estimator import EqPropClassifier
 
     if args.epochs < 1:
-        raise InvalidParameterError(f"The '--epochs' option of eqising train must be an int >= 1; got {args.epochs} instead.")
+        raise InvalidParameterError(f"The '--epochs' option of eqising train must be an int >= 1. Got {args.epochs} instead.")
     if args.dataset == "mnist" and args.data_dir is None:
         raise InvalidParameterError("The '--data-dir' option of eqising train must be a folder with the MNIST IDX files "
-                                    "when --dataset is mnist; got nothing instead.")
-    if args.ram_budget is not None:
-        if args.backend != "mcu-int8":
-            raise InvalidParameterError(
-                "The '--ram-budget' option of eqising train must be used with --backend mcu-int8 (the only "
-                f"backend with a RAM budget); got --backend {args.backend} instead."
-            )
-        args.backend_params = {**(args.backend_params or {}), "ram_budget": args.ram_budget}
-    solver_params = args.solver_params
-    if args.sampler is not None:
-        from .solvers import SOLVERS
-
-        if args.solver not in SOLVERS or "sampler" not in SOLVERS[args.solver].parameters:
-            raise InvalidParameterError(f"The '--sampler' option of eqising train must be used with a solver that "
-                                        f"takes a sampler ('dimod'); got --solver {args.solver!r} instead.")
+                                    "when --dataset is mnist. Got nothing instead.")
+    backend_params, solver_params = args.backend_params, args.solver_params
+    if args.ram_budget is not None:  # a backend that takes no RAM budget refuses the key, naming it
+        backend_params = {**(backend_params or {}), "ram_budget": args.ram_budget}
+    if args.sampler is not None:  # likewise a solver that takes no sampler
         solver_params = {**(solver_params or {}), "sampler": args.sampler}
     clf = EqPropClassifier(
-        hidden_layer_sizes=args.hidden, replicas=args.replicas, solver=args.solver,
-        solver_params=solver_params, backend=args.backend, backend_params=args.backend_params, nudge=args.nudge, nudge_mode=args.nudge_mode,
-        balanced_nudge=args.balanced_nudge, learning_rate=args.learning_rate, optimizer=args.optimizer, batch_size=args.batch_size,
-        max_iter=args.epochs, num_reads=args.reads, random_state=args.seed,
+        hidden_layer_sizes=args.hidden, replicas=args.replicas, solver=args.solver, solver_params=solver_params,
+        backend=args.backend, backend_params=backend_params, nudge=args.nudge, nudge_mode=args.nudge_mode,
+        balanced_nudge=args.balanced_nudge, learning_rate=args.learning_rate, optimizer=args.optimizer,
+        batch_size=args.batch_size, max_iter=args.epochs, num_reads=args.reads, random_state=args.seed,
     )
-    clf._validate_params()  # fail before loading anything heavy
-    clf._make_solver()
-    in_situ = clf._make_backend().in_situ
-    solver_name = f"{args.backend} integer annealer (in situ)" if in_situ else args.solver
+    clf._validate_params()  # fail before loading anything heavy: scikit-learn's constraints,
+    clf._resolve()  # then names, solver and backend parameters and the backend's requirements
     data = _load(args)
     classes = np.unique(data.y_train)
     layers = "-".join(str(n) for n in (data.X_train.shape[1], *args.hidden, len(classes) * args.replicas))
-    _log(args, f"eqising train: {data.name}, {len(data.X_train)} train / {len(data.X_test)} test, "
-               f"network {layers}, solver {solver_name}, backend {args.backend}, nudge {args.nudge} ({args.nudge_mode})")
     start = time.perf_counter()
     bar = tqdm(range(args.epochs), desc="training", unit="epoch", file=sys.stderr, disable=None)
     for epoch in bar:
         clf.partial_fit(data.X_train, data.y_train, classes=classes)
+        if epoch == 0:
+            s = clf.engine_.settings
+            _log(args, f"eqising train: {data.name}, {len(data.X_train)} train / {len(data.X_test)} test, "
+                       f"network {layers}, solver {clf.engine_.description}, backend {clf.backend_.name}, "
+                       f"nudge {s.nudge} ({s.nudge_mode}), optimizer {s.optimizer}")
         bar.set_postfix(train_acc=f"{clf.accuracy_curve_[-1]:.3f}")
         line = f"epoch {epoch + 1:3d}/{args.epochs}: train accuracy {clf.accuracy_curve_[-1]:.4f}, loss {clf.loss_curve_[-1]:.4f}"
         bar.write(line, file=sys.stderr if args.json else sys.stdout)
@@ -167,10 +179,11 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         "n_train": int(len(data.X_train)),
         "n_test": int(len(data.X_test)),
         "network": layers,
-        "solver": solver_name,
+        "solver": clf.engine_.description,
         "nudge": args.nudge,
-        "nudge_mode": args.nudge_mode,
+        "nudge_mode": clf.engine_.settings.nudge_mode,
         "balanced_nudge": args.balanced_nudge,
+        "optimizer": clf.engine_.settings.optimizer,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "reads": args.reads,
@@ -183,7 +196,7 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         "spin_updates_per_second": float(clf.spin_updates_ / max(clf.solver_seconds_, 1e-12)),
         "solver_cost": clf.solver_cost_,
         "solver_diagnostics": clf.solver_diagnostics_[-1],
-        "backend": args.backend,
+        "backend": clf.backend_.name,
         "backend_cost": clf.backend_cost_,
         "backend_diagnostics": clf.backend_.diagnostics(),
         "predict_seconds": time.perf_counter() - t0,
@@ -201,15 +214,15 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
 def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from .persistence import load_model
 
-    model = load_model(args.model)
+    model = load_model(args.model, trust=args.trust)
     if args.dataset == "mnist" and args.data_dir is None:
         raise InvalidParameterError("The '--data-dir' option of eqising evaluate must be a folder with the MNIST IDX "
-                                    "files when --dataset is mnist; got nothing instead.")
+                                    "files when --dataset is mnist. Got nothing instead.")
     data = _load(args)
     if data.X_test.shape[1] != model.n_features_in_:
         raise InvalidParameterError(
             f"The '--dataset' option of eqising evaluate must match the model's {model.n_features_in_} input "
-            f"features; got {data.name!r} with {data.X_test.shape[1]} instead."
+            f"features. Got {data.name!r} with {data.X_test.shape[1]} instead."
         )
     t0 = time.perf_counter()
     acc = float(model.score(data.X_test, data.y_test))
@@ -218,44 +231,35 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "model": str(args.model),
         "dataset": data.name,
         "n_test": int(len(data.X_test)),
-        "solver": model.solver,
-        "backend": model.backend,
+        "solver": model.engine_.description,
+        "backend": model.backend_.name,
         "test_accuracy": acc,
         "predict_seconds": time.perf_counter() - t0,
     }
 
 
 def _export_c(args: argparse.Namespace) -> dict[str, Any]:
-    from .hardware.mcu import McuInt8Backend
+    from .hardware.mcu import export_c, int8_device_for
     from .persistence import load_model
 
-    model = load_model(args.model)
-    params = model._validate_params()
-    batch = params["batch_size"] if args.max_batch is None else args.max_batch
+    model = load_model(args.model, trust=args.trust)
+    settings = model.engine_.settings
+    batch = settings.batch_size if args.max_batch is None else args.max_batch
     if batch < 1:
-        raise InvalidParameterError(f"The '--max-batch' option of eqising export-c must be an int >= 1; got {batch} instead.")
-    backend = model.backend_
-    quantised = not isinstance(backend, McuInt8Backend)
-    if quantised:  # a float-trained model: quantise it as the device would hold it
-        backend = McuInt8Backend()
-        backend.program(
-            model.network_.weights, model.network_.biases, weight_clip=params["weight_clip"],
-            bias_clip=params["bias_clip"], field_clip=params["field_clip"], seed=0, batch_size=batch,
-        )
-    from .hardware.mcu import export_c
-
+        raise InvalidParameterError(f"The '--max-batch' option of eqising export-c must be an int >= 1. Got {batch} instead.")
+    device, quantised = int8_device_for(model.backend_, model.network_, settings, batch)
     n_classes = len(model.classes_)
-    info = export_c(backend.model, args.out, n_classes=n_classes, replicas=params["replicas"], max_batch=batch)
+    info = export_c(device.model, args.out, n_classes=n_classes, replicas=settings.replicas, max_batch=batch)
     return {
         "command": "export-c",
         "model": str(args.model),
-        "backend": model.backend,
+        "backend": model.backend_.name,
         "quantised_from_float": quantised,
-        "network": "-".join(map(str, backend.model.layer_sizes)),
+        "network": "-".join(map(str, device.model.layer_sizes)),
         "classes": [str(c) for c in model.classes_],
         "max_batch": batch,
         "prediction_seed": int(model.prediction_seed_) & 0xFFFFFFFF,
-        "num_reads": params["num_reads"],
+        "num_reads": int(model.num_reads),
         "out": str(args.out),
         "files": info["files"],
         "build": info["build"],

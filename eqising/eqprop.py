@@ -27,16 +27,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .history import mean_records
 from .network import LayeredIsingNetwork
+from .seeding import derive_many, generator
 from .solvers import AnnealSchedule, Solver, SpinSamples, add_costs
 
-__all__ = ["NUDGE_MODES", "PHASES", "EqPropStep", "class_scores", "eqprop_step", "mean_records", "one_hot_spins"]
+__all__ = ["NUDGE_MODES", "EqPropStep", "class_scores", "eqprop_step", "one_hot_spins"]
 
 NUDGE_MODES = ("positive", "symmetric", "random-sign")
-
-#: Phases whose solver costs are accounted separately (both nudged phases of
-#: the symmetric mode count as ``'nudged'``).
-PHASES = ("free", "nudged")
 
 
 @dataclass
@@ -50,7 +48,7 @@ class EqPropStep:
     free : SpinSamples
         Free-phase samples, shape (n_examples, num_reads, n_spins).
     costs : dict of str to dict
-        Additive solver costs per phase (keys of :data:`PHASES`), each a
+        Additive solver costs per phase (keys of :data:`eqising.history.PHASES`), each a
         :attr:`SpinSamples.cost` record summed over the phase's solver calls.
     diagnostics : dict of str to dict
         Per phase, the solver's ``info['diagnostics']`` (e.g. effective
@@ -114,7 +112,7 @@ def eqprop_step(
     nudge: float,
     mode: str,
     num_reads: int,
-    rng: np.random.Generator,
+    seed: int,
     skip_correct: bool = False,
 ) -> EqPropStep:
     """Run the free and nudged phases on a minibatch and estimate the loss gradient.
@@ -133,8 +131,11 @@ def eqprop_step(
     mode : {'positive', 'symmetric', 'random-sign'}
     num_reads : int
         Reads per phase; correlations are averaged over them.
-    rng : numpy.random.Generator
-        Source of the solver seeds and random signs.
+    seed : int
+        The step's seed: the free phase's problems get ``derive_many(seed,
+        'free', n)``, the nudged phases ``derive_many(seed, 'nudged', n)``
+        (both symmetric phases the same), random signs come from
+        ``generator(seed, 'sign')`` (:mod:`eqising.seeding`).
     skip_correct : bool, default=False
         Reads whose free-phase output already equals the target contribute
         no update (their nudged read is replaced by the free read), and
@@ -144,7 +145,7 @@ def eqprop_step(
         the free one only by annealing noise.
     """
     n = X.shape[0]
-    free = solver.sample(network.ising_batch(X), num_reads=num_reads, seed=int(rng.integers(2**32)))
+    free = solver.sample(network.ising_batch(X), num_reads=num_reads, seed=derive_many(seed, "free", n=n))
     if skip_correct:
         matched = (free.spins[..., network.output_slice] == np.sign(targets)[:, None, :]).all(axis=2)
     else:
@@ -152,7 +153,7 @@ def eqprop_step(
     active = np.flatnonzero(~matched.all(axis=1))
     init = free.spins[active] if solver.capabilities.reverse_anneal else None
     reverse = AnnealSchedule("reverse")
-    nudged_seeds = np.random.SeedSequence(int(rng.integers(2**63))).generate_state(n, dtype=np.uint64)
+    nudged_seeds = derive_many(seed, "nudged", n=n)
     costs = {"free": free.cost, "nudged": {}}
     reports: dict[str, list[dict[str, float]]] = {"free": [free.info.get("diagnostics", {})], "nudged": []}
 
@@ -176,7 +177,7 @@ def eqprop_step(
         a_nudge, b_nudge = np.full(n, nudge), np.full(n, -nudge)
         a, b = nudged(a_nudge), nudged(b_nudge)
     elif mode == "random-sign":
-        a_nudge, b_nudge = nudge * rng.choice([-1.0, 1.0], size=n), np.zeros(n)
+        a_nudge, b_nudge = nudge * generator(seed, "sign").choice([-1.0, 1.0], size=n), np.zeros(n)
         a, b = nudged(a_nudge), free.spins
     else:  # validated by callers
         raise ValueError(f"unknown nudge mode {mode!r}")
@@ -190,13 +191,3 @@ def eqprop_step(
         costs,
         {phase: mean_records(records) for phase, records in reports.items()},
     )
-
-
-def mean_records(records: list[dict[str, float]]) -> dict[str, float]:
-    """Mean of each key over the records that have it (NaN values ignored; NaN if all are)."""
-    keys = sorted({k for r in records for k in r})
-    out = {}
-    for k in keys:
-        values = np.array([r[k] for r in records if k in r], dtype=np.float64)
-        out[k] = float(np.nanmean(values)) if np.any(~np.isnan(values)) else float("nan")
-    return out

@@ -1,37 +1,64 @@
-"""``EqPropClassifier``: a scikit-learn classifier trained by equilibrium propagation."""
+"""``EqPropClassifier``: a scikit-learn classifier trained by equilibrium propagation.
+
+The estimator validates, loops over epochs and minibatches and records; each
+minibatch step is run by a :class:`~eqising.engine.TrainingEngine` that the
+weight backend builds (:meth:`WeightBackend.training_engine
+<eqising.hardware.WeightBackend.training_engine>`). It has no branch on which
+solver, backend or engine it talks to.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import time
 from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from ._validation import (
-    Described,
-    InvalidParameterError,
-    check_choice,
-    check_float,
-    check_int,
-    check_random_state,
-    param_error,
-)
-from .eqprop import NUDGE_MODES, PHASES, EqPropStep, class_scores, eqprop_step, mean_records, one_hot_spins
-from .hardware import BACKENDS, WeightBackend, make_backend, zero_cost
+from ._validation import Described, InvalidParameterError, check_float, check_int, param_error
+from .engine import TrainingEngine, TrainingSettings, step_loss_and_correct
+from .eqprop import NUDGE_MODES, one_hot_spins
+from .hardware import WeightBackend, as_backend, zero_cost
+from .history import PHASES, EpochRecord, TrainingHistory, mean_records
 from .network import LayeredIsingNetwork
-from .optim import OPTIMIZERS, Adam, SGD
-from .solvers import SOLVERS, Solver, SpinSamples, add_costs, make_solver
+from .optim import OPTIMIZERS, make_optimizer
+from .seeding import SeedSource, root_seed
+from .solvers import Solver, add_costs, as_solver
 
 __all__ = ["EqPropClassifier"]
 
 OWNER = "EqPropClassifier"
+
+#: Parameters whose default follows the weight backend (its requirements, else its defaults), with that default.
+FOLLOWS_BACKEND = {"solver": None, "optimizer": "auto", "learning_rate": "auto"}
+#: What those defaults are when the backend neither requires nor suggests a value.
+UNCONSTRAINED = {"solver": "annealing", "optimizer": "adam", "learning_rate": 0.004}
+
+
+def _same(value: Any, expected: Any) -> bool:
+    """``value is expected``, or equal plain values (names, numbers, bools; never objects)."""
+    plain = (str, int, float, bool, type(None))
+    return value is expected or (isinstance(value, plain) and isinstance(expected, plain) and value == expected
+                                 and isinstance(value, bool) == isinstance(expected, bool))
+
+
+def _history_view(name: str, doc: str) -> property:
+    """A fitted attribute that reads ``history_.<name>``."""
+
+    def get(self: "EqPropClassifier") -> Any:
+        history = self.__dict__.get("history_")
+        if history is None:
+            raise AttributeError(f"This {type(self).__name__} is not fitted yet: it has no {name!r} record.")
+        return getattr(history, name)
+
+    return property(get, doc=doc)
 
 
 class EqPropClassifier(ClassifierMixin, BaseEstimator):
@@ -50,24 +77,34 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         Sizes of the hidden spin layers (at least one).
     replicas : int, default=4
         Output spins per class; class scores are replica means.
-    solver : str, default='annealing'
-        Name of a registered solver (see ``eqising.solvers.SOLVERS``).
+    solver : None, str, Solver or dimod.Sampler, default=None
+        What relaxes the network: the name of a registered solver (see
+        ``eqising.solvers.SOLVERS``; third-party packages add names through
+        the ``eqising.solvers`` entry points), a
+        :class:`~eqising.solvers.Solver` instance, or any
+        :class:`dimod.Sampler` instance (wrapped in the ``'dimod'`` solver).
+        ``None`` is ``'annealing'``, or no solver at all for a backend that
+        requires none (a device that anneals in situ).
     solver_params : dict or None, default=None
-        Keyword arguments of the solver (e.g. ``{'num_sweeps': 50}``);
-        unknown keys are an error.
-    backend : str, default='ideal'
-        Name of a registered weight backend (see
-        ``eqising.hardware.BACKENDS``): where the weights live and how the
-        optimizer's desired changes are written (float, ECRAM, CBRAM, ...).
+        Keyword arguments of a solver given by name (e.g.
+        ``{'num_sweeps': 50}``); unknown keys are an error.
+    backend : str or WeightBackend, default='ideal'
+        Where the weights live and how updates are written: the name of a
+        registered weight backend (``eqising.hardware.BACKENDS``; entry-point
+        group ``eqising.backends``) or a
+        :class:`~eqising.hardware.WeightBackend` instance (fit uses a copy).
         The solver always sees the weights the backend holds. A backend
-        that trains *in situ* (``'mcu-int8'``: int8 weights, integer
-        annealer) runs each whole step itself and also predicts, so
-        ``solver`` is not used with it; it needs ``optimizer='sgd'``,
-        ``momentum=0``, ``nudge_mode='positive'``, ``phase_reads=1`` and
-        ``balanced_nudge=False`` (what the device computes).
+        declares the training settings it requires
+        (:attr:`WeightBackend.requirements
+        <eqising.hardware.WeightBackend.requirements>`) and builds the
+        engine that trains on it: ``'mcu-int8'`` (int8 weights, integer
+        annealer) runs each whole step itself, needs no solver, SGD without
+        momentum, positive nudging and one read per phase. Settings left at
+        their automatic defaults (``solver=None``, ``optimizer='auto'``)
+        follow the backend; an explicit conflicting choice is an error.
     backend_params : dict or None, default=None
-        Keyword arguments of the backend (e.g. ``{'preset': 'li'}``);
-        unknown keys are an error.
+        Keyword arguments of a backend given by name (e.g.
+        ``{'preset': 'li'}``); unknown keys are an error.
     nudge : float, default=2.0
         EqProp nudge strength (the beta of the EqProp papers; eqising keeps
         ``beta`` for inverse temperature).
@@ -79,14 +116,17 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         target class. With +-1 one-hot targets most output spins have target
         -1, and the cost drives every output to -1; 'symmetric' and
         'random-sign' nudging need this option to train (see the README).
-    learning_rate : float, default=0.004
-        Step size for the weights.
+    learning_rate : float or 'auto', default='auto'
+        Step size for the weights; ``'auto'`` is the backend's suggestion
+        (:attr:`WeightBackend.defaults <eqising.hardware.WeightBackend.defaults>`:
+        0.02 for ``'mcu-int8'``'s integer SGD), else 0.004 (Adam).
     bias_learning_rate : float or None, default=None
         Step size for the biases; ``None`` uses ``learning_rate / 10``.
     learning_rate_decay : float, default=0.95
         Both step sizes are multiplied by this factor after every epoch
         (``lr_epoch = lr * learning_rate_decay ** epoch``).
-    optimizer : {'sgd', 'adam'}, default='adam'
+    optimizer : {'auto', 'adam', 'sgd'}, default='auto'
+        ``'auto'`` is what the backend requires, else ``'adam'``.
     momentum : float, default=0.0
         Momentum of the 'sgd' optimizer.
     batch_size : int, default=32
@@ -110,7 +150,10 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
     shuffle : bool, default=True
         Shuffle examples every epoch.
     random_state : None, int or numpy.random.Generator, default=None
-        Seeds initialisation, shuffling and every solver call.
+        Resolved once into the root seed ``root_seed_``; initialisation,
+        every epoch's shuffle, every step's solver calls, the backend and
+        prediction take seeds derived from it (:mod:`eqising.seeding`), so a
+        seeded fit is reproducible and independent of the number of threads.
     verbose : int, default=0
         ``>= 1`` prints one line per epoch; ``>= 2`` also shows a progress bar.
 
@@ -120,7 +163,16 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     network_ : LayeredIsingNetwork
         The trained weights and biases.
-    solver_ : Solver
+    solver_ : Solver or None
+        The solver that relaxed the network (None for a backend that anneals
+        in situ).
+    engine_ : TrainingEngine
+        The engine that ran the training steps and predicts
+        (:mod:`eqising.engine`).
+    history_ : TrainingHistory
+        Every epoch's record; the curves and costs below are views of it.
+    root_seed_ : int
+        The root seed every other seed derives from.
     loss_curve_ : list of float
         Per epoch: mean over examples of the free-phase output cost
         ``1/2 ||target - s_out||^2 / n_out``.
@@ -158,29 +210,30 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         The summed record for each epoch.
     backend_seed_ : int
         Seed of the backend (device variation, stochastic rounding, noise),
-        derived from ``random_state`` without consuming the training stream,
-        so every backend sees the same sequence of minibatches and solver seeds.
+        derived from ``root_seed_``; every backend sees the same minibatches
+        and solver seeds for the same ``random_state``.
     prediction_seed_ : int
         Seed of prediction; with each example's bytes it seeds that example's
         reads, so predictions do not depend on batching.
     """
+
 
     def __init__(
         self,
         hidden_layer_sizes: Sequence[int] = (120,),
         *,
         replicas: int = 4,
-        solver: str = "annealing",
+        solver: Any = None,
         solver_params: dict | None = None,
-        backend: str = "ideal",
+        backend: Any = "ideal",
         backend_params: dict | None = None,
         nudge: float = 2.0,
         nudge_mode: str = "positive",
         balanced_nudge: bool = False,
-        learning_rate: float = 0.004,
+        learning_rate: float | str = "auto",
         bias_learning_rate: float | None = None,
         learning_rate_decay: float = 0.95,
-        optimizer: str = "adam",
+        optimizer: str = "auto",
         momentum: float = 0.0,
         batch_size: int = 32,
         max_iter: int = 60,
@@ -220,88 +273,124 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------ validation
-    def _validate_params(self) -> dict[str, Any]:
-        """Check every hyper-parameter; return the normalised values."""
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "replicas": [Interval(Integral, 1, None, closed="left")],
+        "solver": [None, str, HasMethods(["sample"])],
+        "solver_params": [dict, None],
+        "backend": [str, WeightBackend],
+        "backend_params": [dict, None],
+        "nudge": [Interval(Real, 0, None, closed="neither")],
+        "nudge_mode": [StrOptions(set(NUDGE_MODES))],
+        "balanced_nudge": ["boolean"],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "bias_learning_rate": [Interval(Real, 0, None, closed="left"), None],
+        "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
+        "optimizer": [StrOptions({"auto", *OPTIMIZERS})],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "num_reads": [Interval(Integral, 1, None, closed="left")],
+        "phase_reads": [Interval(Integral, 1, None, closed="left")],
+        "skip_correct": ["boolean"],
+        "weight_clip": [Interval(Real, 0, None, closed="neither"), None],
+        "bias_clip": [Interval(Real, 0, None, closed="neither"), None],
+        "field_clip": [Interval(Real, 0, None, closed="neither"), None],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state", np.random.Generator],
+        "verbose": ["verbose"],
+    }
+
+    # ------------------------------------------------------------ resolution
+    def _resolve(self) -> tuple[TrainingSettings, Solver | None, WeightBackend]:
+        """The settings, solver and (unprogrammed) backend this estimator's parameters describe.
+
+        Checks what ``_parameter_constraints`` cannot (finite floats, the
+        sizes inside ``hidden_layer_sizes``, registered names, parameters of
+        the solver and backend) and applies the backend's requirements:
+        parameters at their automatic default follow them, explicit
+        conflicting ones are an error. Nothing is fitted.
+        """
         hidden = self.hidden_layer_sizes
-        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
+        if isinstance(hidden, Integral) and not isinstance(hidden, bool):
             hidden = (hidden,)
         if not isinstance(hidden, (tuple, list)) or len(hidden) == 0:
             raise param_error("hidden_layer_sizes", OWNER, "a non-empty tuple of ints >= 1", self.hidden_layer_sizes)
-        v: dict[str, Any] = {
-            "hidden_layer_sizes": tuple(check_int(n, "hidden_layer_sizes", OWNER, low=1) for n in hidden),
-            "replicas": check_int(self.replicas, "replicas", OWNER, low=1),
-            "nudge": check_float(self.nudge, "nudge", OWNER, low=0.0, low_open=True),
-            "nudge_mode": check_choice(self.nudge_mode, "nudge_mode", OWNER, NUDGE_MODES),
-            "learning_rate": check_float(self.learning_rate, "learning_rate", OWNER, low=0.0, low_open=True),
-            "learning_rate_decay": check_float(
-                self.learning_rate_decay, "learning_rate_decay", OWNER, low=0.0, high=1.0, low_open=True
-            ),
-            "optimizer": check_choice(self.optimizer, "optimizer", OWNER, OPTIMIZERS),
-            "momentum": check_float(self.momentum, "momentum", OWNER, low=0.0, high=1.0, high_open=True),
-            "batch_size": check_int(self.batch_size, "batch_size", OWNER, low=1),
-            "max_iter": check_int(self.max_iter, "max_iter", OWNER, low=1),
-            "num_reads": check_int(self.num_reads, "num_reads", OWNER, low=1),
-            "phase_reads": check_int(self.phase_reads, "phase_reads", OWNER, low=1),
-            "verbose": check_int(self.verbose, "verbose", OWNER, low=0),
+        backend = as_backend(self.backend, self.backend_params, OWNER)
+        chosen = {name: getattr(self, name) for name in self.get_params(deep=False)}
+        for name, required in type(backend).requirements.items():
+            if not (_same(chosen[name], FOLLOWS_BACKEND.get(name, required)) or _same(chosen[name], required)):
+                raise param_error(name, OWNER, f"{required!r} with backend {backend.name!r}, which requires it",
+                                  chosen[name])
+            chosen[name] = required
+        for name, automatic in FOLLOWS_BACKEND.items():
+            if name not in type(backend).requirements and _same(chosen[name], automatic):
+                chosen[name] = type(backend).defaults.get(name, UNCONSTRAINED[name])
+        solver = None
+        if chosen["solver"] is not None:
+            solver = as_solver(chosen["solver"], self.solver_params, OWNER)
+        elif self.solver_params is not None:
+            raise param_error("solver_params", OWNER, f"None with backend {backend.name!r}, which uses no solver",
+                              self.solver_params)
+        lr = check_float(chosen["learning_rate"], "learning_rate", OWNER, low=0.0, low_open=True)
+        clips = {
+            name: None if getattr(self, name) is None
+            else check_float(getattr(self, name), name, OWNER, low=0.0, low_open=True)
+            for name in ("weight_clip", "bias_clip", "field_clip")
         }
-        v["bias_learning_rate"] = (
-            v["learning_rate"] / 10
-            if self.bias_learning_rate is None
-            else check_float(self.bias_learning_rate, "bias_learning_rate", OWNER, low=0.0)
+        settings = TrainingSettings(
+            hidden_layer_sizes=tuple(check_int(n, "hidden_layer_sizes", OWNER, low=1) for n in hidden),
+            replicas=int(self.replicas),
+            nudge=check_float(self.nudge, "nudge", OWNER, low=0.0, low_open=True),
+            nudge_mode=chosen["nudge_mode"],
+            balanced_nudge=bool(chosen["balanced_nudge"]),
+            learning_rate=lr,
+            bias_learning_rate=lr / 10 if self.bias_learning_rate is None
+            else check_float(self.bias_learning_rate, "bias_learning_rate", OWNER, low=0.0),
+            learning_rate_decay=float(self.learning_rate_decay),
+            optimizer=chosen["optimizer"],
+            momentum=check_float(chosen["momentum"], "momentum", OWNER, low=0.0, high=1.0, high_open=True),
+            batch_size=int(self.batch_size),
+            max_iter=int(self.max_iter),
+            num_reads=int(self.num_reads),
+            phase_reads=int(chosen["phase_reads"]),
+            skip_correct=bool(self.skip_correct),
+            shuffle=bool(self.shuffle),
+            verbose=int(self.verbose),
+            **clips,
         )
-        for name in ("weight_clip", "bias_clip", "field_clip"):
-            value = getattr(self, name)
-            v[name] = None if value is None else check_float(value, name, OWNER, low=0.0, low_open=True)
-        for name in ("shuffle", "skip_correct", "balanced_nudge"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise param_error(name, OWNER, "a bool", getattr(self, name))
-        check_choice(self.solver, "solver", OWNER, SOLVERS)
-        check_choice(self.backend, "backend", OWNER, BACKENDS)
-        if BACKENDS[self.backend].in_situ:
-            # the device runs whole steps with its own integer annealer: positive nudging, one read,
-            # plain integer SGD; a solver choice would be silently unused, so only the default is accepted
-            for name, allowed in (("solver", "annealing"), ("solver_params", None), ("nudge_mode", "positive"),
-                                  ("balanced_nudge", False), ("phase_reads", 1), ("optimizer", "sgd"),
-                                  ("momentum", 0.0)):
-                if getattr(self, name) != allowed:
-                    raise param_error(
-                        name, OWNER, f"{allowed!r} with backend {self.backend!r} (it trains in situ)", getattr(self, name)
-                    )
-        return v
+        return settings, solver, backend
 
-    def _make_solver(self) -> Solver:
-        solver = make_solver(self.solver, self.solver_params, OWNER)
-        return solver
+    def _build(
+        self,
+        settings: TrainingSettings,
+        solver: Solver | None,
+        backend: WeightBackend,
+        network: LayeredIsingNetwork,
+        backend_seed: int,
+        backend_state: dict[str, np.ndarray] | None = None,
+    ) -> TrainingEngine:
+        """Program ``backend`` with ``network`` and build the engine.
 
-    def _make_backend(self) -> WeightBackend:
-        return make_backend(self.backend, self.backend_params, OWNER)
-
-    def _program_backend(self, params: dict[str, Any], state: dict[str, np.ndarray] | None = None) -> None:
-        """Write the network's parameters into a fresh backend.
-
-        Without ``state`` the network then holds what the backend reads back;
-        with a saved ``state`` (a loaded model) the devices are restored and
-        the network keeps the weights it was saved with.
+        Without ``backend_state`` the network then holds what the backend
+        reads back; with a saved state (a loaded model) the devices are
+        restored and the network keeps the weights it was saved with.
         """
-        self.backend_ = self._make_backend()
-        net = self.network_
-        in_situ = {"field_clip": params["field_clip"], "batch_size": params["batch_size"]}
-        self.backend_.program(
-            net.weights, net.biases, weight_clip=params["weight_clip"], bias_clip=params["bias_clip"],
-            seed=self.backend_seed_, **(in_situ if self.backend_.in_situ else {}),
+        backend.program(
+            network.weights, network.biases, weight_clip=settings.weight_clip, bias_clip=settings.bias_clip,
+            field_clip=settings.field_clip, batch_size=settings.batch_size, seed=backend_seed,
         )
-        if state is None:
-            net.weights, net.biases = self.backend_.effective_weights()
+        if backend_state is None:
+            network.weights, network.biases = backend.effective_weights()
         else:
-            self.backend_.load_state(state)
-
-    def _make_optimizer(self, params: dict[str, Any]):
-        n = len(self.network_.weights)
-        lrs = [params["learning_rate"]] * n + [params["bias_learning_rate"]] * n
-        return SGD(lrs, params["momentum"]) if params["optimizer"] == "sgd" else Adam(lrs)
+            backend.load_state(backend_state)
+        n = len(network.weights)
+        lrs = [settings.learning_rate] * n + [settings.bias_learning_rate] * n
+        optimizer = make_optimizer(settings.optimizer, lrs, settings.momentum)
+        return backend.training_engine(network, solver, optimizer, settings)
 
     # ------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any) -> "EqPropClassifier":
         """Train for ``max_iter`` epochs from a fresh initialisation.
 
@@ -316,16 +405,17 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        for attr in ("network_", "classes_"):
-            self.__dict__.pop(attr, None)
-        params = self._validate_params()
+        for attr in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, attr)
+        settings, solver, backend = self._resolve()
         X, y = self._validate_xy(X, y, reset=True)
-        self._initialize(params, X.shape[1], np.unique(y))
+        self._initialize(settings, solver, backend, X.shape[1], np.unique(y))
         with threadpool_limits(1, user_api="blas"):  # the solver kernel uses every core, BLAS none of them
-            for _ in range(params["max_iter"]):
-                self._run_epoch(X, y, params)
+            for _ in range(settings.max_iter):
+                self._run_epoch(X, y)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> "EqPropClassifier":
         """Run one epoch over ``(X, y)``, initialising on the first call.
 
@@ -340,26 +430,25 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        params = self._validate_params()
-        first = not hasattr(self, "network_")
-        if not first and not hasattr(self, "_optimizer"):  # a loaded model: fresh optimizer state
-            self._rng = check_random_state(self.random_state, "random_state", OWNER)
-            self._optimizer = self._make_optimizer(params)
+        first = not hasattr(self, "engine_")
+        owner = f"{OWNER}.partial_fit"
+        if first:
+            settings, solver, backend = self._resolve()
         X, y = self._validate_xy(X, y, reset=first, require_two_classes=False)
         if first:
             if classes is None:
-                raise param_error("classes", f"{OWNER}.partial_fit", "given on the first call", None)
+                raise param_error("classes", owner, "given on the first call", None)
             classes = np.unique(np.asarray(classes))
             if len(classes) < 2:
-                raise param_error("classes", f"{OWNER}.partial_fit", "at least 2 classes", classes)
-            self._initialize(params, X.shape[1], classes)
+                raise param_error("classes", owner, "at least 2 classes", classes)
+            self._initialize(settings, solver, backend, X.shape[1], classes)
         elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
-            raise param_error("classes", f"{OWNER}.partial_fit", f"the classes of the first call {self.classes_.tolist()}", classes)
+            raise param_error("classes", owner, f"the classes of the first call {self.classes_.tolist()}", classes)
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
-            raise param_error("y", f"{OWNER}.partial_fit", f"labels from classes {self.classes_.tolist()}", unknown.tolist())
+            raise param_error("y", owner, f"labels from classes {self.classes_.tolist()}", unknown.tolist())
         with threadpool_limits(1, user_api="blas"):
-            self._run_epoch(X, y, params)
+            self._run_epoch(X, y)
         return self
 
     def _validate_xy(self, X: Any, y: Any, *, reset: bool, require_two_classes: bool = True):
@@ -368,14 +457,14 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         except ValueError as exc:
             raise InvalidParameterError(
                 f"The 'X' and 'y' parameters of {OWNER} must be a 2-d array of finite numbers "
-                f"(n_samples, n_features) and one label per row; got invalid input instead: {exc}"
+                f"(n_samples, n_features) and one label per row. Got invalid input instead: {exc}"
             ) from exc
         try:
             check_classification_targets(y)
         except ValueError as exc:
             raise InvalidParameterError(
-                f"The 'y' parameter of {OWNER} must be class labels (ints or strings); "
-                f"got invalid input instead: {exc}"
+                f"The 'y' parameter of {OWNER} must be class labels (ints or strings). "
+                f"Got invalid input instead: {exc}"
             ) from exc
         if require_two_classes and np.unique(y).size < 2:
             raise param_error(
@@ -383,145 +472,102 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             )
         return X, y
 
-    def _initialize(self, params: dict[str, Any], n_features: int, classes: np.ndarray) -> None:
-        self._rng = check_random_state(self.random_state, "random_state", OWNER)
+    def _initialize(
+        self, settings: TrainingSettings, solver: Solver | None, backend: WeightBackend, n_features: int,
+        classes: np.ndarray,
+    ) -> None:
+        root = root_seed(self.random_state, "random_state", OWNER)
+        source = SeedSource(root)
+        sizes = (n_features, *settings.hidden_layer_sizes, len(classes) * settings.replicas)
+        network = LayeredIsingNetwork.initialize(sizes, source.generator("init"), field_clip=settings.field_clip)
+        # may refuse (e.g. a network over a device's memory budget): nothing is fitted until it succeeds
+        engine = self._build(settings, solver, backend, network, source.seed("backend"))
+        self.root_seed_ = root
+        self.prediction_seed_ = source.seed("predict")
+        self.backend_seed_ = source.seed("backend")
         self.classes_ = classes
-        self.solver_ = self._make_solver()
-        sizes = (n_features, *params["hidden_layer_sizes"], len(classes) * params["replicas"])
-        self.network_ = LayeredIsingNetwork.initialize(sizes, self._rng, field_clip=params["field_clip"])
-        self._optimizer = self._make_optimizer(params)
-        self.prediction_seed_ = int(self._rng.integers(2**63))
-        # derived, not drawn: the training stream stays the same whatever the backend
-        self.backend_seed_ = int(np.random.SeedSequence([self.prediction_seed_, 1]).generate_state(1, np.uint64)[0])
-        try:
-            self._program_backend(params)
-        except Exception:  # e.g. a network over the device's RAM budget: leave no half-fitted model behind
-            for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
-                delattr(self, name)
-            raise
-        self.loss_curve_: list[float] = []
-        self.accuracy_curve_: list[float] = []
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.solver_seconds_ = 0.0
-        self.spin_updates_ = 0
-        self.solver_cost_: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
-        self.solver_cost_curve_: list[dict[str, dict[str, float]]] = []
-        self.solver_diagnostics_: list[dict[str, dict[str, float]]] = []
-        self.backend_cost_ = zero_cost()
-        self.backend_layer_cost_ = [zero_cost() for _ in self.network_.weights]
-        self.backend_cost_curve_: list[dict[str, float]] = []
+        self.network_, self.solver_, self.backend_, self.engine_ = network, solver, backend, engine
+        self.history_ = TrainingHistory(len(network.weights))
 
-    def _run_epoch(self, X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> None:
-        net, n_classes, reps = self.network_, len(self.classes_), params["replicas"]
-        decay = params["learning_rate_decay"] ** self.n_iter_
-        n = len(net.weights)
-        self._optimizer.learning_rates = [params["learning_rate"] * decay] * n + [
-            params["bias_learning_rate"] * decay
-        ] * n
-        net.field_clip = params["field_clip"]
+    def _run_epoch(self, X: np.ndarray, y: np.ndarray) -> None:
+        engine, history = self.engine_, self.history_
+        s, net = engine.settings, engine.network
+        epoch, n_classes = history.n_iter, len(self.classes_)
+        source = SeedSource(self.root_seed_)
+        learning_rates = s.step_sizes(epoch)
         y_index = np.searchsorted(self.classes_, y)
-        order = self._rng.permutation(len(X)) if self.shuffle else np.arange(len(X))
-        starts = range(0, len(X), params["batch_size"])
+        order = source.generator("shuffle", epoch).permutation(len(X)) if s.shuffle else np.arange(len(X))
         progress = None
-        if params["verbose"] >= 2:
+        if s.verbose >= 2:
             from tqdm.auto import tqdm
 
-            progress = tqdm(total=len(X), desc=f"epoch {self.n_iter_ + 1}", unit="ex", leave=False, file=sys.stderr)
+            progress = tqdm(total=len(X), desc=f"epoch {epoch + 1}", unit="ex", leave=False, file=sys.stderr)
         loss = correct = 0.0
-        epoch_cost: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
-        epoch_reports: dict[str, list[dict[str, float]]] = {phase: [] for phase in PHASES}
-        epoch_backend = zero_cost()
+        solver_cost: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
+        reports: dict[str, list[dict[str, float]]] = {phase: [] for phase in PHASES}
+        layer_cost = [zero_cost() for _ in net.weights]
         start = time.perf_counter()
-        for i in starts:
-            idx = order[i : i + params["batch_size"]]
-            targets = one_hot_spins(y_index[idx], n_classes, reps)
-            nudge_targets = one_hot_spins(y_index[idx], n_classes, reps, balanced=True) if self.balanced_nudge else targets
-            if self.backend_.in_situ:  # the device runs the whole step in its own arithmetic
-                free, costs, phases = self.backend_.train_step(
-                    X[idx], targets, nudge=params["nudge"], learning_rate=self._optimizer.learning_rates[0],
-                    bias_learning_rate=self._optimizer.learning_rates[-1], skip_correct=bool(self.skip_correct),
-                    seed=int(self._rng.integers(2**32)),
-                )
-                step = EqPropStep([], [], SpinSamples(free, np.zeros(free.shape[:2])), phases)
-                for layer, cost in enumerate(costs):
-                    add_costs(self.backend_layer_cost_[layer], cost)
-                    add_costs(epoch_backend, cost)
-            else:
-                step = eqprop_step(
-                    net, self.solver_, X[idx], nudge_targets,
-                    nudge=params["nudge"], mode=params["nudge_mode"], num_reads=params["phase_reads"], rng=self._rng,
-                    skip_correct=bool(self.skip_correct),
-                )
-                grads = step.weight_grads + step.bias_grads
-                if len(idx) < params["batch_size"]:  # a short last batch moves in proportion to its size
-                    grads = [g * (len(idx) / params["batch_size"]) for g in grads]
-                deltas = self._optimizer.deltas(grads)
-                for layer in range(n):
-                    cost = self.backend_.apply(layer, deltas[layer], deltas[n + layer])
-                    add_costs(self.backend_layer_cost_[layer], cost)
-                    add_costs(epoch_backend, cost)
-            net.weights, net.biases = self.backend_.effective_weights()
-            out = step.free.spins[..., net.output_slice]
-            loss += float((0.5 * (out - targets[:, None, :]) ** 2).mean(axis=(1, 2)).sum())
-            pred = class_scores(step.free, net.output_slice, n_classes, reps).argmax(axis=1)
-            correct += float((pred == y_index[idx]).sum())
-            self.solver_seconds_ += step.solver_seconds
-            self.spin_updates_ += step.spin_updates
-            for phase, cost in step.costs.items():
-                add_costs(epoch_cost[phase], cost)
-            for phase, report in step.diagnostics.items():
-                epoch_reports[phase].append(report)
+        for k, i in enumerate(range(0, len(X), s.batch_size)):
+            idx = order[i : i + s.batch_size]
+            targets = one_hot_spins(y_index[idx], n_classes, s.replicas)
+            record = engine.step(X[idx], targets, seed=source.seed("step", epoch, k), learning_rates=learning_rates)
+            step_loss, step_correct = step_loss_and_correct(
+                record.free, targets, y_index[idx], net.output_slice, n_classes, s.replicas
+            )
+            loss += step_loss
+            correct += step_correct
+            for phase, cost in record.solver_cost.items():
+                add_costs(solver_cost.setdefault(phase, {}), cost)
+            for phase, report in record.diagnostics.items():
+                reports.setdefault(phase, []).append(report)
+            for layer, cost in enumerate(record.backend_cost):
+                add_costs(layer_cost[layer], cost)
             if progress is not None:
                 progress.update(len(idx))
         if progress is not None:
             progress.close()
-        for phase, cost in epoch_cost.items():
-            add_costs(self.solver_cost_[phase], cost)
-        self.solver_cost_curve_.append(epoch_cost)
-        self.solver_diagnostics_.append(
-            {phase: mean_records(reports) for phase, reports in epoch_reports.items()}
-        )
-        add_costs(self.backend_cost_, epoch_backend)
-        self.backend_cost_curve_.append(epoch_backend)
-        self.loss_curve_.append(loss / len(X))
-        self.accuracy_curve_.append(correct / len(X))
-        self.n_iter_ += 1
-        self.t_ += len(X)
-        if params["verbose"] >= 1:
+        seconds = time.perf_counter() - start
+        history.append(EpochRecord(
+            loss=loss / len(X), accuracy=correct / len(X), n_examples=len(X), seconds=seconds,
+            solver_cost=solver_cost, solver_diagnostics={phase: mean_records(r) for phase, r in reports.items()},
+            backend_layer_cost=layer_cost,
+        ))
+        if s.verbose >= 1:
             print(
-                f"epoch {self.n_iter_}: loss {self.loss_curve_[-1]:.4f}, train accuracy "
-                f"{self.accuracy_curve_[-1]:.4f} ({time.perf_counter() - start:.1f} s)",
+                f"epoch {history.n_iter}: loss {history.loss_curve[-1]:.4f}, train accuracy "
+                f"{history.accuracy_curve[-1]:.4f} ({seconds:.1f} s)",
                 file=sys.stderr,
             )
 
+    # ------------------------------------------------- fitted views of history_
+    loss_curve_ = _history_view("loss_curve", "Per epoch: mean free-phase output cost.")
+    accuracy_curve_ = _history_view("accuracy_curve", "Per epoch: training accuracy of the free phase.")
+    n_iter_ = _history_view("n_iter", "Epochs run.")
+    t_ = _history_view("n_examples", "Training examples seen.")
+    solver_seconds_ = _history_view("solver_seconds", "Wall time in the solver while training.")
+    spin_updates_ = _history_view("spin_updates", "Single-spin updates while training.")
+    solver_cost_ = _history_view("solver_cost", "Solver costs per phase, summed over epochs.")
+    solver_cost_curve_ = _history_view("solver_cost_curve", "Solver costs per phase, per epoch.")
+    solver_diagnostics_ = _history_view("solver_diagnostics", "Solver diagnostics per phase, per epoch.")
+    backend_cost_ = _history_view("backend_cost", "Backend cost summed over layers and epochs.")
+    backend_layer_cost_ = _history_view("backend_layer_cost", "Backend cost per layer, summed over epochs.")
+    backend_cost_curve_ = _history_view("backend_cost_curve", "Backend cost summed over layers, per epoch.")
+
     # --------------------------------------------------------------- predict
     def _scores(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "network_")
+        check_is_fitted(self, "engine_")
         try:
             X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=True)
         except ValueError as exc:
             raise InvalidParameterError(
                 f"The 'X' parameter of {OWNER} must be a 2-d array of finite numbers with "
-                f"{self.n_features_in_} features; got invalid input instead: {exc}"
+                f"{self.n_features_in_} features. Got invalid input instead: {exc}"
             ) from exc
-        reps = check_int(self.replicas, "replicas", OWNER, low=1)
         num_reads = check_int(self.num_reads, "num_reads", OWNER, low=1)
-        net = self.network_
-        if net.spin_layer_sizes[-1] != len(self.classes_) * reps:
-            raise param_error("replicas", OWNER, "the value the model was fitted with", reps)
-        if self.backend_.in_situ:  # a device that trains in situ also predicts
-            return self.backend_.scores(X, num_reads=num_reads, seed=self.prediction_seed_, n_classes=len(self.classes_))
-        samples = self.solver_.sample(net.ising_batch(X), num_reads=num_reads, seed=self._example_seeds(X))
-        return class_scores(samples, net.output_slice, len(self.classes_), reps)
-
-    def _example_seeds(self, X: np.ndarray) -> np.ndarray:
-        key = self.prediction_seed_.to_bytes(8, "little")
-        rows = np.ascontiguousarray(X, dtype=np.float64)
-        return np.array(
-            [int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8, key=key).digest(), "little") for r in rows],
-            dtype=np.uint64,
-        )
+        if self.replicas != self.engine_.settings.replicas:
+            raise param_error("replicas", OWNER, f"the value the model was fitted with ({self.engine_.settings.replicas})",
+                              self.replicas)
+        return self.engine_.scores(X, num_reads=num_reads, seed=self.prediction_seed_)
 
     def predict(self, X: Any) -> np.ndarray:
         """Class of the lowest-energy free-phase read of each example.
@@ -547,7 +593,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        z = self._scores(X) * 2 * self.replicas
+        z = self._scores(X) * 2 * self.engine_.settings.replicas
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         return p / p.sum(axis=1, keepdims=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["Adam", "Optimizer", "SGD", "OPTIMIZERS"]
+__all__ = ["OPTIMIZERS", "SGD", "Adam", "Optimizer", "make_optimizer"]
 
 
 class Optimizer:
@@ -90,4 +90,10 @@ class Adam(Optimizer):
         return out
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+#: Optimizer names the estimator's ``optimizer`` parameter takes.
+OPTIMIZERS = ("adam", "sgd")
+
+
+def make_optimizer(name: str, learning_rates: Sequence[float], momentum: float = 0.0) -> Optimizer:
+    """The optimizer called ``name`` (one of :data:`OPTIMIZERS`); ``momentum`` is SGD's."""
+    return SGD(learning_rates, momentum) if name == "sgd" else Adam(learning_rates)

@@ -1,8 +1,13 @@
 """Saving and loading trained models as ``.npz`` (arrays) + ``.json`` (config), never pickle.
 
-A model ``DIR`` holds ``model.npz`` (weights, biases, classes) and
-``model.json`` (estimator parameters, fitted scalars, versions, and the SHA-256
-of the ``.npz``). Each file is written to a temporary name and renamed into
+A model ``DIR`` holds ``model.npz`` (weights, biases, classes, backend state)
+and ``model.json`` (estimator parameters, seeds, the training history,
+versions, and the SHA-256 of the ``.npz``). Solvers and backends are saved as
+data: a registered one by name and parameters, a user's class by its import
+path and parameters, a dimod sampler instance by its class's import path.
+Loading never imports a module the caller did not allow
+(:func:`~eqising.registry.check_trusted`): eqising, dimod and dwave.samplers
+are allowed, anything else needs ``load_model(path, trust=[...])``. Each file is written to a temporary name and renamed into
 place, the ``.npz`` first, so a crash never leaves a half-written file, and a
 ``.json`` that does not match its ``.npz`` is detected on load.
 """
@@ -14,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,13 +29,20 @@ import numpy as np
 from . import __version__
 from ._validation import Described, param_error
 from .estimator import EqPropClassifier
+from .hardware import BACKENDS, WeightBackend
+from .history import TrainingHistory
 from .network import LayeredIsingNetwork
+from .registry import UntrustedModuleError, check_trusted, import_object, import_path
+from .solvers import SOLVERS, Solver
 
-__all__ = ["ModelFileError", "load_model", "save_model"]
+__all__ = ["ModelFileError", "UntrustedModuleError", "load_model", "save_model"]
 
 FORMAT = "eqising-model"
 #: 2: models hold a weight backend (its seed, state and costs).
-FORMAT_VERSION = 2
+#: 3: solver and backend objects by name or import path; one root seed; the training history as one record.
+FORMAT_VERSION = 3
+#: A string that names an importable object.
+_IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 class ModelFileError(ValueError):
@@ -49,17 +62,75 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def _jsonable(value: Any) -> Any:
-    """Parameters and fitted records (nested dicts, lists, numpy scalars, dataclasses) as plain JSON types."""
+def _jsonable(value: Any, name: str) -> Any:
+    """A parameter value as plain JSON types; dimod samplers become their class's import path.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a value that has no JSON form (models are JSON, never pickle).
+    """
+    import dimod
+
     if isinstance(value, np.generic):
         return value.item()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # e.g. a MemristorDevice: saved as its fields
-        return _jsonable(dataclasses.asdict(value))
+    if isinstance(value, dimod.Sampler):  # rebuilt without arguments on load
+        return import_path(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # e.g. a MemristorDevice: its fields
+        return _jsonable(dataclasses.asdict(value), name)
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, name) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
+        return [_jsonable(v, name) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise param_error(name, "save_model", "made of JSON values (numbers, strings, lists, dicts), dimod samplers "
+                      "or objects with get_params", Described(f"a {type(value).__name__} instance"))
+
+
+def _describe(component: Any, name: str, registry: Any) -> Any:
+    """A solver or backend parameter as JSON: a name, ``{'name', 'params'}``, ``{'class', 'params'}`` or ``{'sampler'}``."""
+    import dimod
+
+    if component is None or isinstance(component, str):
+        return component
+    if isinstance(component, dimod.Sampler) and not hasattr(component, "get_params"):
+        return {"sampler": import_path(component)}
+    if not hasattr(component, "get_params"):
+        raise param_error(name, "save_model", "a name or an object with get_params", component)
+    params = _jsonable(component.get_params(), name)
+    registered = registry.name_of(type(component))
+    return {"name": registered, "params": params} if registered else {"class": import_path(component), "params": params}
+
+
+def _check_paths(value: Any, trust: Any, name: str, owner: str) -> None:
+    """Refuse any ``'module:Name'`` string inside ``value`` whose module is not trusted (before anything is built)."""
+    if isinstance(value, str) and _IMPORT_PATH.match(value):
+        check_trusted(value, trust, name, owner)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _check_paths(v, trust, name, owner)
+    elif isinstance(value, list):
+        for v in value:
+            _check_paths(v, trust, name, owner)
+
+
+def _rebuild(described: Any, name: str, registry: Any, base: type, trust: Any, owner: str) -> Any:
+    """The object :func:`_describe` described, importing only trusted modules."""
+    if described is None or isinstance(described, str):
+        return described
+    if not isinstance(described, dict):
+        raise ModelFileError(f"The {name!r} entry of {owner} must be a name or an object description.")
+    _check_paths(described, trust, name, owner)
+    if "sampler" in described:
+        return import_object(described["sampler"], name, owner, trust=trust)()
+    params = described.get("params") or {}
+    if "name" in described:
+        return registry.make(described["name"], params, owner)
+    cls = import_object(described.get("class", ""), name, owner, trust=trust)
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ModelFileError(f"The {name!r} entry of {owner} must name a {base.__name__} subclass; got {cls!r}.")
+    return cls(**params)
 
 
 def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
@@ -69,12 +140,22 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
     -------
     Path
         The path of ``model.json``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a parameter with no JSON form (e.g. a solver object without
+        ``get_params``); nothing is written then.
     """
     from sklearn.utils.validation import check_is_fitted
 
-    check_is_fitted(model, "network_")
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    check_is_fitted(model, "engine_")
+    params = model.get_params(deep=False)
+    params["solver"] = _describe(params["solver"], "solver", SOLVERS)
+    params["backend"] = _describe(params["backend"], "backend", BACKENDS)
+    if not isinstance(params["random_state"], (int, type(None))):  # a Generator: the root seed is saved instead
+        params["random_state"] = None
+    params = {k: _jsonable(v, k) for k, v in params.items()}
     net = model.network_
     arrays: dict[str, np.ndarray] = {"classes": np.asarray(model.classes_)}
     if arrays["classes"].dtype == object:
@@ -82,63 +163,56 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
     for i, (W, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"weight_{i}"] = W
         arrays[f"bias_{i}"] = b
-    backend_state = model.backend_.state()
-    for key, value in backend_state.items():
+    for key, value in model.backend_.state().items():
         arrays[f"backend.{key}"] = value
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     npz = buf.getvalue()
-    params = model.get_params()
-    sampler = (params.get("solver_params") or {}).get("sampler")
-    if sampler is not None and not isinstance(sampler, str):  # models are JSON, never pickle
-        raise param_error("solver_params", "save_model", "JSON-serialisable: give the dimod sampler as a "
-                          "'module:Class' string", Described(f"a {type(sampler).__name__} instance"))
-    if not isinstance(params["random_state"], (int, type(None))):
-        params["random_state"] = None
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "eqising_version": __version__,
         "numpy_version": np.__version__,
-        "params": {k: _jsonable(v) for k, v in params.items()},
+        "params": params,
         "fitted": {
             "n_features_in_": int(model.n_features_in_),
             "n_layers": len(net.weights),
+            "root_seed_": int(model.root_seed_),
             "prediction_seed_": int(model.prediction_seed_),
-            "n_iter_": int(model.n_iter_),
-            "t_": int(model.t_),
-            "loss_curve_": [float(v) for v in model.loss_curve_],
-            "accuracy_curve_": [float(v) for v in model.accuracy_curve_],
-            "solver_seconds_": float(model.solver_seconds_),
-            "spin_updates_": int(model.spin_updates_),
-            "solver_cost_": _jsonable(model.solver_cost_),
-            "solver_cost_curve_": _jsonable(model.solver_cost_curve_),
-            "solver_diagnostics_": _jsonable(model.solver_diagnostics_),
             "backend_seed_": int(model.backend_seed_),
-            "backend_cost_": _jsonable(model.backend_cost_),
-            "backend_layer_cost_": _jsonable(model.backend_layer_cost_),
-            "backend_cost_curve_": _jsonable(model.backend_cost_curve_),
+            "history_": model.history_.to_dict(),
         },
         "arrays": {"file": "model.npz", "sha256": hashlib.sha256(npz).hexdigest()},
     }
+    text = json.dumps(meta, indent=2).encode()
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
     _atomic_write(directory / "model.npz", npz)
-    _atomic_write(directory / "model.json", json.dumps(meta, indent=2).encode())
+    _atomic_write(directory / "model.json", text)
     return directory / "model.json"
 
 
-def load_model(path: str | os.PathLike) -> EqPropClassifier:
+def load_model(path: str | os.PathLike, *, trust: Any = None) -> EqPropClassifier:
     """Load a model saved by :func:`save_model`.
 
     Parameters
     ----------
     path : path
         The model directory or its ``model.json``.
+    trust : iterable of str or None, default=None
+        Modules (and their submodules) the model file may name, beyond
+        eqising, dimod and dwave.samplers: a user's solver or backend class,
+        a dimod sampler from another package. Nothing else is ever imported.
 
     Raises
     ------
     ModelFileError
         If the files are missing, corrupt, mismatched or of another format.
+    UntrustedModuleError
+        If the file names a module that is not allowed (it is not imported).
     """
+    if trust is not None and (isinstance(trust, str) or not all(isinstance(t, str) for t in trust)):
+        raise param_error("trust", "load_model", "None or a list of module names", trust)
     path = Path(path)
     meta_path = path / "model.json" if path.is_dir() else path
     if not meta_path.is_file():
@@ -154,7 +228,12 @@ def load_model(path: str | os.PathLike) -> EqPropClassifier:
             f"The model file {str(meta_path)!r} has format version {meta.get('format_version')!r}; "
             f"this eqising reads version {FORMAT_VERSION}."
         )
+    owner = f"model file {str(meta_path)!r}"
     try:
+        params = dict(meta["params"])
+        _check_paths(params, trust, "params", owner)  # before any object is built or module imported
+        params["solver"] = _rebuild(params.get("solver"), "solver", SOLVERS, Solver, trust, owner)
+        params["backend"] = _rebuild(params.get("backend"), "backend", BACKENDS, WeightBackend, trust, owner)
         npz_path = meta_path.parent / meta["arrays"]["file"]
         raw = npz_path.read_bytes()
         if hashlib.sha256(raw).hexdigest() != meta["arrays"]["sha256"]:
@@ -166,30 +245,29 @@ def load_model(path: str | os.PathLike) -> EqPropClassifier:
             arrays = {k: data[k] for k in data.files}
         fitted = meta["fitted"]
         n_layers = int(fitted["n_layers"])
-        model = EqPropClassifier(**meta["params"])
+        model = EqPropClassifier(**params)
         if isinstance(model.hidden_layer_sizes, list):
             model.hidden_layer_sizes = tuple(model.hidden_layer_sizes)
-        params = model._validate_params()
-        net = LayeredIsingNetwork(
+        model._validate_params()
+        settings, solver, backend = model._resolve()
+        network = LayeredIsingNetwork(
             [arrays[f"weight_{i}"] for i in range(n_layers)],
             [arrays[f"bias_{i}"] for i in range(n_layers)],
-            field_clip=params["field_clip"],
+            field_clip=settings.field_clip,
         )
-        solver = model._make_solver()
-        model.network_ = net
-        model.backend_seed_ = int(fitted["backend_seed_"])
-        backend_state = {k[len("backend."):]: v for k, v in arrays.items() if k.startswith("backend.")}
-        model._program_backend(params, state=backend_state)
-    except ModelFileError:
+        backend_seed = int(fitted["backend_seed_"])
+        state = {k[len("backend."):]: v for k, v in arrays.items() if k.startswith("backend.")}
+        engine = model._build(settings, solver, backend, network, backend_seed, backend_state=state)
+        history = TrainingHistory.from_dict(fitted["history_"])
+        root, prediction = int(fitted["root_seed_"]), int(fitted["prediction_seed_"])
+        n_features = int(fitted["n_features_in_"])
+    except (ModelFileError, UntrustedModuleError):
         raise
     except (OSError, KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"The model {str(meta_path)!r} is corrupt or incomplete ({type(exc).__name__}: {exc}).") from exc
+    model.root_seed_, model.prediction_seed_, model.backend_seed_ = root, prediction, backend_seed
     model.classes_ = arrays["classes"]
-    model.solver_ = solver
-    model.n_features_in_ = int(fitted["n_features_in_"])
-    for name in (
-        "prediction_seed_", "n_iter_", "t_", "loss_curve_", "accuracy_curve_", "solver_seconds_", "spin_updates_",
-        "solver_cost_", "solver_cost_curve_", "solver_diagnostics_", "backend_cost_", "backend_layer_cost_", "backend_cost_curve_",
-    ):
-        setattr(model, name, fitted[name])
+    model.n_features_in_ = n_features
+    model.network_, model.solver_, model.backend_, model.engine_ = network, solver, backend, engine
+    model.history_ = history
     return model

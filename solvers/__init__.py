@@ -1,19 +1,19 @@
 """Solvers: everything that relaxes an :class:`~eqising.ising.IsingBatch`.
 
 Installed as ``eqising.solvers``. Every solver follows the protocol of
-:class:`Solver`; :func:`make_solver` builds one by name.
+:class:`Solver`; :func:`make_solver` builds one by registered name
+(entry-point group ``eqising.solvers``), :func:`as_solver` resolves what
+``solver=`` accepts (a name, a :class:`Solver`, any :class:`dimod.Sampler`).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from .._validation import make_registered
 from .ocean import AnnealingSampler, DimodSolver, DWaveMockSolver, DWaveSolver, NealSolver
 from .annealing import AnnealingSolver, default_beta_range
 from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
 from .exact import ExactSolver, all_spin_states, boltzmann_distribution
 from .memristor import MemristorDevice, MemristorSolver
+from .registry import SOLVERS, as_solver, make_solver
 
 __all__ = [
     "AnnealSchedule",
@@ -31,25 +31,9 @@ __all__ = [
     "SolverCapabilities",
     "SpinSamples",
     "add_costs",
+    "as_solver",
     "all_spin_states",
     "boltzmann_distribution",
     "default_beta_range",
     "make_solver",
 ]
-
-SOLVERS: dict[str, type[Solver]] = {
-    cls.name: cls
-    for cls in (AnnealingSolver, ExactSolver, MemristorSolver, DimodSolver, NealSolver, DWaveSolver, DWaveMockSolver)
-}
-
-
-def make_solver(name: Any, params: Any = None, owner: str = "make_solver") -> Solver:
-    """Build the solver registered as ``name`` with constructor parameters ``params``.
-
-    Raises
-    ------
-    InvalidParameterError
-        For an unknown name, or a parameter the solver does not accept; the
-        message names ``owner``.
-    """
-    return make_registered(SOLVERS, name, params, owner, "solver")

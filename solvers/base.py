@@ -234,6 +234,7 @@ class Solver(abc.ABC):
 
     def __init__(self, **params: Any) -> None:
         params = check_keys(params, "solver_params", f"solver {self.name!r}", self.parameters)
+        self._given = dict(params)  # as passed: get_params returns these very objects (scikit-learn's clone)
         merged = {**self.parameters, **params}
         estimate = merged["estimate_temperature"]
         if not isinstance(estimate, (bool, np.bool_)):
@@ -326,6 +327,21 @@ class Solver(abc.ABC):
     ) -> SpinSamples:
         """Sample a validated call; ``seeds`` has shape (n_problems,), dtype uint64."""
 
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters as given (defaults filled in), as scikit-learn's ``get_params``.
+
+        With these, ``type(solver)(**solver.get_params())`` builds an equal
+        solver, so a solver passed as ``EqPropClassifier(solver=...)`` works
+        with ``clone``, ``GridSearchCV`` (``solver__num_sweeps``) and
+        persistence.
+        """
+        return {**self.parameters, **self._given}
+
+    def set_params(self, **params: Any) -> "Solver":
+        """Change constructor parameters (validated as by the constructor); return ``self``."""
+        type(self).__init__(self, **{**self._given, **params})
+        return self
+
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items() if v != self.parameters[k])
+        args = ", ".join(f"{k}={v!r}" for k, v in self._given.items() if v is not self.parameters.get(k))
         return f"{type(self).__name__}({args})"

@@ -110,12 +110,12 @@ def test_digits_split_seed():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"train_size": -5}, r"'train_size' parameter .* must be an int >= 1.*got -5"),
-        ({"train_size": 0}, r"'train_size'.*got 0"),
-        ({"test_size": -1}, r"'test_size'.*got -1"),
-        ({"train_size": 5000}, r"'train_size'.*got 5000"),
-        ({"test_size": 5000}, r"'test_size'.*got 5000"),
-        ({"train_size": 1700, "test_size": 200}, r"'train_size'.*at most 1597.*got 1700"),
+        ({"train_size": -5}, r"'train_size' parameter .* must be an int >= 1.*Got -5"),
+        ({"train_size": 0}, r"'train_size'.*Got 0"),
+        ({"test_size": -1}, r"'test_size'.*Got -1"),
+        ({"train_size": 5000}, r"'train_size'.*Got 5000"),
+        ({"test_size": 5000}, r"'test_size'.*Got 5000"),
+        ({"train_size": 1700, "test_size": 200}, r"'train_size'.*at most 1597.*Got 1700"),
         ({"train_size": 2.5}, r"'train_size'.*an int"),
     ],
 )
@@ -125,12 +125,12 @@ def test_digits_bad_sizes(kwargs, match):
 
 
 def test_unknown_dataset_name():
-    with pytest.raises(InvalidParameterError, match=r"'dataset'.*'digits', 'mnist'.*got 'cifar'"):
+    with pytest.raises(InvalidParameterError, match=r"'dataset'.*'digits', 'mnist'.*Got 'cifar'"):
         load_dataset("cifar")
 
 
 def test_mnist_requires_data_dir():
-    with pytest.raises(InvalidParameterError, match=r"'data_dir'.*got None"):
+    with pytest.raises(InvalidParameterError, match=r"'data_dir'.*Got None"):
         load_dataset("mnist")
 
 
@@ -168,7 +168,7 @@ def test_real_mnist_through_load_dataset_with_sizes(real_mnist):
 def test_real_mnist_size_larger_than_available():
     if not MNIST_DIR.is_dir():
         pytest.skip(f"shared MNIST folder {MNIST_DIR} is absent")
-    with pytest.raises(InvalidParameterError, match=r"'train_size'.*<= 7000.*got 7001"):
+    with pytest.raises(InvalidParameterError, match=r"'train_size'.*<= 7000.*Got 7001"):
         load_mnist(MNIST_DIR, train_size=7001)
 
 
@@ -308,10 +308,10 @@ def test_load_mnist_labels_file_holding_images(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"train_size": 13}, r"'train_size'.*<= 12; got 13"),
-        ({"test_size": 6}, r"'test_size'.*<= 5; got 6"),
-        ({"train_size": -1}, r"'train_size'.*>= 1.*got -1"),
-        ({"test_size": 0}, r"'test_size'.*got 0"),
+        ({"train_size": 13}, r"'train_size'.*<= 12. Got 13"),
+        ({"test_size": 6}, r"'test_size'.*<= 5. Got 6"),
+        ({"train_size": -1}, r"'train_size'.*>= 1.*Got -1"),
+        ({"test_size": 0}, r"'test_size'.*Got 0"),
     ],
 )
 def test_load_mnist_bad_sizes(tmp_path, kwargs, match):

@@ -241,8 +241,8 @@ def test_pruner_schedule_reaches_the_ratio_and_stops():
 @pytest.mark.parametrize(
     ("name", "params", "match"),
     [
-        ("ecram", {"dw_min": -0.001}, r"'dw_min' parameter of backend 'ecram' must be a finite float > 0.0; got -0.001"),
-        ("ecram", {"dw_min": 0.0}, r"'dw_min' .* > 0.0; got 0.0"),
+        ("ecram", {"dw_min": -0.001}, r"'dw_min' parameter of backend 'ecram' must be a finite float > 0.0. Got -0.001"),
+        ("ecram", {"dw_min": 0.0}, r"'dw_min' .* > 0.0. Got 0.0"),
         ("ecram", {"w_min": 0.5, "w_max": -0.5}, r"'w_min' parameter of backend 'ecram' must be < 0 < w_max"),
         ("ecram", {"w_min": -1.0, "w_max": -0.2}, r"'w_min' .* must be < 0 < w_max"),
         ("ecram", {"preset": "graphene"}, r"'preset' parameter of backend 'ecram' must be one of \{'li', 'metal-oxide', 'organic'\}"),

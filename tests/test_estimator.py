@@ -163,7 +163,7 @@ def test_partial_fit_label_errors():
         cheap().partial_fit(X, np.zeros(30, dtype=int), classes=[0])
     clf = cheap().partial_fit(X, y, classes=[0, 1, 2])
     with pytest.raises(
-        InvalidParameterError, match=r"'y' parameter of EqPropClassifier.partial_fit .*got \[7\]"
+        InvalidParameterError, match=r"'y' parameter of EqPropClassifier.partial_fit .*Got \[7\]"
     ):
         clf.partial_fit(X, np.where(y == 0, 7, y))
     with pytest.raises(InvalidParameterError, match=r"'classes'.*classes of the first call"):
@@ -294,27 +294,27 @@ def test_verbose_prints_epochs(capsys):
 BAD_PARAMS = [
     (
         {"solver": "anealing"},
-        r"The 'solver' parameter of EqPropClassifier must be one of \{'annealing', .*got 'anealing'",
+        r"The 'solver' parameter of EqPropClassifier must be one of \{'annealing', .*Got 'anealing'",
     ),
     (
         {"solver_params": {"num_sweps": 5}},
         r"'solver_params' parameter of EqPropClassifier .*unknown key\(s\) \['num_sweps'\]",
     ),
     ({"solver_params": [("num_sweeps", 5)]}, r"'solver_params'.*None or a dict"),
-    ({"hidden_layer_sizes": (-3,)}, r"'hidden_layer_sizes'.*>= 1; got -3"),
-    ({"hidden_layer_sizes": (16, 0)}, r"'hidden_layer_sizes'.*>= 1; got 0"),
+    ({"hidden_layer_sizes": (-3,)}, r"'hidden_layer_sizes'.*>= 1. Got -3"),
+    ({"hidden_layer_sizes": (16, 0)}, r"'hidden_layer_sizes'.*>= 1. Got 0"),
     ({"hidden_layer_sizes": ()}, r"'hidden_layer_sizes'.*non-empty"),
     ({"hidden_layer_sizes": (2.5,)}, r"'hidden_layer_sizes'.*an int"),
     ({"hidden_layer_sizes": "16"}, r"'hidden_layer_sizes'"),
-    ({"batch_size": -1}, r"'batch_size'.*>= 1; got -1"),
-    ({"batch_size": 0}, r"'batch_size'.*got 0"),
-    ({"max_iter": 0}, r"'max_iter'.*>= 1; got 0"),
+    ({"batch_size": -1}, r"'batch_size'.*>= 1. Got -1"),
+    ({"batch_size": 0}, r"'batch_size'.*Got 0"),
+    ({"max_iter": 0}, r"'max_iter'.*>= 1. Got 0"),
     ({"max_iter": 2.0}, r"'max_iter'.*an int"),
-    ({"nudge": 0.0}, r"'nudge' parameter.*> 0.0; got 0.0"),
-    ({"nudge": -1.0}, r"'nudge' parameter.*got -1.0"),
+    ({"nudge": 0.0}, r"'nudge' parameter.*> 0.0. Got 0.0"),
+    ({"nudge": -1.0}, r"'nudge' parameter.*Got -1.0"),
     ({"nudge": float("nan")}, r"'nudge' parameter.*finite"),
-    ({"nudge_mode": "pos"}, r"'nudge_mode'.*'positive', 'random-sign', 'symmetric'.*got 'pos'"),
-    ({"optimizer": "adm"}, r"'optimizer'.*'adam', 'sgd'.*got 'adm'"),
+    ({"nudge_mode": "pos"}, r"'nudge_mode'.*'positive', 'random-sign', 'symmetric'.*Got 'pos'"),
+    ({"optimizer": "adm"}, r"'optimizer'.*'adam', 'sgd'.*Got 'adm'"),
     ({"learning_rate": 0}, r"'learning_rate'"),
     ({"momentum": 1.0}, r"'momentum'"),
     ({"learning_rate_decay": 0.0}, r"'learning_rate_decay'"),
@@ -327,7 +327,7 @@ BAD_PARAMS = [
     ({"phase_reads": 0}, r"'phase_reads'"),
     ({"weight_clip": -1.0}, r"'weight_clip'"),
     ({"shuffle": "yes"}, r"'shuffle'.*a bool"),
-    ({"random_state": -1}, r"'random_state'.*got -1"),
+    ({"random_state": -1}, r"'random_state'.*Got -1"),
     ({"verbose": -1}, r"'verbose'"),
 ]
 

@@ -287,7 +287,7 @@ def test_cli_ram_budget_is_refused_with_the_numbers(capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     need = memory_budget((64, 120, 40), 32, 50)["training"]["total"]
-    assert f"({need} bytes); got 20000 bytes instead" in err
+    assert f"({need} bytes). Got 20000 bytes instead" in err
 
 
 def test_apply_writes_desired_changes_as_stochastically_rounded_int8_steps():

@@ -2,7 +2,11 @@
 
 A :class:`WeightBackend` holds a network's weights and biases in a device
 representation (float, pulsed analog devices, few-level stochastic devices,
-int8 registers). The trainer talks to it only through four calls:
+int8 registers). It declares the training settings it requires
+(:attr:`WeightBackend.requirements`) and builds the engine that trains on it
+(:meth:`WeightBackend.training_engine`): by default the float engine
+(solver + optimizer + :meth:`~WeightBackend.apply`); a device that trains in
+situ returns its own. The float engine talks to it only through four calls:
 
 1. :meth:`WeightBackend.program` once, with the initial parameters;
 2. :meth:`WeightBackend.apply` per layer and step, with the *desired* additive
@@ -68,13 +72,47 @@ class WeightBackend(abc.ABC):
 
     name: ClassVar[str]
     parameters: ClassVar[dict[str, Any]]
-    #: True for a device that runs whole EqProp steps itself (``train_step``) instead of
-    #: taking the trainer's desired changes through :meth:`apply`.
-    in_situ: ClassVar[bool] = False
+    #: Training settings this backend requires, as estimator parameter names and values (for
+    #: example an int8 device: ``{'optimizer': 'sgd', 'nudge_mode': 'positive', 'solver': None, ...}``,
+    #: ``'solver': None`` meaning it uses no solver). Settings left at their automatic default
+    #: follow these; an explicit conflicting choice is an error.
+    requirements: ClassVar[dict[str, Any]] = {}
+    #: Values this backend suggests for settings left at ``'auto'`` (e.g. ``{'learning_rate': 0.02}``);
+    #: unlike :attr:`requirements`, an explicit choice overrides them.
+    defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **params: Any) -> None:
         params = check_keys(params, "backend_params", f"backend {self.name!r}", self.parameters)
+        self._given = dict(params)  # as passed: get_params returns these very objects (scikit-learn's clone)
         self.params = self._check_params({**self.parameters, **params})
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters as given (defaults filled in), as scikit-learn's ``get_params``."""
+        return {**self.parameters, **self._given}
+
+    def set_params(self, **params: Any) -> "WeightBackend":
+        """Change constructor parameters (validated as by the constructor); return ``self``."""
+        type(self).__init__(self, **{**self._given, **params})
+        return self
+
+    def training_engine(self, network: Any, solver: Any, optimizer: Any, settings: Any) -> Any:
+        """The :class:`~eqising.engine.TrainingEngine` that trains a network held by this backend.
+
+        The default is the float engine: ``solver`` relaxes the network,
+        ``optimizer`` turns the EqProp gradient into desired changes, and
+        :meth:`apply` writes them. A device that runs whole steps itself
+        overrides this (and declares ``'solver': None`` in :attr:`requirements`).
+
+        Parameters
+        ----------
+        network : LayeredIsingNetwork
+        solver : Solver or None
+        optimizer : Optimizer
+        settings : TrainingSettings
+        """
+        from ..engine import FloatEngine
+
+        return FloatEngine(network, solver, self, optimizer, settings)
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         """Validate constructor parameters; return them normalised."""
@@ -88,7 +126,8 @@ class WeightBackend(abc.ABC):
         weight_clip: float | None,
         bias_clip: float | None,
         seed: int,
-        **device: Any,
+        field_clip: float | None = None,
+        batch_size: int = 1,
     ) -> None:
         """Initial write of the network's parameters.
 
@@ -104,14 +143,20 @@ class WeightBackend(abc.ABC):
         seed : int
             Seeds device-to-device variation and every later random draw
             (stochastic rounding, cycle-to-cycle and read noise).
-        **device
-            Keywords only an in-situ backend takes (see its ``_program``).
+        field_clip : float or None, default=None
+            Magnitude limit of the programmed fields (a device that computes
+            fields itself clips them there); kept as :attr:`field_clip`.
+        batch_size : int, default=1
+            Examples per training step (a device sizes its scratch memory by
+            it); kept as :attr:`batch_size`.
         """
         owner = f"backend {self.name!r}.program"
         weights = [check_finite_array(W, "weights", owner, ndim=2) for W in weights]
         biases = [check_finite_array(b, "biases", owner, shape=(W.shape[1],)) for W, b in zip(weights, biases)]
         self._shapes = [(W.shape, b.shape) for W, b in zip(weights, biases)]
-        self._program(weights, biases, weight_clip=weight_clip, bias_clip=bias_clip, seed=seed, **device)
+        self.field_clip = field_clip
+        self.batch_size = check_int(batch_size, "batch_size", owner, low=1)
+        self._program(weights, biases, weight_clip=weight_clip, bias_clip=bias_clip, seed=seed)
 
     @abc.abstractmethod
     def _program(
@@ -177,5 +222,5 @@ class WeightBackend(abc.ABC):
         """Restore what :meth:`state` returned (called after :meth:`program`)."""
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items() if v != self.parameters[k])
+        args = ", ".join(f"{k}={v!r}" for k, v in self._given.items() if v is not self.parameters.get(k))
         return f"{type(self).__name__}({args})"

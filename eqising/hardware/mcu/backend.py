@@ -1,11 +1,13 @@
 """The ``mcu-int8`` backend: a microcontroller that runs whole EqProp steps in integer arithmetic.
 
-The weights live as int8 with per-output-channel scales (:mod:`.mcu`). Unlike
+The weights live as int8 with per-output-channel scales (:mod:`.model`). Unlike
 the other backends, which turn the optimizer's desired changes into device
-writes, this one trains *in situ*: :attr:`McuInt8Backend.in_situ` tells the
-estimator to hand it each minibatch (:meth:`McuInt8Backend.train_step`), and
-it anneals, nudges and updates in integers exactly as the exported C library
-does; prediction is the integer inference (:meth:`McuInt8Backend.scores`).
+writes, this one trains *in situ*: its :meth:`~McuInt8Backend.training_engine`
+is the device engine (:mod:`.training`), which hands it each minibatch
+(:meth:`McuInt8Backend.train_step`) to anneal, nudge and update in integers
+exactly as the exported C library does; prediction is the integer inference
+(:meth:`McuInt8Backend.scores`). It declares what the device computes in
+:attr:`McuInt8Backend.requirements`.
 :meth:`McuInt8Backend.apply` (the float-optimizer path) is still available:
 it writes a desired change as int8 steps with quantisation-aware scaling and
 stochastic rounding.
@@ -20,11 +22,11 @@ import numpy as np
 from ..._validation import Described, check_float, check_int, param_error
 from ...solvers.base import check_beta_range
 from ..base import WeightBackend, zero_cost
-from .engine import infer, train_step
+from .engine import energies, external_fields, infer, train_step
 from .fixed import ONE, quantize_inputs
 from .model import Int8Model, memory_budget
 
-__all__ = ["McuInt8Backend"]
+__all__ = ["McuInt8Backend", "int8_device_for"]
 
 
 class McuInt8Backend(WeightBackend):
@@ -51,7 +53,14 @@ class McuInt8Backend(WeightBackend):
     """
 
     name: ClassVar[str] = "mcu-int8"
-    in_situ: ClassVar[bool] = True
+    #: What the device computes: its own annealer (no solver), plain integer SGD, positive
+    #: nudging, one read per phase, unweighted targets.
+    requirements: ClassVar[dict[str, Any]] = {
+        "solver": None, "optimizer": "sgd", "momentum": 0.0, "nudge_mode": "positive", "phase_reads": 1,
+        "balanced_nudge": False,
+    }
+    #: Integer SGD needs larger steps than the float default's Adam (0.02: 0.96 on digits, see the README).
+    defaults: ClassVar[dict[str, Any]] = {"learning_rate": 0.02}
     parameters: ClassVar[dict[str, Any]] = {
         "num_sweeps": 50, "beta_range": (0.05, 6.5), "reheat": 0.25, "scale_headroom": 2.0, "ram_budget": None,
     }
@@ -78,15 +87,15 @@ class McuInt8Backend(WeightBackend):
         weight_clip: float | None,
         bias_clip: float | None,
         seed: int,
-        field_clip: float | None = 4.0,
-        batch_size: int = 1,
     ) -> None:
         """Quantise the parameters into the int8 model (see :class:`WeightBackend`).
 
-        Extra keywords: ``field_clip`` (fields are clipped on the device) and
-        ``batch_size`` (examples per training step, for the memory budget).
-        The device needs finite clips; ``None`` is refused.
+        Uses :attr:`field_clip` (fields are clipped on the device) and
+        :attr:`batch_size` (examples per training step, for the memory
+        budget) as given to :meth:`program`. The device needs finite clips;
+        ``None`` is refused.
         """
+        field_clip = self.field_clip
         for name, value in (("weight_clip", weight_clip), ("bias_clip", bias_clip), ("field_clip", field_clip)):
             if value is None:
                 raise param_error(name, self.OWNER, "a finite float > 0 (int8 weights need a range)", value)
@@ -95,7 +104,6 @@ class McuInt8Backend(WeightBackend):
             weights, biases, weight_clip=weight_clip, bias_clip=bias_clip, field_clip=field_clip,
             beta_range=p["beta_range"], num_sweeps=p["num_sweeps"], reheat=p["reheat"], headroom=p["scale_headroom"],
         )
-        self.batch_size = int(batch_size)
         self._rng = np.random.default_rng(seed)
         self._stats = {"saturations": 0, "rescales": 0, "steps_written": 0, "steps": 0}
         self.check_budget()
@@ -150,6 +158,13 @@ class McuInt8Backend(WeightBackend):
         self.check_budget()
 
     # -------------------------------------------------------------- in situ
+    def training_engine(self, network: Any, solver: Any, optimizer: Any, settings: Any) -> Any:
+        """The device engine: whole steps in the device's integer arithmetic (``solver`` and ``optimizer`` unused:
+        :attr:`requirements` makes the estimator pass none and plain SGD)."""
+        from .training import Int8DeviceEngine
+
+        return Int8DeviceEngine(network, self, settings)
+
     def _inputs(self, X: np.ndarray) -> np.ndarray:
         lo, hi = float(np.min(X)), float(np.max(X))
         if lo < 0.0 or hi > 1.0:
@@ -169,7 +184,7 @@ class McuInt8Backend(WeightBackend):
         bias_learning_rate: float,
         skip_correct: bool,
         seed: int,
-    ) -> tuple[np.ndarray, list[dict[str, float]], dict[str, dict[str, float]]]:
+    ) -> tuple[np.ndarray, np.ndarray, list[dict[str, float]], dict[str, dict[str, float]]]:
         """One integer EqProp step (positive nudging) on a minibatch, as the device runs it.
 
         Parameters
@@ -189,6 +204,8 @@ class McuInt8Backend(WeightBackend):
         -------
         free : ndarray of int8, shape (n_examples, 1, n_spins)
             Free-phase spins.
+        energies : ndarray of shape (n_examples, 1)
+            Their energies as the device computes them (Q16 integers / 2**16).
         costs : list of dict
             Backend cost record per layer (``pulses`` = int8 steps written,
             ``saturations``; the other keys of ``COST_KEYS`` are zero).
@@ -213,7 +230,9 @@ class McuInt8Backend(WeightBackend):
             "free": {"solver_seconds": res.seconds[0], "spin_updates": res.spin_updates[0]},
             "nudged": {"solver_seconds": res.seconds[1], "spin_updates": res.spin_updates[1]},
         }
-        return res.free[:, None, :], costs, phases
+        ext = external_fields(self.model, xq)
+        free_energies = energies(self.model, ext, res.free).astype(np.float64) / ONE
+        return res.free[:, None, :], free_energies[:, None], costs, phases
 
     def scores(self, X: np.ndarray, *, num_reads: int, seed: int, n_classes: int) -> np.ndarray:
         """Integer inference scores as floats: the device's integer scores / (100 num_reads replicas).
@@ -232,3 +251,36 @@ class McuInt8Backend(WeightBackend):
             for i in range(0, len(xq), chunk)
         ]) if len(xq) else np.zeros((0, n_classes), dtype=np.int64)
         return scores / (100.0 * num_reads * replicas)
+
+
+def int8_device_for(
+    backend: WeightBackend, network: Any, settings: Any, batch_size: int
+) -> tuple[McuInt8Backend, bool]:
+    """The int8 device holding a trained network, for export.
+
+    Parameters
+    ----------
+    backend : WeightBackend
+        The backend the network was trained on.
+    network : LayeredIsingNetwork
+    settings : TrainingSettings
+        Its clips (``weight_clip``, ``bias_clip``, ``field_clip``).
+    batch_size : int
+        Largest training batch the device's scratch holds.
+
+    Returns
+    -------
+    device : McuInt8Backend
+        ``backend`` itself when it is an int8 device, else a new one that
+        quantises the float weights as the device would hold them.
+    quantised : bool
+        Whether the weights were quantised from float here.
+    """
+    if isinstance(backend, McuInt8Backend):
+        return backend, False
+    device = McuInt8Backend()
+    device.program(
+        network.weights, network.biases, weight_clip=settings.weight_clip, bias_clip=settings.bias_clip,
+        field_clip=settings.field_clip, seed=0, batch_size=batch_size,
+    )
+    return device, True

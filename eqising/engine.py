@@ -1,0 +1,203 @@
+"""Training engines: one EqProp step on a minibatch, and what it cost.
+
+The estimator knows only this protocol. It loops over epochs and
+minibatches, calls :meth:`TrainingEngine.step` with the minibatch, its spin
+targets, a seed and the epoch's step sizes, and records the returned
+:class:`StepRecord` in the :class:`~eqising.history.TrainingHistory`.
+Prediction goes through :meth:`TrainingEngine.scores`.
+
+Two engines ship with eqising:
+
+- :class:`FloatEngine` (every backend's default, see
+  :meth:`WeightBackend.training_engine
+  <eqising.hardware.WeightBackend.training_engine>`): a solver relaxes the
+  network in the free and nudged phases (:func:`~eqising.eqprop.eqprop_step`),
+  an optimizer turns the EqProp gradient into desired changes, and the weight
+  backend writes them and reports what that cost;
+- the int8 device engine (:mod:`eqising.hardware.mcu.training`): the
+  microcontroller's own integer annealer and update.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .eqprop import class_scores, eqprop_step
+from .network import LayeredIsingNetwork
+from .seeding import example_seeds
+from .solvers import SpinSamples
+
+__all__ = ["FloatEngine", "StepRecord", "TrainingEngine", "TrainingSettings", "step_loss_and_correct"]
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """The resolved training hyper-parameters an engine runs with.
+
+    Built by the estimator from its parameters after validation, with the
+    weight backend's :attr:`~eqising.hardware.WeightBackend.requirements`
+    applied; the names are the estimator's.
+    """
+
+    hidden_layer_sizes: tuple[int, ...]
+    replicas: int
+    nudge: float
+    nudge_mode: str
+    balanced_nudge: bool
+    learning_rate: float
+    bias_learning_rate: float
+    learning_rate_decay: float
+    optimizer: str
+    momentum: float
+    batch_size: int
+    max_iter: int
+    num_reads: int
+    phase_reads: int
+    skip_correct: bool
+    weight_clip: float | None
+    bias_clip: float | None
+    field_clip: float | None
+    shuffle: bool
+    verbose: int
+
+    def step_sizes(self, epoch: int) -> tuple[float, float]:
+        """``(weight, bias)`` learning rates of epoch ``epoch`` (0-based), decayed geometrically."""
+        decay = self.learning_rate_decay**epoch
+        return self.learning_rate * decay, self.bias_learning_rate * decay
+
+
+@dataclass
+class StepRecord:
+    """What one training step did and cost.
+
+    Attributes
+    ----------
+    free : SpinSamples
+        Free-phase samples, spins of shape (n_examples, n_reads, n_spins);
+        the trainer's loss and accuracy are computed from them.
+    solver_cost : dict of str to dict
+        Additive solver costs per phase (``'free'``, ``'nudged'``):
+        ``solver_seconds``, ``spin_updates`` and the solver's own entries.
+    diagnostics : dict of str to dict
+        Per phase, the solver's diagnostics averaged over the step's calls.
+    backend_cost : list of dict
+        Per layer ``l``, the additive cost of writing ``weights[l]`` and
+        ``biases[l]`` (keys :data:`eqising.hardware.COST_KEYS`).
+    """
+
+    free: SpinSamples
+    solver_cost: dict[str, dict[str, float]]
+    diagnostics: dict[str, dict[str, float]] = field(default_factory=dict)
+    backend_cost: list[dict[str, float]] = field(default_factory=list)
+
+
+class TrainingEngine(abc.ABC):
+    """Runs EqProp steps on minibatches and predicts.
+
+    Attributes
+    ----------
+    network : LayeredIsingNetwork
+        The network being trained; after every step it holds the weights
+        the hardware holds (what the next step's solver sees).
+    settings : TrainingSettings
+    """
+
+    network: LayeredIsingNetwork
+    settings: TrainingSettings
+
+    @property
+    @abc.abstractmethod
+    def description(self) -> str:
+        """What relaxes the network, for summaries (e.g. ``'annealing'``)."""
+
+    @abc.abstractmethod
+    def step(
+        self, X: np.ndarray, targets: np.ndarray, *, seed: int, learning_rates: tuple[float, float]
+    ) -> StepRecord:
+        """One EqProp step on a minibatch; updates the weights.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_examples, n_features)
+        targets : ndarray of shape (n_examples, n_classes * replicas)
+            +-1 output targets (:func:`~eqising.eqprop.one_hot_spins`).
+        seed : int
+            The step's seed in [0, 2**64); every random choice of the step
+            derives from it (:mod:`eqising.seeding`).
+        learning_rates : (float, float)
+            Step sizes of the weights and of the biases for this step.
+        """
+
+    @abc.abstractmethod
+    def scores(self, X: np.ndarray, *, num_reads: int, seed: int) -> np.ndarray:
+        """Class scores of every example, ndarray of shape (n_examples, n_classes).
+
+        Each example's reads derive from ``seed`` and the example's own
+        values, so scores do not depend on batching.
+        """
+
+
+class FloatEngine(TrainingEngine):
+    """Solver + optimizer + weight backend: the engine of every backend that takes float updates.
+
+    Parameters
+    ----------
+    network : LayeredIsingNetwork
+    solver : Solver
+    backend : WeightBackend
+        Already programmed with the network's parameters.
+    optimizer : Optimizer
+        One learning rate per parameter array (weights, then biases).
+    settings : TrainingSettings
+    """
+
+    def __init__(self, network: LayeredIsingNetwork, solver: Any, backend: Any, optimizer: Any,
+                 settings: TrainingSettings) -> None:
+        self.network, self.solver, self.backend = network, solver, backend
+        self.optimizer, self.settings = optimizer, settings
+        self.n_classes = network.spin_layer_sizes[-1] // settings.replicas
+
+    @property
+    def description(self) -> str:
+        return getattr(self.solver, "name", type(self.solver).__name__)
+
+    def step(
+        self, X: np.ndarray, targets: np.ndarray, *, seed: int, learning_rates: tuple[float, float]
+    ) -> StepRecord:
+        s, net = self.settings, self.network
+        nudge_targets = targets
+        if s.balanced_nudge:  # the other classes' outputs pull 1/(n_classes - 1) as hard each
+            nudge_targets = np.where(targets > 0, 1.0, -1.0 / (self.n_classes - 1))
+        step = eqprop_step(
+            net, self.solver, X, nudge_targets, nudge=s.nudge, mode=s.nudge_mode, num_reads=s.phase_reads,
+            seed=seed, skip_correct=s.skip_correct,
+        )
+        grads = step.weight_grads + step.bias_grads
+        if len(X) < s.batch_size:  # a short last batch moves in proportion to its size
+            grads = [g * (len(X) / s.batch_size) for g in grads]
+        n = len(net.weights)
+        self.optimizer.learning_rates = [learning_rates[0]] * n + [learning_rates[1]] * n
+        deltas = self.optimizer.deltas(grads)
+        costs = [self.backend.apply(layer, deltas[layer], deltas[n + layer]) for layer in range(n)]
+        net.weights, net.biases = self.backend.effective_weights()
+        return StepRecord(step.free, step.costs, step.diagnostics, costs)
+
+    def scores(self, X: np.ndarray, *, num_reads: int, seed: int) -> np.ndarray:
+        net = self.network
+        samples = self.solver.sample(net.ising_batch(X), num_reads=num_reads, seed=example_seeds(seed, X))
+        return class_scores(samples, net.output_slice, self.n_classes, self.settings.replicas)
+
+
+def step_loss_and_correct(
+    free: SpinSamples, targets: np.ndarray, y_index: np.ndarray, output: slice, n_classes: int, replicas: int
+) -> tuple[float, float]:
+    """Summed free-phase output cost ``1/2 ||target - s_out||^2 / n_out`` and number of correct examples."""
+    out = free.spins[..., output]
+    loss = float((0.5 * (out - targets[:, None, :]) ** 2).mean(axis=(1, 2)).sum())
+    pred = class_scores(free, output, n_classes, replicas).argmax(axis=1)
+    return loss, float((pred == y_index).sum())
+
