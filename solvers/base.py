@@ -339,7 +339,8 @@ class Solver(abc.ABC):
 
     def set_params(self, **params: Any) -> "Solver":
         """Change constructor parameters (validated as by the constructor); return ``self``."""
-        type(self).__init__(self, **{**self._given, **params})
+        fresh = type(self)(**{**self._given, **params})  # validated first: a refused value changes nothing
+        self.__dict__.update(fresh.__dict__)
         return self
 
     def __repr__(self) -> str:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from eqising.seeding import derive_many
 from eqising.eqprop import class_scores, eqprop_step, one_hot_spins
 from eqising.network import LayeredIsingNetwork
 from eqising.solvers import make_solver
@@ -24,10 +25,9 @@ def _free_outputs(net, solver, X, seed):
 def test_skip_correct_makes_no_update_when_free_outputs_match(mode):
     net, X, rng = _setup()
     solver = make_solver("annealing", {"num_sweeps": 30})
-    seed_rng = np.random.default_rng(5)
-    free_seed = int(np.random.default_rng(5).integers(2**32))  # the first draw eqprop_step makes
+    free_seed = derive_many(5, "free", n=len(X))  # the free phase's per-problem seeds of step seed 5
     targets = _free_outputs(net, solver, X, free_seed)  # targets = what the free phase will return
-    step = eqprop_step(net, solver, X, targets, nudge=2.0, mode=mode, num_reads=1, rng=seed_rng, skip_correct=True)
+    step = eqprop_step(net, solver, X, targets, nudge=2.0, mode=mode, num_reads=1, seed=5, skip_correct=True)
     assert all(np.all(g == 0) for g in step.weight_grads + step.bias_grads)
     free_updates = len(X) * net.n_spins * 30
     assert step.spin_updates == free_updates  # no nudged phase was annealed
@@ -40,10 +40,10 @@ def test_without_skip_the_reverse_anneal_noise_updates_correct_examples():
     """
     net, X, rng = _setup(hidden=60)
     solver = make_solver("annealing", {"num_sweeps": 30, "reheat": 0.0})  # reheat all the way
-    free_seed = int(np.random.default_rng(5).integers(2**32))
+    free_seed = derive_many(5, "free", n=len(X))
     targets = _free_outputs(net, solver, X, free_seed)
     step = eqprop_step(
-        net, solver, X, targets, nudge=2.0, mode="positive", num_reads=1, rng=np.random.default_rng(5),
+        net, solver, X, targets, nudge=2.0, mode="positive", num_reads=1, seed=5,
         skip_correct=False,
     )
     assert any(np.any(g != 0) for g in step.weight_grads)
@@ -53,11 +53,11 @@ def test_without_skip_the_reverse_anneal_noise_updates_correct_examples():
 def test_skip_correct_still_learns_from_wrong_examples():
     net, X, rng = _setup()
     solver = make_solver("annealing", {"num_sweeps": 30})
-    free_seed = int(np.random.default_rng(5).integers(2**32))
+    free_seed = derive_many(5, "free", n=len(X))
     targets = _free_outputs(net, solver, X, free_seed)
     targets[0] = -targets[0]  # example 0 is now wrong
     step = eqprop_step(
-        net, solver, X, targets, nudge=2.0, mode="positive", num_reads=1, rng=np.random.default_rng(5),
+        net, solver, X, targets, nudge=2.0, mode="positive", num_reads=1, seed=5,
         skip_correct=True,
     )
     # only example 0 was annealed in the nudged phase (a reverse schedule of 2 * (30 - 7) - 1 sweeps),
@@ -74,7 +74,7 @@ def test_costs_are_accounted_per_phase():
     solver = make_solver("annealing", {"num_sweeps": 30})
     targets = one_hot_spins(np.arange(len(X)) % 2, 2, 4)
     step = eqprop_step(
-        net, solver, X, targets, nudge=2.0, mode="symmetric", num_reads=2, rng=np.random.default_rng(0),
+        net, solver, X, targets, nudge=2.0, mode="symmetric", num_reads=2, seed=0,
         skip_correct=False,
     )
     assert set(step.costs) == {"free", "nudged"}
@@ -101,7 +101,7 @@ def test_solver_specific_costs_are_summed_per_phase():
     targets = one_hot_spins(np.arange(len(X)) % 2, 2, 4)
     step = eqprop_step(
         net, MeteredSolver(num_sweeps=5), X, targets, nudge=2.0, mode="symmetric", num_reads=1,
-        rng=np.random.default_rng(0), skip_correct=False,
+        seed=0, skip_correct=False,
     )
     assert step.costs["free"]["joules"] == 1.5 * len(X)
     assert step.costs["nudged"]["joules"] == 2 * 1.5 * len(X)

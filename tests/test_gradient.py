@@ -164,7 +164,7 @@ def test_eqprop_step_with_exact_sampler_matches_exact_symmetric_gradient():
 
     solver = make_solver("exact", {"beta": beta})
     step = eqprop_step(
-        net, solver, X, T, nudge=nudge, mode="symmetric", num_reads=num_reads, rng=np.random.default_rng(123)
+        net, solver, X, T, nudge=nudge, mode="symmetric", num_reads=num_reads, seed=123
     )
     g_mc = flat(step.weight_grads, step.bias_grads)
     assert step.free.spins.shape == (N_EXAMPLES, num_reads, net.n_spins)

@@ -110,10 +110,9 @@ class _Recorder(IdealBackend):
         return cost
 
 
-def test_trainer_calls_apply_per_layer_with_matching_shapes(data, monkeypatch):
-    monkeypatch.setitem(BACKENDS, "recorder", _Recorder)
+def test_trainer_calls_apply_per_layer_with_matching_shapes(data):
     _Recorder.calls = []
-    clf = EqPropClassifier(**{**CHEAP, "max_iter": 1, "hidden_layer_sizes": (12, 8)}, backend="recorder", random_state=0)
+    clf = EqPropClassifier(**{**CHEAP, "max_iter": 1, "hidden_layer_sizes": (12, 8)}, backend=_Recorder(), random_state=0)
     clf.fit(data.X_train, data.y_train)
     steps = int(np.ceil(200 / 32))
     assert [c[0] for c in _Recorder.calls] == [0, 1, 2] * steps
@@ -122,11 +121,10 @@ def test_trainer_calls_apply_per_layer_with_matching_shapes(data, monkeypatch):
     assert [c["pulses"] for c in clf.backend_layer_cost_] == [steps] * 3
 
 
-def test_backend_seed_does_not_move_the_training_stream(data, monkeypatch):
+def test_backend_seed_does_not_move_the_training_stream(data):
     """Every backend sees the same minibatches and solver seeds: the backend seed is derived, not drawn."""
-    monkeypatch.setitem(BACKENDS, "recorder", _Recorder)
     a = EqPropClassifier(**CHEAP, random_state=3).fit(data.X_train, data.y_train)
-    b = EqPropClassifier(**CHEAP, backend="recorder", random_state=3).fit(data.X_train, data.y_train)
+    b = EqPropClassifier(**CHEAP, backend=_Recorder(), random_state=3).fit(data.X_train, data.y_train)
     for x, y in zip(a.network_.weights, b.network_.weights):
         np.testing.assert_array_equal(x, y)
     assert a.backend_seed_ == b.backend_seed_

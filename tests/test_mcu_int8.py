@@ -16,7 +16,7 @@ from eqising import EqPropClassifier, LayeredIsingNetwork, load_dataset, load_mo
 from eqising._validation import InvalidParameterError
 from eqising.cli import main
 from eqising.eqprop import one_hot_spins
-from eqising.hardware import BACKENDS, make_backend
+from eqising.hardware import BACKENDS, McuInt8Backend, make_backend
 from eqising.hardware.mcu import Int8Model, export_c, infer, memory_budget, train_step
 from eqising.hardware.mcu.engine import _stochastic_round, anneal, external_fields
 from eqising.hardware.mcu.fixed import ONE, draws, sigmoid_table, stream_key
@@ -150,11 +150,41 @@ def test_ram_budget_refuses_a_model_that_does_not_fit():
 
 # ------------------------------------------------------------------ estimator
 def test_backend_is_registered_and_validated():
-    assert BACKENDS["mcu-int8"].in_situ
+    assert BACKENDS["mcu-int8"] is McuInt8Backend
+    assert McuInt8Backend.requirements["solver"] is None and McuInt8Backend.requirements["optimizer"] == "sgd"
     with pytest.raises(InvalidParameterError, match="'num_sweeps' parameter of backend 'mcu-int8'"):
         make_backend("mcu-int8", {"num_sweeps": 0})
     with pytest.raises(InvalidParameterError, match="unknown key"):
         make_backend("mcu-int8", {"bits": 4})
+
+
+def test_defaults_follow_what_the_device_computes(digits):
+    """With no option but the backend, the estimator takes the device's settings (no solver, SGD, lr 0.02)."""
+    clf = EqPropClassifier(backend="mcu-int8", max_iter=1, random_state=0).fit(digits.X_train[:64], digits.y_train[:64])
+    s = clf.engine_.settings
+    assert (s.optimizer, s.momentum, s.nudge_mode, s.phase_reads, s.learning_rate) == ("sgd", 0.0, "positive", 1, 0.02)
+    assert clf.solver_ is None and "in situ" in clf.engine_.description
+    assert clf.get_params()["optimizer"] == "auto"  # the parameter itself is not changed by fit
+
+
+def test_a_short_last_batch_moves_in_proportion_on_the_device(digits):
+    """The last minibatch of an epoch (here 3 examples of 32) takes a step scaled by 3/32, as the float
+    engine's does, instead of a full step from 3 examples (which wrecked the model at every epoch end)."""
+    from eqising.hardware.mcu.training import Int8DeviceEngine
+
+    clf = EqPropClassifier(backend="mcu-int8", max_iter=1, random_state=0).fit(digits.X_train[:64], digits.y_train[:64])
+    engine: Int8DeviceEngine = clf.engine_
+    seen = []
+    real = engine.backend.train_step
+
+    def spy(X, targets, **kw):
+        seen.append((len(X), kw["learning_rate"], kw["bias_learning_rate"]))
+        return real(X, targets, **kw)
+
+    engine.backend.train_step = spy
+    targets = np.where(np.arange(40)[None, :] < 4, 1.0, -1.0).repeat(3, axis=0)
+    engine.step(digits.X_train[:3], targets, seed=1, learning_rates=(0.02, 0.002))
+    assert seen == [(3, pytest.approx(0.02 * 3 / 32), pytest.approx(0.002 * 3 / 32))]
 
 
 @pytest.mark.parametrize(
@@ -177,7 +207,7 @@ def test_inputs_outside_unit_range_are_refused(digits):
 
 @pytest.fixture(scope="module")
 def trained(digits, tmp_path_factory):
-    clf = EqPropClassifier(backend="mcu-int8", optimizer="sgd", learning_rate=0.02, max_iter=2, random_state=0)
+    clf = EqPropClassifier(backend="mcu-int8", max_iter=2, random_state=0)
     clf.fit(digits.X_train, digits.y_train)
     path = tmp_path_factory.mktemp("mcu") / "model"
     save_model(clf, path)
@@ -336,7 +366,9 @@ def test_a_refused_budget_leaves_no_half_fitted_model(digits):
 
 def test_cli_refuses_ram_budget_without_the_mcu_backend_and_export_over_a_file(digits, tmp_path, capsys):
     assert main(["train", "--ram-budget", "100000", "--epochs", "1", "--train-size", "60", "--test-size", "20"]) == 2
-    assert "'--ram-budget' option of eqising train must be used with --backend mcu-int8" in capsys.readouterr().err
+    # the option goes to the backend, which names what it takes (the CLI knows no backend by name)
+    assert "'backend_params' parameter of EqPropClassifier must be a dict with keys from {}. Got unknown key(s) " \
+        "['ram_budget']" in capsys.readouterr().err
     clf = EqPropClassifier(max_iter=1, random_state=0).fit(digits.X_train[:100], digits.y_train[:100])
     save_model(clf, tmp_path / "m")
     (tmp_path / "afile").write_text("not a folder")

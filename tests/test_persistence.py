@@ -68,7 +68,7 @@ def test_files_are_plain_npz_and_json(saved, fitted):
         assert a.dtype != object
     meta = json.loads((saved / "model.json").read_text())
     assert meta["format"] == "eqising-model"
-    assert meta["format_version"] == 2
+    assert meta["format_version"] == 3
     assert meta["arrays"]["file"] == "model.npz"
     assert len(meta["arrays"]["sha256"]) == 64
     assert meta["params"]["hidden_layer_sizes"] == [16]
@@ -89,7 +89,10 @@ def test_round_trip_predicts_identically(saved, fitted, data, target):
         assert W0.dtype == W1.dtype
         np.testing.assert_array_equal(W0, W1)  # bit-identical
     for name in (
+        "root_seed_",
         "prediction_seed_",
+        "backend_seed_",
+        "history_",
         "n_iter_",
         "t_",
         "loss_curve_",
@@ -206,7 +209,7 @@ def test_json_not_an_object(saved):
 
 def test_wrong_format_version(saved):
     _rewrite_json(saved, format_version=99)
-    with pytest.raises(ModelFileError, match=r"format version 99; this eqising reads version 2"):
+    with pytest.raises(ModelFileError, match=r"format version 99; this eqising reads version 3"):
         load_model(saved)
 
 

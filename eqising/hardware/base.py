@@ -92,7 +92,8 @@ class WeightBackend(abc.ABC):
 
     def set_params(self, **params: Any) -> "WeightBackend":
         """Change constructor parameters (validated as by the constructor); return ``self``."""
-        type(self).__init__(self, **{**self._given, **params})
+        fresh = type(self)(**{**self._given, **params})  # validated first: a refused value changes nothing
+        self.__dict__.update(fresh.__dict__)
         return self
 
     def training_engine(self, network: Any, solver: Any, optimizer: Any, settings: Any) -> Any:
@@ -126,7 +127,7 @@ class WeightBackend(abc.ABC):
         weight_clip: float | None,
         bias_clip: float | None,
         seed: int,
-        field_clip: float | None = None,
+        field_clip: float | None = 4.0,
         batch_size: int = 1,
     ) -> None:
         """Initial write of the network's parameters.
@@ -143,7 +144,7 @@ class WeightBackend(abc.ABC):
         seed : int
             Seeds device-to-device variation and every later random draw
             (stochastic rounding, cycle-to-cycle and read noise).
-        field_clip : float or None, default=None
+        field_clip : float or None, default=4.0
             Magnitude limit of the programmed fields (a device that computes
             fields itself clips them there); kept as :attr:`field_clip`.
         batch_size : int, default=1

@@ -49,8 +49,12 @@ class Int8DeviceEngine(TrainingEngine):
         self, X: np.ndarray, targets: np.ndarray, *, seed: int, learning_rates: tuple[float, float]
     ) -> StepRecord:
         s = self.settings
+        # the device averages over the examples it holds: a short last batch moves in proportion to its size
+        # (as in the float engine), instead of taking a full step from a handful of examples
+        share = min(1.0, len(X) / s.batch_size)
         free, energies, costs, phases = self.backend.train_step(
-            X, targets, nudge=s.nudge, learning_rate=learning_rates[0], bias_learning_rate=learning_rates[1],
+            X, targets, nudge=s.nudge, learning_rate=learning_rates[0] * share,
+            bias_learning_rate=learning_rates[1] * share,
             skip_correct=s.skip_correct, seed=int(seed) & _SEED_MASK,
         )
         self.network.weights, self.network.biases = self.backend.effective_weights()
