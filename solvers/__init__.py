@@ -10,10 +10,11 @@ from typing import Any
 
 from .._validation import make_registered
 from .ocean import AnnealingSampler, DimodSolver, DWaveMockSolver, DWaveSolver, NealSolver
-from .annealing import AnnealingSolver, default_beta_range
-from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
+from .annealing import AnnealingSolver
+from .base import Solver, SolverCapabilities, SpinSamples, add_costs
 from .exact import ExactSolver, all_spin_states, boltzmann_distribution
 from .memristor import MemristorDevice, MemristorSolver
+from .schedule import SCHEDULE_DEFAULTS, AnnealSchedule, default_beta_range
 
 __all__ = [
     "AnnealSchedule",
@@ -26,6 +27,7 @@ __all__ = [
     "MemristorDevice",
     "MemristorSolver",
     "NealSolver",
+    "SCHEDULE_DEFAULTS",
     "SOLVERS",
     "Solver",
     "SolverCapabilities",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...solvers.schedule import reheat_sweep
 from .fixed import LUT_SIZE, ONE, beta_multipliers, reverse_steps
 
 __all__ = ["Int8Model", "memory_budget"]
@@ -34,7 +35,8 @@ class Int8Model:
     betas : ndarray of int32, shape (num_sweeps,)
         Forward schedule multipliers (:func:`~.fixed.beta_multipliers`).
     reheat_sweeps : int
-        Reverse anneals reheat to forward sweep ``reheat_sweeps``.
+        Reverse anneals turn at forward sweep ``reheat_sweeps``
+        (:func:`eqising.solvers.schedule.reheat_sweep` of the float ``reheat``).
     """
 
     layer_sizes: tuple[int, ...]
@@ -88,7 +90,7 @@ class Int8Model:
         sizes = (weights[0].shape[0],) + tuple(W.shape[1] for W in weights)
         return cls(
             sizes, q, m, b, wclip, bclip, int(round(field_clip * ONE)),
-            beta_multipliers(beta_range, num_sweeps), int(reheat * num_sweeps),
+            beta_multipliers(beta_range, num_sweeps), reheat_sweep(reheat, num_sweeps),
         )
 
     # ------------------------------------------------------------ accessors
