@@ -9,14 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from .._validation import make_registered
-from .ocean import AnnealingSampler, DimodSolver, DWaveMockSolver, DWaveSolver, NealSolver
 from .annealing import AnnealingSolver
 from .base import Solver, SolverCapabilities, SpinSamples, add_costs
 from .exact import ExactSolver, all_spin_states, boltzmann_distribution
 from .memristor import MemristorDevice, MemristorSolver
+from .ocean import AnnealingSampler, DimodSolver, DWaveMockSolver, DWaveSolver, NealSolver
 from .schedule import SCHEDULE_DEFAULTS, AnnealSchedule, default_beta_range
 
 __all__ = [
+    "SCHEDULE_DEFAULTS",
+    "SOLVERS",
     "AnnealSchedule",
     "AnnealingSampler",
     "AnnealingSolver",
@@ -27,8 +29,6 @@ __all__ = [
     "MemristorDevice",
     "MemristorSolver",
     "NealSolver",
-    "SCHEDULE_DEFAULTS",
-    "SOLVERS",
     "Solver",
     "SolverCapabilities",
     "SpinSamples",

@@ -13,7 +13,7 @@ and reads of a batch are annealed in one call of a compiled kernel
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -57,7 +57,12 @@ class AnnealingSolver(Solver):
     capabilities = SolverCapabilities(
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered"
     )
-    parameters = {**SCHEDULE_DEFAULTS, "greedy_sweeps": 0, "update": "heat-bath", "estimate_temperature": False}
+    parameters: ClassVar[dict[str, Any]] = {
+        **SCHEDULE_DEFAULTS,
+        "greedy_sweeps": 0,
+        "update": "heat-bath",
+        "estimate_temperature": False,
+    }
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         owner = "solver 'annealing'"

@@ -6,7 +6,9 @@ once, independently of the solver, by :class:`~eqising.solvers.schedule.AnnealSc
 (:mod:`eqising.solvers.schedule`); a solver fills in what the schedule leaves
 open (sweeps, temperature range) from its own parameters. Per-problem seeds
 come from :func:`eqising.seeding.problem_seeds`. :mod:`eqising.solvers.testing`
-checks that a solver keeps this protocol.
+checks that a solver keeps this protocol. (``check_beta_range`` is still
+importable from here for :mod:`eqising.hardware.mcu.backend`; it lives in the
+schedule module.)
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ import numpy as np
 from .._validation import Described, check_int, check_keys, param_error
 from ..ising import IsingBatch
 from ..seeding import problem_seeds
-from .schedule import AnnealSchedule
-from .schedule import check_beta_range as check_beta_range  # noqa: F401  (eqising.hardware.mcu imports it from here)
+from .schedule import AnnealSchedule, check_beta_range  # noqa: F401
 from .temperature import effective_temperature
 
 __all__ = ["Solver", "SolverCapabilities", "SpinSamples", "add_costs"]

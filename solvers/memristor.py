@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -150,7 +150,7 @@ class MemristorDevice:
         check_float(self.conversion_energy, "conversion_energy", owner, low=0.0)
 
     @classmethod
-    def ideal(cls, **changes: Any) -> "MemristorDevice":
+    def ideal(cls, **changes: Any) -> MemristorDevice:
         """A noiseless, exact device: no programming error or read noise, continuous levels, ideal ADC."""
         base = {"levels": None, "program_error": 0.0, "read_noise": 0.0, "adc_bits": None}
         return cls(**{**base, **changes})
@@ -293,7 +293,12 @@ class MemristorSolver(Solver):
     capabilities = SolverCapabilities(
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered"
     )
-    parameters = {**SCHEDULE_DEFAULTS, "device": None, "program_seed": 0, "estimate_temperature": False}
+    parameters: ClassVar[dict[str, Any]] = {
+        **SCHEDULE_DEFAULTS,
+        "device": None,
+        "program_seed": 0,
+        "estimate_temperature": False,
+    }
 
     #: Problems relaxed together; bounds the memory of pre-drawn random numbers.
     chunk_bytes = 32 * 2**20

@@ -79,7 +79,9 @@ __all__ = [
 
 #: Schedule parameters of every sweep-based solver, with their defaults (read-only; build a
 #: solver's ``parameters`` as ``{**SCHEDULE_DEFAULTS, ...}``).
-SCHEDULE_DEFAULTS: Mapping[str, Any] = MappingProxyType({"num_sweeps": 50, "beta_range": None, "reheat": 0.25})
+SCHEDULE_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {"num_sweeps": 50, "beta_range": None, "reheat": 0.25}
+)
 
 #: Schedule parameters of the QPU solvers: forward anneal time and reverse ramp time in
 #: microseconds, and the reverse anneal's turning point (the same ``reheat`` as above).
@@ -218,7 +220,9 @@ def linear_betas(hot: Any, cold: Any, num_sweeps: int) -> np.ndarray:
     -------
     ndarray of shape (num_sweeps,) or (n_problems, num_sweeps), float64
     """
-    return np.linspace(np.asarray(hot, dtype=np.float64), np.asarray(cold, dtype=np.float64), int(num_sweeps), axis=-1)
+    return np.linspace(
+        np.asarray(hot, dtype=np.float64), np.asarray(cold, dtype=np.float64), int(num_sweeps), axis=-1
+    )
 
 
 def reheat_sweep(reheat: float, num_sweeps: int) -> int:
@@ -364,11 +368,13 @@ class AnnealSchedule:
             check_reheat(self.reheat, owner)
 
     @classmethod
-    def constant(cls, beta: float, num_sweeps: int) -> "AnnealSchedule":
+    def constant(cls, beta: float, num_sweeps: int) -> AnnealSchedule:
         """A fixed-temperature schedule (Boltzmann sampling at inverse temperature ``beta``)."""
         return cls("forward", num_sweeps, (beta, beta))
 
-    def resolved(self, num_sweeps: int, beta_range: tuple[float, float] | None, reheat: float) -> "AnnealSchedule":
+    def resolved(
+        self, num_sweeps: int, beta_range: tuple[float, float] | None, reheat: float
+    ) -> AnnealSchedule:
         """Fill the open fields with a solver's defaults."""
         return AnnealSchedule(
             self.kind,
@@ -420,7 +426,9 @@ class AnnealSchedule:
 
     def _check_resolved(self) -> None:
         if self.num_sweeps is None or (self.kind == "reverse" and self.reheat is None):
-            raise param_error("schedule", "AnnealSchedule.betas", "a resolved schedule (call resolved() first)", self)
+            raise param_error(
+                "schedule", "AnnealSchedule.betas", "a resolved schedule (call resolved() first)", self
+            )
 
 
 def schedule_betas(

@@ -42,6 +42,7 @@ from __future__ import annotations
 import re
 import unittest
 from collections.abc import Callable, Iterable
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -88,11 +89,15 @@ GROUND_STATE_CONFIGS = ((4, 4), (3, 4, 3), (5, 5), (2, 3, 3, 2))
 
 # ------------------------------------------------------------------ problems
 def random_batch(
-    layer_sizes: Iterable[int], n_problems: int, rng: np.random.Generator, j_scale: float = 1.0, h_scale: float = 1.0
+    layer_sizes: Iterable[int],
+    n_problems: int,
+    rng: np.random.Generator,
+    j_scale: float = 1.0,
+    h_scale: float = 1.0,
 ) -> IsingBatch:
-    """Gaussian couplings (shared) and fields (per problem), standard deviations ``j_scale`` and ``h_scale``."""
+    """Gaussian couplings (shared) and fields (per problem), of std devs ``j_scale`` and ``h_scale``."""
     layer_sizes = tuple(int(n) for n in layer_sizes)
-    couplings = tuple(rng.normal(0.0, j_scale, size=(a, b)) for a, b in zip(layer_sizes, layer_sizes[1:]))
+    couplings = tuple(rng.normal(0.0, j_scale, size=(a, b)) for a, b in pairwise(layer_sizes))
     fields = rng.normal(0.0, h_scale, size=(n_problems, sum(layer_sizes)))
     return IsingBatch(layer_sizes, couplings, fields)
 
@@ -100,11 +105,13 @@ def random_batch(
 def free_batch(layer_sizes: Iterable[int], n_problems: int) -> IsingBatch:
     """No couplings, no fields: every state has energy 0, so samples must be uniform."""
     layer_sizes = tuple(int(n) for n in layer_sizes)
-    couplings = tuple(np.zeros((a, b)) for a, b in zip(layer_sizes, layer_sizes[1:]))
+    couplings = tuple(np.zeros((a, b)) for a, b in pairwise(layer_sizes))
     return IsingBatch(layer_sizes, couplings, np.zeros((n_problems, sum(layer_sizes))))
 
 
-def planted_ferromagnet(layer_sizes: Iterable[int], rng: np.random.Generator) -> tuple[IsingBatch, np.ndarray]:
+def planted_ferromagnet(
+    layer_sizes: Iterable[int], rng: np.random.Generator
+) -> tuple[IsingBatch, np.ndarray]:
     """One problem with zero fields and couplings ``J_ij = c_ij g_i g_j``, ``c_ij`` in [0.5, 1.5].
 
     Every bond is satisfied by ``g`` (a gauge-transformed ferromagnet), so the
@@ -121,7 +128,7 @@ def planted_ferromagnet(layer_sizes: Iterable[int], rng: np.random.Generator) ->
     g = (2 * rng.integers(0, 2, size=sum(layer_sizes)) - 1).astype(np.int8)
     offsets = np.concatenate([[0], np.cumsum(layer_sizes)])
     couplings = []
-    for l, (a, b) in enumerate(zip(layer_sizes, layer_sizes[1:])):
+    for l, (a, b) in enumerate(pairwise(layer_sizes)):
         ga, gb = g[offsets[l] : offsets[l + 1]], g[offsets[l + 1] : offsets[l + 2]]
         couplings.append(rng.uniform(0.5, 1.5, size=(a, b)) * np.outer(ga, gb))
     return IsingBatch(layer_sizes, tuple(couplings), np.zeros((1, sum(layer_sizes)))), g
@@ -199,7 +206,10 @@ def _assert_samples(out: Any, batch: IsingBatch, num_reads: int, what: str) -> S
     want = (batch.n_problems, num_reads, batch.n_spins)
     spins = out.spins
     if not isinstance(spins, np.ndarray) or spins.shape != want:
-        _fail(f"{what}: spins of shape {getattr(spins, 'shape', None)}, expected {want} (n_problems, num_reads, n_spins)")
+        _fail(
+            f"{what}: spins of shape {getattr(spins, 'shape', None)}, "
+            f"expected {want} (n_problems, num_reads, n_spins)"
+        )
     if spins.dtype != np.int8:
         _fail(f"{what}: spins of dtype {spins.dtype}, expected int8")
     if not np.all(np.abs(spins) == 1):
@@ -250,7 +260,9 @@ def check_protocol(solver: Solver, *, exact: bool | None = None) -> None:
         _fail(f"params {sorted(solver.params)} are not the declared parameters {sorted(solver.parameters)}")
     repr(solver)
     cls = type(solver)
-    _raises(r"'solver_params' parameter of .* must be", lambda: cls(no_such_parameter=1), "an unknown keyword")
+    _raises(
+        r"'solver_params' parameter of .* must be", lambda: cls(no_such_parameter=1), "an unknown keyword"
+    )
     _raises(
         r"'estimate_temperature' parameter of .* must be",
         lambda: cls(estimate_temperature="yes"),
@@ -281,7 +293,9 @@ def check_default_call(solver: Solver, *, exact: bool | None = None) -> None:
     """``sample(batch)`` is one read per problem, and ``seed=None`` samples (fresh entropy)."""
     batch = random_batch((2, 3), 2, np.random.default_rng(1))
     _assert_samples(solver.sample(batch), batch, 1, "sample(batch)")
-    _assert_samples(solver.sample(batch, num_reads=3, seed=None), batch, 3, "sample(batch, num_reads=3, seed=None)")
+    _assert_samples(
+        solver.sample(batch, num_reads=3, seed=None), batch, 3, "sample(batch, num_reads=3, seed=None)"
+    )
 
 
 # ------------------------------------------------------------------ seeds
@@ -312,12 +326,14 @@ def check_seeds_change_samples(solver: Solver, *, exact: bool | None = None) -> 
     if _exact(solver, exact):
         return  # an exact ground-state sampler is deterministic on a problem with one ground state
     batch = random_batch((3, 4, 3), 4, np.random.default_rng(5), j_scale=0.3, h_scale=0.3)
-    if np.array_equal(solver.sample(batch, num_reads=6, seed=1).spins, solver.sample(batch, num_reads=6, seed=2).spins):
+    if np.array_equal(
+        solver.sample(batch, num_reads=6, seed=1).spins, solver.sample(batch, num_reads=6, seed=2).spins
+    ):
         _fail("seeds 1 and 2 gave the same spins on a random problem")
 
 
 def check_per_problem_seeds(solver: Solver, *, exact: bool | None = None) -> None:
-    """A problem's samples depend only on its own seed: not on its position, its neighbours, or the batch size.
+    """A problem's samples depend only on its own seed: not on its position, neighbours or batch size.
 
     Checked for the default schedule, a forward and a constant sweep schedule
     (when the solver takes them), problems with degenerate ground states, and
@@ -335,23 +351,43 @@ def check_per_problem_seeds(solver: Solver, *, exact: bool | None = None) -> Non
         full = solver.sample(batch, num_reads=7, schedule=schedule, seed=seeds)
         for j in range(batch.n_problems):
             alone = solver.sample(batch.select([j]), num_reads=7, schedule=schedule, seed=seeds[[j]])
-            _equal(alone.spins[0], full.spins[j], f"{label}: problem {j} sampled alone differs from it in the batch")
+            _equal(
+                alone.spins[0],
+                full.spins[j],
+                f"{label}: problem {j} sampled alone differs from it in the batch",
+            )
         perm = np.array([3, 0, 4, 2, 1])
         shuffled = solver.sample(batch.select(perm), num_reads=7, schedule=schedule, seed=seeds[perm])
-        _equal(shuffled.spins, full.spins[perm], f"{label}: permuting the batch changes the problems' samples")
-        mixed = IsingBatch(batch.layer_sizes, batch.couplings, np.concatenate([other.fields[:2], batch.fields[2:3]]))
-        mixed_out = solver.sample(mixed, num_reads=7, schedule=schedule, seed=np.array([1, 2, seeds[2]], dtype=np.uint64))
-        _equal(mixed_out.spins[2], full.spins[2], f"{label}: a problem's samples depend on its neighbours in the batch")
+        _equal(
+            shuffled.spins, full.spins[perm], f"{label}: permuting the batch changes the problems' samples"
+        )
+        mixed = IsingBatch(
+            batch.layer_sizes, batch.couplings, np.concatenate([other.fields[:2], batch.fields[2:3]])
+        )
+        mixed_out = solver.sample(
+            mixed, num_reads=7, schedule=schedule, seed=np.array([1, 2, seeds[2]], dtype=np.uint64)
+        )
+        _equal(
+            mixed_out.spins[2],
+            full.spins[2],
+            f"{label}: a problem's samples depend on its neighbours in the batch",
+        )
     # zero fields: every ground state s has a twin -s, so even ground-state samplers draw at random
     batch = random_batch((3, 4, 3), 4, np.random.default_rng(20), h_scale=0.0)
     seeds = np.array([5, 6, 7, 8])
     schedule = _schedule(solver, num_sweeps=30)
     full = solver.sample(batch, num_reads=16, schedule=schedule, seed=seeds)
     if all(np.array_equal(full.spins[0], full.spins[j]) for j in range(1, 4)):
-        _fail("four seeds gave the same reads of four degenerate problems (the seeds are not used per problem)")
+        _fail(
+            "four seeds gave the same reads of four degenerate problems (the seeds are not used per problem)"
+        )
     for j in range(4):
         alone = solver.sample(batch.select([j]), num_reads=16, schedule=schedule, seed=seeds[[j]])
-        _equal(alone.spins[0], full.spins[j], f"degenerate problem {j} sampled alone differs from it in the batch")
+        _equal(
+            alone.spins[0],
+            full.spins[j],
+            f"degenerate problem {j} sampled alone differs from it in the batch",
+        )
     if not solver.capabilities.reverse_anneal:
         return
     rng = np.random.default_rng(10)
@@ -361,12 +397,18 @@ def check_per_problem_seeds(solver: Solver, *, exact: bool | None = None) -> Non
     seeds = np.array([7, 8, 9, 10])
     full = solver.sample(batch, num_reads=5, schedule=schedule, initial_states=init, seed=seeds)
     for j in range(4):
-        alone = solver.sample(batch.select([j]), num_reads=5, schedule=schedule, initial_states=init[[j]], seed=seeds[[j]])
-        _equal(alone.spins[0], full.spins[j], f"reverse anneal: problem {j} sampled alone differs from it in the batch")
+        alone = solver.sample(
+            batch.select([j]), num_reads=5, schedule=schedule, initial_states=init[[j]], seed=seeds[[j]]
+        )
+        _equal(
+            alone.spins[0],
+            full.spins[j],
+            f"reverse anneal: problem {j} sampled alone differs from it in the batch",
+        )
 
 
 def check_int_seed_derives_per_problem_seeds(solver: Solver, *, exact: bool | None = None) -> None:
-    """An int seed is one reproducible stream per problem, so the first problems of a batch agree with a prefix."""
+    """An int seed is one reproducible stream per problem: a batch's first problems agree with a prefix."""
     batch = random_batch((3, 4), 4, np.random.default_rng(11), j_scale=0.3, h_scale=0.3)
     a = solver.sample(batch, num_reads=4, seed=99)
     b = solver.sample(batch.select(slice(0, 2)), num_reads=4, seed=99)
@@ -374,7 +416,9 @@ def check_int_seed_derives_per_problem_seeds(solver: Solver, *, exact: bool | No
 
 
 # ------------------------------------------------------------------ ground states
-def _ground_state_rate(solver: Solver, schedule: AnnealSchedule | None, seed: int, rng_seed: int) -> tuple[list, list]:
+def _ground_state_rate(
+    solver: Solver, schedule: AnnealSchedule | None, seed: int, rng_seed: int
+) -> tuple[list, list]:
     rng = np.random.default_rng(rng_seed)
     solved, reads_ok = [], []
     for layer_sizes in GROUND_STATE_CONFIGS:
@@ -388,7 +432,9 @@ def _ground_state_rate(solver: Solver, schedule: AnnealSchedule | None, seed: in
         solved.extend(np.isclose(out.energies.min(axis=1), ground, rtol=0, atol=1e-9))
         reads_ok.append(np.allclose(out.energies, ground[:, None], rtol=0, atol=1e-9))
     if not solved:
-        raise unittest.SkipTest(f"solver {solver.name!r} takes fewer spins than the ground-state problems (8-10)")
+        raise unittest.SkipTest(
+            f"solver {solver.name!r} takes fewer spins than the ground-state problems (8-10)"
+        )
     return solved, reads_ok
 
 
@@ -406,7 +452,10 @@ def check_ground_states(solver: Solver, *, exact: bool | None = None) -> None:
     solved, reads_ok = _ground_state_rate(solver, schedule, seed=13, rng_seed=12)
     need = len(solved) if sweeps else int(np.ceil(len(solved) * 22 / 24))
     if sum(solved) < need:
-        _fail(f"the lowest of 20 reads is the ground state in {sum(solved)} of {len(solved)} problems (need {need})")
+        _fail(
+            f"the lowest of 20 reads is the ground state in {sum(solved)} of {len(solved)} problems "
+            f"(need {need})"
+        )
     if _exact(solver, exact) and not all(reads_ok):
         _fail("an exact solver returned reads that are not ground states")
 
@@ -421,11 +470,16 @@ def check_default_schedule_ground_states(solver: Solver, *, exact: bool | None =
     all 20 reads. So this asserts a rate rather than every problem.
     """
     if not _sweeps(solver):
-        raise unittest.SkipTest(f"solver {solver.name!r} has no sweep schedule (check_ground_states uses its default)")
+        raise unittest.SkipTest(
+            f"solver {solver.name!r} has no sweep schedule (check_ground_states uses its default)"
+        )
     solved, _ = _ground_state_rate(solver, AnnealSchedule(num_sweeps=300), seed=19, rng_seed=18)
     need = int(np.ceil(len(solved) * 22 / 24))
     if sum(solved) < need:
-        _fail(f"the lowest of 20 reads is the ground state in {sum(solved)} of {len(solved)} problems (need {need})")
+        _fail(
+            f"the lowest of 20 reads is the ground state in {sum(solved)} of {len(solved)} problems "
+            f"(need {need})"
+        )
 
 
 # ------------------------------------------------------------------ reverse anneals
@@ -481,7 +535,7 @@ def check_cold_reverse_anneal_keeps_its_state(solver: Solver, *, exact: bool | N
 
 
 def check_reheat_controls_reverse_anneal(solver: Solver, *, exact: bool | None = None) -> None:
-    """``reheat`` is measured from the hot end: near 1 a reverse anneal barely warms up, at 0 it melts the state.
+    """``reheat`` is measured from the hot end: near 1 a reverse anneal barely warms up, at 0 it melts.
 
     From 40 reads in ``+g``: a shallow reheat (0.9 of a 50-sweep anneal from
     beta 0.01 to 100, i.e. beta ~ 50; 0.99 for a solver at its own
@@ -506,7 +560,10 @@ def check_reheat_controls_reverse_anneal(solver: Solver, *, exact: bool | None =
     if not np.all(plus | minus):
         _fail(f"{deep!r}: {int((~(plus | minus)).sum())} of 40 reads did not cool back into a ground state")
     if not (minus.any() and plus.any()):
-        _fail(f"{deep!r}: all 40 reads ended in the same ground state (a full reheat should melt the start state)")
+        _fail(
+            f"{deep!r}: all 40 reads ended in the same ground state "
+            "(a full reheat should melt the start state)"
+        )
 
 
 # ------------------------------------------------------------------ bad input
@@ -520,7 +577,7 @@ def check_bad_num_reads(solver: Solver, *, exact: bool | None = None) -> None:
     for num_reads in (-1, 0, 2.5, "3", True):
         _raises(
             rf"'num_reads' parameter of {_owner(solver)} must be an int >= 1",
-            lambda: solver.sample(batch, num_reads=num_reads),
+            lambda num_reads=num_reads: solver.sample(batch, num_reads=num_reads),
             f"num_reads={num_reads!r}",
         )
 
@@ -528,7 +585,11 @@ def check_bad_num_reads(solver: Solver, *, exact: bool | None = None) -> None:
 def check_bad_batch(solver: Solver, *, exact: bool | None = None) -> None:
     """``batch`` must be an :class:`~eqising.ising.IsingBatch`."""
     batch = _small_batch()
-    _raises(rf"'batch' parameter of {_owner(solver)} must be", lambda: solver.sample(batch.fields), "an array as batch")
+    _raises(
+        rf"'batch' parameter of {_owner(solver)} must be",
+        lambda: solver.sample(batch.fields),
+        "an array as batch",
+    )
 
 
 def check_bad_schedule(solver: Solver, *, exact: bool | None = None) -> None:
@@ -548,23 +609,40 @@ def check_bad_initial_states(solver: Solver, *, exact: bool | None = None) -> No
     for shape in ((2, 3, 7), (2, 4, 6), (1, 4, 7), (4, 7)):
         _raises(
             pattern,
-            lambda: solver.sample(batch, num_reads=4, initial_states=np.ones(shape, dtype=np.int8)),
+            lambda shape=shape: solver.sample(
+                batch, num_reads=4, initial_states=np.ones(shape, dtype=np.int8)
+            ),
             f"initial_states of shape {shape} for (2, 4, 7)",
         )
     for bad in (0, 2, 0.5, np.nan):
         init = np.ones((2, 4, 7))
         init[1, 2, 3] = bad
-        _raises(pattern, lambda: solver.sample(batch, num_reads=4, initial_states=init), f"an initial state of {bad}")
+        _raises(
+            pattern,
+            lambda init=init: solver.sample(batch, num_reads=4, initial_states=init),
+            f"an initial state of {bad}",
+        )
 
 
 def check_bad_seed(solver: Solver, *, exact: bool | None = None) -> None:
     """``seed`` must be None, an int in [0, 2**64), or one such int per problem."""
     batch = _small_batch()
-    bad = [-1, 1.5, "7", True, 2**64, [1, 2, 3], [1, -2], [1.0, 2.0], np.array([[1, 2]]), np.random.default_rng(0)]
+    bad = [
+        -1,
+        1.5,
+        "7",
+        True,
+        2**64,
+        [1, 2, 3],
+        [1, -2],
+        [1.0, 2.0],
+        np.array([[1, 2]]),
+        np.random.default_rng(0),
+    ]
     for seed in bad:
         _raises(
             rf"'seed' parameter of {_owner(solver)} must be",
-            lambda: solver.sample(batch, num_reads=2, seed=seed),
+            lambda seed=seed: solver.sample(batch, num_reads=2, seed=seed),
             f"seed={seed!r}",
         )
 
@@ -575,7 +653,9 @@ def check_max_spins(solver: Solver, *, exact: bool | None = None) -> None:
     if limit is None:
         raise unittest.SkipTest(f"solver {solver.name!r} has no spin limit")
     batch = IsingBatch((limit + 1,), (), np.zeros((1, limit + 1)))
-    _raises(rf"'batch' parameter of {_owner(solver)} must be", lambda: solver.sample(batch), f"{limit + 1} spins")
+    _raises(
+        rf"'batch' parameter of {_owner(solver)} must be", lambda: solver.sample(batch), f"{limit + 1} spins"
+    )
 
 
 # ------------------------------------------------------------------ running the suite
@@ -712,6 +792,7 @@ def load_solver_tests(
 
     def decorate(cls: type) -> type:
         for name in names:
+
             def test(self: Any, _name: str = name) -> None:
                 run_check(build(), _name, exact=exact)
 

@@ -9,13 +9,10 @@ solvers fail them, and keeps the tests specific to one solver or to the registry
 from __future__ import annotations
 
 import unittest
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
-
-from eqising._validation import InvalidParameterError
-from eqising.ising import IsingBatch
-from eqising.seeding import generator
 from eqising.solvers import (
     SOLVERS,
     AnnealingSolver,
@@ -34,6 +31,10 @@ from eqising.solvers.testing import (
     random_batch,
     run_check,
 )
+
+from eqising._validation import InvalidParameterError
+from eqising.ising import IsingBatch
+from eqising.seeding import generator
 
 #: Registered solvers left out of the shared contract, with the reason.
 CONTRACT_EXCLUDED = {
@@ -88,7 +89,7 @@ class GibbsSolver(Solver):
     capabilities = SolverCapabilities(
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered"
     )
-    parameters = {**SCHEDULE_DEFAULTS, "estimate_temperature": False}
+    parameters: ClassVar[dict[str, Any]] = {**SCHEDULE_DEFAULTS, "estimate_temperature": False}
 
     def _check_params(self, params):
         return check_schedule_params(params, f"solver {self.name!r}")
@@ -107,7 +108,11 @@ class GibbsSolver(Solver):
             J[batch.layer_slice(l), batch.layer_slice(l + 1)] = Jl
         J = J + J.T
         u = self._uniforms(seeds, (steps + 1, R, N))  # (B, steps + 1, R, N): start states, then sweeps
-        spins = np.where(u[:, 0] < 0.5, 1.0, -1.0) if initial_states is None else initial_states.astype(np.float64)
+        spins = (
+            np.where(u[:, 0] < 0.5, 1.0, -1.0)
+            if initial_states is None
+            else initial_states.astype(np.float64)
+        )
         for t in range(steps):
             for i in range(N):
                 f = batch.fields[:, None, i] + spins @ J[:, i]
@@ -133,7 +138,11 @@ def test_load_solver_tests_adds_one_test_per_check():
 
 def test_assert_solver_contract_reports_every_check():
     results = assert_solver_contract(GibbsSolver(), checks=["protocol", "bad_seed", "max_spins"])
-    assert results == {"protocol": "passed", "bad_seed": "passed", "max_spins": "skipped: solver 'test-gibbs' has no spin limit"}
+    assert results == {
+        "protocol": "passed",
+        "bad_seed": "passed",
+        "max_spins": "skipped: solver 'test-gibbs' has no spin limit",
+    }
 
 
 # ------------------------------------------------------------------ broken solvers fail it
@@ -172,14 +181,19 @@ class NoValidationSolver(GibbsSolver):
     def sample(self, batch, *, num_reads=1, schedule=None, initial_states=None, seed=None):
         if isinstance(num_reads, (int, float)) and num_reads < 1:
             num_reads = 1
-        return super().sample(batch, num_reads=int(num_reads), schedule=schedule, initial_states=initial_states, seed=seed)
+        return super().sample(
+            batch, num_reads=int(num_reads), schedule=schedule, initial_states=initial_states, seed=seed
+        )
 
 
 @pytest.mark.parametrize(
     "solver_cls, failing",
     [
         (FloatSpinsSolver, ["shapes_and_dtypes", "default_call"]),
-        (SeedIgnoringSolver, ["same_seed_same_samples", "per_problem_seeds", "int_seed_derives_per_problem_seeds"]),
+        (
+            SeedIgnoringSolver,
+            ["same_seed_same_samples", "per_problem_seeds", "int_seed_derives_per_problem_seeds"],
+        ),
         (SharedStreamSolver, ["per_problem_seeds"]),
         (NoValidationSolver, ["bad_num_reads"]),
     ],
@@ -253,8 +267,11 @@ def test_annealing_counts_spin_updates():
     out = AnnealingSolver().sample(batch, num_reads=5, schedule=AnnealSchedule(num_sweeps=12), seed=0)
     assert out.info["spin_updates"] == 2 * 5 * 7 * 12
     out = AnnealingSolver().sample(
-        batch, num_reads=5, schedule=AnnealSchedule("reverse", num_sweeps=12, reheat=0.5),
-        initial_states=out.spins, seed=0,
+        batch,
+        num_reads=5,
+        schedule=AnnealSchedule("reverse", num_sweeps=12, reheat=0.5),
+        initial_states=out.spins,
+        seed=0,
     )
     assert out.info["spin_updates"] == 2 * 5 * 7 * (2 * (12 - 6) - 1)
 
@@ -335,7 +352,9 @@ def test_every_solver_can_report_its_effective_temperature(name):
     """
     batch = random_batch((4, 5), 40, np.random.default_rng(11), j_scale=0.5, h_scale=0.5)
     params = {"beta": 1.0} if name == "exact" else {}
-    quiet = make_solver(name, params).sample(batch, num_reads=2, schedule=AnnealSchedule.constant(1.0, 5), seed=0)
+    quiet = make_solver(name, params).sample(
+        batch, num_reads=2, schedule=AnnealSchedule.constant(1.0, 5), seed=0
+    )
     asked = make_solver(name, {**params, "estimate_temperature": True})
     out = asked.sample(batch, num_reads=50, schedule=AnnealSchedule.constant(1.0, 60), seed=1)
     T = out.info["diagnostics"]["effective_temperature"]

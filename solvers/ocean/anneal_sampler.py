@@ -109,9 +109,9 @@ class AnnealingSampler(dimod.Sampler, dimod.Initialized):
             ``spin_updates``.
         """
         if kwargs:
-            raise param_error(
-                sorted(kwargs)[0], OWNER, f"one of the sampler's parameters {sorted(self.parameters)}", kwargs[sorted(kwargs)[0]]
-            )
+            first = min(kwargs)
+            expected = f"one of the sampler's parameters {sorted(self.parameters)}"
+            raise param_error(first, OWNER, expected, kwargs[first])
         if num_reads is not None:
             num_reads = check_int(num_reads, "num_reads", OWNER, low=1)
         num_sweeps = check_int(num_sweeps, "num_sweeps", OWNER, low=0)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -157,7 +157,7 @@ class DimodSolver(Solver):
     capabilities = SolverCapabilities(
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="any"
     )
-    parameters = {
+    parameters: ClassVar[dict[str, Any]] = {
         "sampler": None,
         "sampler_params": None,
         **SCHEDULE_DEFAULTS,
@@ -262,4 +262,4 @@ class NealSolver(DimodSolver):
     """
 
     name = "neal"
-    parameters = {k: v for k, v in DimodSolver.parameters.items() if k != "sampler"}
+    parameters: ClassVar[dict[str, Any]] = {k: v for k, v in DimodSolver.parameters.items() if k != "sampler"}

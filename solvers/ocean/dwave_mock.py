@@ -31,14 +31,19 @@ from __future__ import annotations
 
 import functools
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import dimod
 import numpy as np
 
 from ..._validation import check_float, check_int, param_error
 from ...seeding import generator, root_seed
-from ..schedule import anneal_fraction_to_beta, anneal_fractions, forward_anneal_schedule, is_reverse_anneal_schedule
+from ..schedule import (
+    anneal_fraction_to_beta,
+    anneal_fractions,
+    forward_anneal_schedule,
+    is_reverse_anneal_schedule,
+)
 from .dwave_solver import DWaveSolver
 
 __all__ = ["AnnealEmulator", "DWaveMockSolver", "estimate_timing"]
@@ -298,7 +303,7 @@ class DWaveMockSolver(DWaveSolver):
     """
 
     name = "dwave-mock"
-    parameters = {
+    parameters: ClassVar[dict[str, Any]] = {
         **{k: v for k, v in DWaveSolver.parameters.items() if k != "qpu_solver"},
         "topology_shape": 16,
         "beta": 20.0,

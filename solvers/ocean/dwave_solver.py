@@ -37,8 +37,9 @@ A real run needs a D-Wave API token (``DWAVE_API_TOKEN`` or ``dwave setup``).
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -125,7 +126,7 @@ class DWaveSolver(Solver):
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered",
         sweep_schedule=False,
     )
-    parameters = {
+    parameters: ClassVar[dict[str, Any]] = {
         "qpu_solver": None,
         "chain_strength": None,
         "scale": None,
@@ -229,7 +230,7 @@ class DWaveSolver(Solver):
             )
             probe = IsingBatch(
                 layer_sizes,
-                tuple(np.zeros((a, b)) for a, b in zip(layer_sizes, layer_sizes[1:])),
+                tuple(np.zeros((a, b)) for a, b in pairwise(layer_sizes)),
                 np.zeros((1, sum(layer_sizes))),
             )
             _, (rows, cols, _) = probe.to_dimod_arrays()
@@ -295,9 +296,8 @@ class DWaveSolver(Solver):
         base_kwargs: dict[str, Any] = {"auto_scale": False, "answer_mode": "raw"}
         if reverse:
             reheat = schedule.reheat if schedule.reheat is not None else p["reheat"]
-            base_kwargs.update(
-                anneal_schedule=reverse_anneal_schedule(reheat, p["reverse_ramp_time"]), reinitialize_state=True
-            )
+            schedule_points = reverse_anneal_schedule(reheat, p["reverse_ramp_time"])
+            base_kwargs.update(anneal_schedule=schedule_points, reinitialize_state=True)
         else:
             base_kwargs["annealing_time"] = p["annealing_time"]
         spins = np.empty((batch.n_problems, num_reads, batch.n_spins), dtype=np.int8)
