@@ -74,7 +74,10 @@ def test_every_registered_solver_is_under_contract_or_excluded_with_a_reason():
 @pytest.mark.parametrize("check", CONTRACT_CHECKS)
 @pytest.mark.parametrize("name", CONTRACT_SOLVERS)
 def test_solver_contract(name, check, embedding_cache):
-    run_check(contract_solver(name, embedding_cache), check)
+    try:
+        run_check(contract_solver(name, embedding_cache), check)
+    except unittest.SkipTest as skip:  # a check that does not apply to this solver
+        pytest.skip(str(skip))
 
 
 # ------------------------------------------------------------------ a solver written elsewhere
