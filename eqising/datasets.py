@@ -108,7 +108,7 @@ def load_mnist(
     """
     folder = Path(data_dir)
     if not folder.is_dir():
-        raise FileNotFoundError(f"The 'data_dir' parameter of load_mnist must be an existing folder; got {str(folder)!r} instead.")
+        raise FileNotFoundError(f"The 'data_dir' parameter of load_mnist must be an existing folder. Got {str(folder)!r} instead.")
     parts = {}
     for split in ("train", "t10k"):
         images = read_idx(_find_idx(folder, f"{split}-images-idx3-ubyte"))

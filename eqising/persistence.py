@@ -129,7 +129,7 @@ def _rebuild(described: Any, name: str, registry: Any, base: type, trust: Any, o
         return registry.make(described["name"], params, owner)
     cls = import_object(described.get("class", ""), name, owner, trust=trust)
     if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise ModelFileError(f"The {name!r} entry of {owner} must name a {base.__name__} subclass; got {cls!r}.")
+        raise ModelFileError(f"The {name!r} entry of {owner} must name a {base.__name__} subclass. Got {cls!r} instead.")
     return cls(**params)
 
 

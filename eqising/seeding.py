@@ -83,9 +83,12 @@ def root_seed(random_state: Any, name: str = "random_state", owner: str = "eqisi
         return int(random_state.integers(2**63)) * 2 + int(random_state.integers(2))
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(2**31))
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, (bool, np.bool_)):
-        if 0 <= int(random_state) < 2**64:
-            return int(random_state)
+    if (
+        isinstance(random_state, numbers.Integral)
+        and not isinstance(random_state, (bool, np.bool_))
+        and 0 <= int(random_state) < 2**64
+    ):
+        return int(random_state)
     raise param_error(name, owner, "None, an int in [0, 2**64) or a numpy.random.Generator", random_state)
 
 
@@ -145,7 +148,7 @@ class SeedSource:
         """A Generator seeded with the child at ``path``."""
         return generator(self.root, *path)
 
-    def child(self, *path: Any) -> "SeedSource":
+    def child(self, *path: Any) -> SeedSource:
         """The source rooted at the child seed at ``path``."""
         return SeedSource(self.seed(*path))
 

@@ -8,14 +8,17 @@ Installed as ``eqising.solvers``. Every solver follows the protocol of
 
 from __future__ import annotations
 
-from .ocean import AnnealingSampler, DimodSolver, DWaveMockSolver, DWaveSolver, NealSolver
-from .annealing import AnnealingSolver, default_beta_range
-from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
+from .annealing import AnnealingSolver
+from .base import Solver, SolverCapabilities, SpinSamples, add_costs
 from .exact import ExactSolver, all_spin_states, boltzmann_distribution
 from .memristor import MemristorDevice, MemristorSolver
+from .ocean import AnnealingSampler, DimodSolver, DWaveMockSolver, DWaveSolver, NealSolver
 from .registry import SOLVERS, as_solver, make_solver
+from .schedule import SCHEDULE_DEFAULTS, AnnealSchedule, default_beta_range
 
 __all__ = [
+    "SCHEDULE_DEFAULTS",
+    "SOLVERS",
     "AnnealSchedule",
     "AnnealingSampler",
     "AnnealingSolver",
@@ -26,7 +29,6 @@ __all__ = [
     "MemristorDevice",
     "MemristorSolver",
     "NealSolver",
-    "SOLVERS",
     "Solver",
     "SolverCapabilities",
     "SpinSamples",

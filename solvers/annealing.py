@@ -13,75 +13,17 @@ and reads of a batch are annealed in one call of a compiled kernel
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .._validation import check_choice, check_float, check_int
+from .._validation import check_choice, check_int
 from ..ising import IsingBatch
 from ._kernels import KERNEL_LOCK, anneal_layered, chain_seeds, random_spins
-from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, check_beta_range
+from .base import Solver, SolverCapabilities, SpinSamples
+from .schedule import SCHEDULE_DEFAULTS, AnnealSchedule, check_schedule_params, schedule_betas
 
-__all__ = [
-    "AnnealingSolver",
-    "beta_ends",
-    "check_schedule_params",
-    "default_beta_range",
-    "schedule_betas",
-]
-
-
-def default_beta_range(batch: IsingBatch) -> tuple[np.ndarray, np.ndarray]:
-    """Per-problem ``(hot, cold)`` inverse temperatures.
-
-    Hot (neal's rule): a flip costing the largest possible energy change is
-    accepted with probability 1/2, ``ln 2 / max dE``. Cold: a flip against the
-    weakest spin's typical local field ``f`` (see
-    :meth:`~eqising.ising.IsingBatch.min_field_scale`) is accepted with
-    probability 1/100, ``ln 100 / (2 f)``. neal uses the smallest single bias
-    instead; in a network with thousands of small weights that is ~1e-5, which
-    freezes all but the first few sweeps of the schedule.
-
-    Returns
-    -------
-    hot, cold : ndarray of shape (n_problems,)
-    """
-    return beta_ends(batch.max_energy_change(), batch.min_field_scale())
-
-
-def beta_ends(max_energy_change: np.ndarray, min_field_scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(hot, cold) = (ln 2 / max dE, ln 100 / (2 f))`` with ``cold >= hot``; any array shape."""
-    hot = np.log(2.0) / np.maximum(max_energy_change, 1e-12)
-    cold = np.log(100.0) / (2.0 * min_field_scale)
-    return hot, np.maximum(cold, hot)
-
-
-def check_schedule_params(params: dict[str, Any], owner: str) -> dict[str, Any]:
-    """Validate the schedule parameters ``num_sweeps``, ``beta_range`` and ``reheat`` in place; return ``params``."""
-    params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
-    if params["beta_range"] is not None:
-        params["beta_range"] = check_beta_range(params["beta_range"], "beta_range", owner)
-    params["reheat"] = check_float(params["reheat"], "reheat", owner, low=0.0, high=1.0, high_open=True)
-    return params
-
-
-def schedule_betas(
-    batch: IsingBatch, schedule: AnnealSchedule, params: dict[str, Any]
-) -> tuple[AnnealSchedule, np.ndarray]:
-    """Resolve ``schedule`` with a solver's ``num_sweeps``/``beta_range``/``reheat`` defaults.
-
-    Returns
-    -------
-    schedule : AnnealSchedule
-        The resolved schedule.
-    betas : ndarray of shape (n_problems, n_steps)
-        Inverse temperature of every sweep per problem; the ends are
-        :func:`default_beta_range` unless a ``beta_range`` is set.
-    """
-    schedule = schedule.resolved(params["num_sweeps"], params["beta_range"], params["reheat"])
-    # an explicit beta_range overrides the per-problem ends inside AnnealSchedule.betas
-    ends = default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
-    return schedule, schedule.betas(*ends)
+__all__ = ["AnnealingSolver"]
 
 
 class AnnealingSolver(Solver):
@@ -96,9 +38,10 @@ class AnnealingSolver(Solver):
         Sweeps of the forward schedule (a sweep updates every spin once).
     beta_range : (float, float) or None, default=None
         Inverse temperatures ``(hot, cold)``; ``None`` picks them per problem
-        with :func:`default_beta_range`.
+        with :func:`~eqising.solvers.schedule.default_beta_range`.
     reheat : float, default=0.25
-        Reverse schedules reheat to this fraction of the forward schedule.
+        Reverse schedules turn at this fraction of the forward schedule's
+        progress from its hot end (:mod:`eqising.solvers.schedule`).
     greedy_sweeps : int, default=0
         Zero-temperature sweeps after the schedule: every spin takes the sign
         of its local field, layer by layer, until a sweep changes nothing or
@@ -114,8 +57,12 @@ class AnnealingSolver(Solver):
     capabilities = SolverCapabilities(
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered"
     )
-    parameters = {"num_sweeps": 50, "beta_range": None, "reheat": 0.25, "greedy_sweeps": 0, "update": "heat-bath",
-                  "estimate_temperature": False}
+    parameters: ClassVar[dict[str, Any]] = {
+        **SCHEDULE_DEFAULTS,
+        "greedy_sweeps": 0,
+        "update": "heat-bath",
+        "estimate_temperature": False,
+    }
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         owner = "solver 'annealing'"

@@ -2,9 +2,13 @@
 
 A solver relaxes a whole :class:`~eqising.ising.IsingBatch` (B problems that
 share couplings) and returns :class:`SpinSamples`. Schedules are described
-once, independently of the solver, by :class:`AnnealSchedule`; a solver fills
-in what the schedule leaves open (sweeps, temperature range) from its own
-parameters.
+once, independently of the solver, by :class:`~eqising.solvers.schedule.AnnealSchedule`
+(:mod:`eqising.solvers.schedule`); a solver fills in what the schedule leaves
+open (sweeps, temperature range) from its own parameters. Per-problem seeds
+come from :func:`eqising.seeding.problem_seeds`. :mod:`eqising.solvers.testing`
+checks that a solver keeps this protocol. (``check_beta_range`` is still
+importable from here for :mod:`eqising.hardware.mcu.backend`; it lives in the
+schedule module.)
 """
 
 from __future__ import annotations
@@ -13,114 +17,17 @@ import abc
 import importlib.util
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .._validation import Described, check_float, check_int, check_keys, param_error
+from .._validation import Described, check_int, check_keys, param_error
 from ..ising import IsingBatch
+from ..seeding import problem_seeds
+from .schedule import AnnealSchedule, check_beta_range  # noqa: F401
 from .temperature import effective_temperature
 
-__all__ = ["AnnealSchedule", "Solver", "SolverCapabilities", "SpinSamples", "add_costs", "problem_seeds"]
-
-
-@dataclass(frozen=True)
-class AnnealSchedule:
-    """How a phase is annealed.
-
-    Parameters
-    ----------
-    kind : {'forward', 'reverse'}
-        ``'forward'`` anneals from hot to cold starting from random states (or
-        from ``initial_states`` when given). ``'reverse'`` starts cold from the
-        given ``initial_states``, reheats part of the way and cools again (the
-        nudged phase of EqProp; D-Wave's reverse anneal).
-    num_sweeps : int or None, default=None
-        Length of the forward schedule; ``None`` takes the solver's default.
-    beta_range : (float, float) or None, default=None
-        Inverse temperatures ``(hot, cold)`` at the two ends; ``None`` takes the
-        solver's default (per problem, from its biases).
-    reheat : float or None, default=None
-        For ``'reverse'``: how far back along the forward schedule to reheat,
-        as a fraction in [0, 1) of its length measured from the hot end
-        (0.25 reheats to the inverse temperature a quarter of the way in).
-        ``None`` takes the solver's default.
-    """
-
-    kind: Literal["forward", "reverse"] = "forward"
-    num_sweeps: int | None = None
-    beta_range: tuple[float, float] | None = None
-    reheat: float | None = None
-
-    def __post_init__(self) -> None:
-        owner = "AnnealSchedule"
-        if self.kind not in ("forward", "reverse"):
-            raise param_error("kind", owner, "one of {'forward', 'reverse'}", self.kind)
-        if self.num_sweeps is not None:
-            check_int(self.num_sweeps, "num_sweeps", owner, low=1)
-        if self.beta_range is not None:
-            object.__setattr__(self, "beta_range", check_beta_range(self.beta_range, "beta_range", owner))
-        if self.reheat is not None:
-            check_float(self.reheat, "reheat", owner, low=0.0, high=1.0, high_open=True)
-
-    @classmethod
-    def constant(cls, beta: float, num_sweeps: int) -> "AnnealSchedule":
-        """A fixed-temperature schedule (Boltzmann sampling at inverse temperature ``beta``)."""
-        return cls("forward", num_sweeps, (beta, beta))
-
-    def resolved(self, num_sweeps: int, beta_range: tuple[float, float] | None, reheat: float) -> "AnnealSchedule":
-        """Fill the open fields with a solver's defaults."""
-        return AnnealSchedule(
-            self.kind,
-            self.num_sweeps if self.num_sweeps is not None else num_sweeps,
-            self.beta_range if self.beta_range is not None else beta_range,
-            self.reheat if self.reheat is not None else reheat,
-        )
-
-    def betas(self, hot: np.ndarray, cold: np.ndarray) -> np.ndarray:
-        """Inverse temperature of every sweep for each problem.
-
-        Parameters
-        ----------
-        hot, cold : ndarray of shape (n_problems,)
-            Per-problem ends of the geometric schedule (used when
-            ``beta_range`` is None).
-
-        Returns
-        -------
-        ndarray of shape (n_problems, n_steps)
-            ``n_steps = num_sweeps`` for forward schedules; a reverse schedule
-            walks the forward one back from its cold end to the reheat point
-            and forward again, ``2 * (num_sweeps - k) - 1`` steps with
-            ``k = int(reheat * num_sweeps)``.
-        """
-        if self.num_sweeps is None or (self.kind == "reverse" and self.reheat is None):
-            raise param_error("schedule", "AnnealSchedule.betas", "a resolved schedule (call resolved() first)", self)
-        if self.beta_range is not None:
-            hot = np.full_like(hot, self.beta_range[0])
-            cold = np.full_like(cold, self.beta_range[1])
-        n = int(self.num_sweeps)
-        t = np.linspace(0.0, 1.0, n) if n > 1 else np.ones(1)
-        forward = hot[:, None] * (cold / hot)[:, None] ** t[None, :]
-        if self.kind == "forward":
-            return forward
-        k = min(int(self.reheat * n), n - 1)
-        steps = np.concatenate([np.arange(n - 1, k - 1, -1), np.arange(k + 1, n)])
-        return forward[:, steps]
-
-
-def check_beta_range(value: Any, name: str, owner: str) -> tuple[float, float]:
-    """Validate a ``(hot, cold)`` pair of inverse temperatures with ``0 < hot <= cold``."""
-    expected = "a pair (hot, cold) of inverse temperatures with 0 < hot <= cold"
-    try:
-        hot, cold = value
-        hot = check_float(hot, name, owner, low=0.0, low_open=True)
-        cold = check_float(cold, name, owner, low=0.0, low_open=True)
-    except (TypeError, ValueError) as exc:
-        raise param_error(name, owner, expected, value) from exc
-    if hot > cold:
-        raise param_error(name, owner, expected, value)
-    return (hot, cold)
+__all__ = ["Solver", "SolverCapabilities", "SpinSamples", "add_costs"]
 
 
 @dataclass(frozen=True)
@@ -139,6 +46,11 @@ class SolverCapabilities:
         Largest problem it accepts; ``None`` for no limit.
     topology : str
         ``'layered'`` (chains of bipartite layers) or ``'any'``.
+    sweep_schedule : bool, default=True
+        Accepts schedules that set ``num_sweeps`` and ``beta_range`` (a
+        software annealer's sweep schedule). ``False`` for solvers that anneal
+        at their own temperature for a set time (a QPU): they reject such
+        schedules, and only ``kind`` and ``reheat`` of a schedule apply.
     """
 
     exact: bool
@@ -146,6 +58,7 @@ class SolverCapabilities:
     reverse_anneal: bool
     max_spins: int | None
     topology: str
+    sweep_schedule: bool = True
 
 
 @dataclass
@@ -194,24 +107,6 @@ def add_costs(total: dict[str, float], part: dict[str, float]) -> dict[str, floa
     for key, value in part.items():
         total[key] = total.get(key, 0) + value
     return total
-
-
-def problem_seeds(seed: Any, n_problems: int, owner: str) -> np.ndarray:
-    """Per-problem seeds of shape (n_problems,), dtype uint64, from a call's ``seed``.
-
-    ``None`` draws fresh entropy; an int seeds a :class:`numpy.random.SeedSequence`
-    that generates one seed per problem; an array is taken as the per-problem
-    seeds.
-    """
-    expected = f"None, an int in [0, 2**64), or an array of {n_problems} such ints (one per problem)"
-    if seed is None or (np.ndim(seed) == 0 and not isinstance(seed, (bool, np.bool_))):
-        if seed is not None:
-            seed = check_int(seed, "seed", owner, low=0, high=2**64 - 1)
-        return np.random.SeedSequence(seed).generate_state(n_problems, dtype=np.uint64)
-    arr = np.asarray(seed)
-    if arr.shape != (n_problems,) or arr.dtype.kind not in "iu" or (arr.dtype.kind == "i" and np.any(arr < 0)):
-        raise param_error("seed", owner, expected, seed)
-    return arr.astype(np.uint64)
 
 
 class Solver(abc.ABC):
@@ -271,10 +166,12 @@ class Solver(abc.ABC):
         initial_states : ndarray of shape (n_problems, num_reads, n_spins) or None
             Start states in {-1, +1}; required for ``'reverse'`` schedules.
         seed : int, ndarray of shape (n_problems,), or None
-            One seed in [0, 2**64) for the call, or one per problem. Each
-            problem is sampled from its own random stream, derived from its
-            own seed, so a problem's samples do not depend on which other
-            problems share the batch, on its position in it, or on threads.
+            One seed in [0, 2**64) for the call, or one per problem (an int
+            seeds problem ``b`` with ``eqising.seeding.derive(seed, "problem", b)``,
+            :func:`eqising.seeding.problem_seeds`). Each problem is sampled
+            from its own random stream, derived from its own seed, so a
+            problem's samples do not depend on which other problems share the
+            batch, on its position in it, or on threads.
 
         Returns
         -------

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .._validation import check_float
 from ..ising import IsingBatch
-from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples
+from ..seeding import generator
+from .base import Solver, SolverCapabilities, SpinSamples
+from .schedule import AnnealSchedule
 
 __all__ = ["ExactSolver", "all_spin_states", "boltzmann_distribution"]
 
@@ -80,7 +82,7 @@ class ExactSolver(Solver):
     capabilities = SolverCapabilities(
         exact=True, finite_temperature=True, reverse_anneal=False, max_spins=MAX_EXACT_SPINS, topology="any"
     )
-    parameters = {"beta": None, "estimate_temperature": False}
+    parameters: ClassVar[dict[str, Any]] = {"beta": None, "estimate_temperature": False}
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         if params["beta"] is not None:
@@ -98,7 +100,7 @@ class ExactSolver(Solver):
         states, probs = boltzmann_distribution(batch, self.params["beta"])
         cdf = np.cumsum(probs, axis=1)
         idx = np.stack([
-            np.searchsorted(cdf[b], np.random.default_rng(int(seed)).random(num_reads) * cdf[b, -1], side="right")
+            np.searchsorted(cdf[b], generator(int(seed), "exact").random(num_reads) * cdf[b, -1], "right")
             for b, seed in enumerate(seeds)
         ])
         idx = np.minimum(idx, len(states) - 1)

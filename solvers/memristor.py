@@ -39,14 +39,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .._validation import check_float, check_int, check_keys, param_error
 from ..ising import IsingBatch
-from .annealing import check_schedule_params, schedule_betas
-from .base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples
+from ..seeding import generator
+from .base import Solver, SolverCapabilities, SpinSamples
+from .schedule import SCHEDULE_DEFAULTS, AnnealSchedule, check_schedule_params, schedule_betas
 
 __all__ = ["PROBIT_LOGISTIC_SCALE", "MemristorDevice", "MemristorSolver", "ProgrammedCrossbar", "implied_beta"]
 
@@ -149,7 +150,7 @@ class MemristorDevice:
         check_float(self.conversion_energy, "conversion_energy", owner, low=0.0)
 
     @classmethod
-    def ideal(cls, **changes: Any) -> "MemristorDevice":
+    def ideal(cls, **changes: Any) -> MemristorDevice:
         """A noiseless, exact device: no programming error or read noise, continuous levels, ideal ADC."""
         base = {"levels": None, "program_error": 0.0, "read_noise": 0.0, "adc_bits": None}
         return cls(**{**base, **changes})
@@ -203,10 +204,11 @@ class ProgrammedCrossbar:
 def program_crossbar(batch: IsingBatch, device: MemristorDevice, program_seed: int) -> ProgrammedCrossbar:
     """Program the couplings of ``batch`` into differential conductance pairs.
 
-    The programming error is drawn from a stream seeded by ``program_seed`` and
-    the couplings' bytes: one programming per distinct set of weights (per
-    weight update in training), shared by every problem and phase that uses
-    those weights, and reproducible.
+    The programming error is drawn from the stream
+    ``eqising.seeding.generator(program_seed, "crossbar-programming", *words)``
+    with ``words`` a digest of the layer sizes and the couplings' bytes: one
+    programming per distinct set of weights (per weight update in training),
+    shared by every problem and phase that uses those weights, and reproducible.
     """
     d = device
     span = d.g_max - d.g_min
@@ -216,7 +218,7 @@ def program_crossbar(batch: IsingBatch, device: MemristorDevice, program_seed: i
     for J in batch.couplings:
         digest.update(np.ascontiguousarray(J, dtype=np.float64).tobytes())
     words = np.frombuffer(digest.digest(), dtype=np.uint32)
-    rng = np.random.default_rng(np.random.SeedSequence([program_seed, *words.tolist()]))
+    rng = generator(program_seed, "crossbar-programming", *words.tolist())
 
     def program(w: np.ndarray) -> np.ndarray:
         g = span * np.maximum(w, 0.0) / w_scale
@@ -264,10 +266,11 @@ class MemristorSolver(Solver):
     beta_range : (float, float) or None, default=None
         Inverse temperatures ``(hot, cold)`` the noise is scaled to; ``None``
         picks them per problem as the annealing solver does
-        (:func:`~eqising.solvers.default_beta_range`).
+        (:func:`~eqising.solvers.schedule.default_beta_range`).
     reheat : float, default=0.25
-        Reverse schedules raise the noise back to this fraction of the forward
-        schedule, then damp it again.
+        Reverse schedules raise the noise back to the level this fraction of
+        the forward schedule's progress from its hot end (noisiest) reaches,
+        then damp it again (:mod:`eqising.solvers.schedule`).
     device : MemristorDevice, dict or None, default=None
         Device parameters; a dict changes only the fields it names; ``None`` is
         ``MemristorDevice()``.
@@ -290,8 +293,12 @@ class MemristorSolver(Solver):
     capabilities = SolverCapabilities(
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered"
     )
-    parameters = {"num_sweeps": 50, "beta_range": None, "reheat": 0.25, "device": None, "program_seed": 0,
-                  "estimate_temperature": False}
+    parameters: ClassVar[dict[str, Any]] = {
+        **SCHEDULE_DEFAULTS,
+        "device": None,
+        "program_seed": 0,
+        "estimate_temperature": False,
+    }
 
     #: Problems relaxed together; bounds the memory of pre-drawn random numbers.
     chunk_bytes = 32 * 2**20
@@ -393,7 +400,7 @@ def _relax(
     start = np.empty((B, R, N), dtype=np.float32)
     noise = np.empty((steps, B, R, N), dtype=np.float32)
     for b, seed in enumerate(seeds):
-        rng = np.random.default_rng(int(seed))
+        rng = generator(int(seed), "memristor")
         start[b] = rng.integers(0, 2, size=(R, N)) * 2 - 1
         noise[:, b] = rng.standard_normal((steps, R, N), dtype=np.float32)
     if initial_states is not None:

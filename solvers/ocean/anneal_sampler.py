@@ -18,9 +18,9 @@ import dimod
 import numpy as np
 
 from ..._validation import Described, check_choice, check_int, param_error
+from ...seeding import derive, problem_seeds
 from .._kernels import KERNEL_LOCK, anneal_sparse, chain_seeds
-from ..annealing import beta_ends
-from ..base import AnnealSchedule, check_beta_range, problem_seeds
+from ..schedule import beta_ends, check_beta_range, geometric_betas, linear_betas
 
 __all__ = ["AnnealingSampler"]
 
@@ -97,8 +97,9 @@ class AnnealingSampler(dimod.Sampler, dimod.Initialized):
         initial_states, initial_states_generator
             As in every Ocean sampler (:meth:`dimod.Initialized.parse_initial_states`).
         seed : int in [0, 2**64) or None, default=None
-            Seeds every read's own random stream (and the random initial
-            states), so results do not depend on the number of threads.
+            Seeds every read's own random stream and the random initial
+            states (both derived from it by :mod:`eqising.seeding`), so results
+            do not depend on the number of threads.
 
         Returns
         -------
@@ -108,9 +109,9 @@ class AnnealingSampler(dimod.Sampler, dimod.Initialized):
             ``spin_updates``.
         """
         if kwargs:
-            raise param_error(
-                sorted(kwargs)[0], OWNER, f"one of the sampler's parameters {sorted(self.parameters)}", kwargs[sorted(kwargs)[0]]
-            )
+            first = min(kwargs)
+            expected = f"one of the sampler's parameters {sorted(self.parameters)}"
+            raise param_error(first, OWNER, expected, kwargs[first])
         if num_reads is not None:
             num_reads = check_int(num_reads, "num_reads", OWNER, low=1)
         num_sweeps = check_int(num_sweeps, "num_sweeps", OWNER, low=0)
@@ -120,11 +121,12 @@ class AnnealingSampler(dimod.Sampler, dimod.Initialized):
         )
         if beta_range is not None:
             beta_range = check_beta_range(beta_range, "beta_range", OWNER)
-        stream_seed, init_seed = np.random.SeedSequence(problem_seeds(seed, 1, OWNER)[0]).generate_state(2, np.uint64)
+        root = int(problem_seeds(seed, 1, OWNER)[0])
+        stream_seed, init_seed = derive(root, "reads"), derive(root, "initial-states") >> 32
         spin = bqm.spin
         parsed = self.parse_initial_states(
             spin, initial_states=initial_states, initial_states_generator=initial_states_generator,
-            num_reads=num_reads, seed=int(init_seed % 2**32),
+            num_reads=num_reads, seed=init_seed,
         )
         labels = parsed.initial_states.variables
         spins = np.array(parsed.initial_states.record.sample, dtype=np.int8, order="C")
@@ -134,7 +136,8 @@ class AnnealingSampler(dimod.Sampler, dimod.Initialized):
         indptr, indices, data = _symmetric_csr(len(labels), rows, cols, q)
         if beta_range is None:
             beta_range = _default_beta_range(h, indptr, data)
-        betas = _betas(beta_range, num_sweeps, schedule_type)
+        walk = linear_betas if schedule_type == "linear" else geometric_betas
+        betas = walk(beta_range[0], beta_range[1], num_sweeps)
         states = chain_seeds(np.array([stream_seed], dtype=np.uint64), spins.shape[0])[0]
         if spins.size:
             with KERNEL_LOCK:
@@ -160,7 +163,7 @@ def _symmetric_csr(n: int, rows: np.ndarray, cols: np.ndarray, q: np.ndarray) ->
 
 
 def _default_beta_range(h: np.ndarray, indptr: np.ndarray, data: np.ndarray) -> tuple[float, float]:
-    """:func:`~eqising.solvers.annealing.beta_ends` for one sparse problem (1.0, 1.0 if it has no biases)."""
+    """:func:`~eqising.solvers.schedule.beta_ends` for one sparse problem (1.0, 1.0 if it has no biases)."""
     if h.size == 0 or (not np.any(h) and not np.any(data)):
         return (1.0, 1.0)
     row = np.repeat(np.arange(h.size), np.diff(indptr))
@@ -170,12 +173,3 @@ def _default_beta_range(h: np.ndarray, indptr: np.ndarray, data: np.ndarray) -> 
     hot, cold = beta_ends(2.0 * (np.abs(h) + abs_sum).max(), scale[scale > 0].min())
     return (float(hot), float(cold))
 
-
-def _betas(beta_range: tuple[float, float], num_sweeps: int, schedule_type: str) -> np.ndarray:
-    """Inverse temperature of each sweep, shape (num_sweeps,), float64."""
-    if num_sweeps == 0:
-        return np.zeros(0)
-    if schedule_type == "linear":
-        return np.linspace(beta_range[0], beta_range[1], num_sweeps)
-    ends = np.ones(1)
-    return AnnealSchedule("forward", num_sweeps, beta_range).betas(ends, ends)[0].astype(np.float64)

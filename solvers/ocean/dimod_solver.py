@@ -10,7 +10,9 @@ sampler declares in its ``parameters``:
   temperature schedule, one sweep per value; a reverse schedule starts cold
   from ``initial_states``, reheats and cools again;
 - ``initial_states``: every read starts from its own given state;
-- ``num_reads`` and ``seed``: passed through (each problem gets its own seed).
+- ``num_reads`` and ``seed``: passed through; problem ``b`` gets the 31-bit seed
+  ``eqising.seeding.derive(seeds[b], "dimod") >> 33`` (dwave-samplers take
+  seeds in [0, 2**31)).
 
 Problems are spread over a thread pool when the sampler releases the GIL
 (dwave-samplers' compiled samplers do).
@@ -21,15 +23,16 @@ from __future__ import annotations
 import importlib
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..._validation import Described, check_int, check_keys, param_error
 from ...ising import IsingBatch
-from ..annealing import check_schedule_params, schedule_betas
-from ..base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples
+from ...seeding import derive
+from ..base import Solver, SolverCapabilities, SpinSamples
 from ..exact import MAX_EXACT_SPINS
+from ..schedule import SCHEDULE_DEFAULTS, AnnealSchedule, check_schedule_params, schedule_betas
 
 __all__ = ["DimodSolver", "NealSolver", "load_sampler", "sampleset_spins"]
 
@@ -140,7 +143,8 @@ class DimodSolver(Solver):
         Inverse temperatures ``(hot, cold)``; ``None`` picks them per problem
         as the ``annealing`` solver does.
     reheat : float, default=0.25
-        Reverse schedules reheat to this fraction of the forward schedule.
+        Reverse schedules turn at this fraction of the forward schedule's
+        progress from its hot end (:mod:`eqising.solvers.schedule`).
     num_threads : int or None, default=None
         Threads sampling problems in parallel; ``None`` uses every core for
         samplers that release the GIL (dwave-samplers) and 1 otherwise.
@@ -153,12 +157,10 @@ class DimodSolver(Solver):
     capabilities = SolverCapabilities(
         exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="any"
     )
-    parameters = {
+    parameters: ClassVar[dict[str, Any]] = {
         "sampler": None,
         "sampler_params": None,
-        "num_sweeps": 50,
-        "beta_range": None,
-        "reheat": 0.25,
+        **SCHEDULE_DEFAULTS,
         "num_threads": None,
         "estimate_temperature": True,
     }
@@ -181,6 +183,7 @@ class DimodSolver(Solver):
             reverse_anneal=self._schedule and self._initial,
             max_spins=MAX_EXACT_SPINS if name == "ExactSolver" else None,  # it enumerates every state
             topology="any",
+            sweep_schedule=self._schedule,
         )
         return params
 
@@ -230,10 +233,8 @@ class DimodSolver(Solver):
             kwargs = dict(p["sampler_params"])
             if "num_reads" in declared:
                 kwargs["num_reads"] = num_reads
-            if "seed" in declared:  # dwave-samplers take seeds in [0, 2**31)
-                kwargs["seed"] = int(
-                    np.random.SeedSequence(int(seeds[b])).generate_state(1, np.uint32)[0] >> 1
-                )
+            if "seed" in declared:  # dwave-samplers take seeds in [0, 2**31): the top 31 bits
+                kwargs["seed"] = derive(int(seeds[b]), "dimod") >> 33
             if betas is not None:
                 kwargs.update(beta_schedule_type="custom", beta_schedule=betas[b])
             if initial_states is not None:
@@ -261,4 +262,4 @@ class NealSolver(DimodSolver):
     """
 
     name = "neal"
-    parameters = {k: v for k, v in DimodSolver.parameters.items() if k != "sampler"}
+    parameters: ClassVar[dict[str, Any]] = {k: v for k, v in DimodSolver.parameters.items() if k != "sampler"}

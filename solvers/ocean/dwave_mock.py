@@ -11,8 +11,10 @@ decoding, timing records -- runs as it would on a chip, without a token.
 What differs from a real QPU (also in the README):
 
 - dynamics: classical single-spin Metropolis sweeps, not quantum annealing;
-  ``s`` maps to the inverse temperature ``beta * 100 ** (s - 1)`` (geometric
-  from ``beta / 100`` at s=0 to ``beta`` at s=1, in programmed units), and
+  ``s`` maps to the inverse temperature ``beta * 100 ** (s - 1)`` (the geometric
+  forward walk of :mod:`eqising.solvers.schedule` read at progress ``s``, from
+  ``beta / 100`` at s=0 to ``beta`` at s=1, in programmed units:
+  :func:`~eqising.solvers.schedule.anneal_fraction_to_beta`), and
   ``num_sweeps`` sweeps span the whole schedule whatever its duration;
 - temperature: ``beta`` is a fixed parameter; a QPU's effective temperature
   depends on the problem, the schedule and the chip, and drifts;
@@ -29,12 +31,19 @@ from __future__ import annotations
 
 import functools
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import dimod
 import numpy as np
 
 from ..._validation import check_float, check_int, param_error
+from ...seeding import generator, root_seed
+from ..schedule import (
+    anneal_fraction_to_beta,
+    anneal_fractions,
+    forward_anneal_schedule,
+    is_reverse_anneal_schedule,
+)
 from .dwave_solver import DWaveSolver
 
 __all__ = ["AnnealEmulator", "DWaveMockSolver", "estimate_timing"]
@@ -66,7 +75,8 @@ class AnnealEmulator(dimod.Sampler):
     Attributes
     ----------
     seed : int or None
-        Seed of the next call (set before each call by :class:`DWaveMockSolver`).
+        Seed of the next call (set before each call by :class:`DWaveMockSolver`);
+        the call draws from ``eqising.seeding.generator(seed, "anneal-emulator")``.
     chains : list of list or None
         Qubit labels of every chain of the embedding in use (set by :class:`DWaveMockSolver`).
     """
@@ -102,14 +112,16 @@ class AnnealEmulator(dimod.Sampler):
         self.properties = {"beta": beta, "num_sweeps": num_sweeps}
 
     def betas(self, anneal_schedule: list | None, annealing_time: float) -> np.ndarray:
-        """Inverse temperature of every sweep for a piecewise-linear ``s(t)`` schedule."""
-        points = np.asarray(
-            anneal_schedule if anneal_schedule is not None else [[0.0, 0.0], [annealing_time, 1.0]],
-            dtype=np.float64,
-        )
-        t = np.linspace(points[0, 0], points[-1, 0], self.num_sweeps)
-        s = np.interp(t, points[:, 0], points[:, 1])
-        return self.beta * 100.0 ** (s - 1.0)
+        """Inverse temperature of every sweep for a piecewise-linear ``s(t)`` schedule.
+
+        Returns
+        -------
+        ndarray of shape (num_sweeps,)
+            ``anneal_fraction_to_beta(s, beta)`` at ``num_sweeps`` equally
+            spaced times (``None`` is the forward anneal of ``annealing_time``).
+        """
+        points = anneal_schedule if anneal_schedule is not None else forward_anneal_schedule(annealing_time)
+        return anneal_fraction_to_beta(anneal_fractions(points, self.num_sweeps), self.beta)
 
     def sample(
         self,
@@ -145,7 +157,7 @@ class AnnealEmulator(dimod.Sampler):
                 f"couplings inside j_range {self.j_range}",
                 (float(qdata.min()), float(qdata.max())),
             )
-        reverse = anneal_schedule is not None and anneal_schedule[0][1] == 1.0
+        reverse = is_reverse_anneal_schedule(anneal_schedule)
         if reverse and initial_state is None:
             raise param_error(
                 "initial_state", owner, "given for a reverse anneal (schedule starting at s=1)", None
@@ -157,7 +169,7 @@ class AnnealEmulator(dimod.Sampler):
                 "True (the emulator restarts every read from initial_state)",
                 reinitialize_state,
             )
-        rng = np.random.default_rng(self.seed)
+        rng = generator(root_seed(self.seed, "seed", owner), "anneal-emulator")
         Q = len(labels)
         if initial_state is not None:
             states = np.tile(np.array([initial_state[v] for v in labels], dtype=np.int8), (num_reads, 1))
@@ -291,7 +303,7 @@ class DWaveMockSolver(DWaveSolver):
     """
 
     name = "dwave-mock"
-    parameters = {
+    parameters: ClassVar[dict[str, Any]] = {
         **{k: v for k, v in DWaveSolver.parameters.items() if k != "qpu_solver"},
         "topology_shape": 16,
         "beta": 20.0,

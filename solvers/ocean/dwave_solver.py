@@ -14,8 +14,11 @@ Every problem of a batch is one QPU call on a fixed embedding:
    scale, so the scale is reported);
 4. free phase: a forward anneal of ``annealing_time`` microseconds; nudged
    phase: a reverse anneal from each free read (``anneal_schedule``
-   ``[[0, 1], [t, s], [2t, 1]]`` with ``s = reheat``, ``initial_state``,
-   ``reinitialize_state=True``), one call per distinct initial state;
+   ``[[0, 1], [t, s], [2t, 1]]`` with ``s = reheat``, the one ``reheat`` of
+   :mod:`eqising.solvers.schedule` mapped by
+   :func:`~eqising.solvers.schedule.reheat_to_anneal_fraction`;
+   ``initial_state``, ``reinitialize_state=True``), one call per distinct
+   initial state;
 5. reads are decoded from chains by ``weighted_random`` (majority vote is
    biased towards +1 on even chains); the chain-break fraction, the scale and
    the effective temperature of the logical samples are reported in
@@ -23,19 +26,28 @@ Every problem of a batch is one QPU call on a fixed embedding:
    ``info['cost']`` (``qpu_access_seconds``, ``qpu_programming_seconds``,
    ``qpu_sampling_seconds``, ``qpu_calls``).
 
+Randomness: call ``k`` of problem ``b`` is submitted with the seed
+``eqising.seeding.derive(seeds[b], "qpu-call", k)`` (used by the offline
+emulator; a QPU's randomness is physical) and its chains are decoded with
+``eqising.seeding.generator(seeds[b], "qpu-decode", k)``, so a problem's
+samples do not depend on the rest of the batch.
+
 A real run needs a D-Wave API token (``DWAVE_API_TOKEN`` or ``dwave setup``).
 """
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..._validation import Described, check_float, check_int, param_error
 from ...ising import IsingBatch
-from ..base import AnnealSchedule, Solver, SolverCapabilities, SpinSamples, add_costs
+from ...seeding import derive, generator
+from ..base import Solver, SolverCapabilities, SpinSamples, add_costs
+from ..schedule import QPU_SCHEDULE_DEFAULTS, AnnealSchedule, check_reheat, reverse_anneal_schedule
 from .embedding import ChainEmbedding, default_cache_dir, load_or_find_embedding
 
 __all__ = ["DWaveSolver", "DWaveTimeoutError", "DWaveUnavailableError", "fit_scale"]
@@ -95,7 +107,8 @@ class DWaveSolver(Solver):
     annealing_time : float, default=20.0
         Forward anneal time in microseconds.
     reheat : float, default=0.25
-        Reverse anneals turn at ``s = reheat`` (a schedule's own ``reheat`` wins).
+        Reverse anneals turn at ``s = reheat`` (a schedule's own ``reheat``
+        wins; :func:`~eqising.solvers.schedule.reheat_to_anneal_fraction`).
     reverse_ramp_time : float, default=10.0
         Microseconds from s=1 down to ``reheat`` and again back up.
     embedding_cache : str or None, default=None
@@ -110,15 +123,14 @@ class DWaveSolver(Solver):
 
     name = "dwave"
     capabilities = SolverCapabilities(
-        exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered"
+        exact=False, finite_temperature=True, reverse_anneal=True, max_spins=None, topology="layered",
+        sweep_schedule=False,
     )
-    parameters = {
+    parameters: ClassVar[dict[str, Any]] = {
         "qpu_solver": None,
         "chain_strength": None,
         "scale": None,
-        "annealing_time": 20.0,
-        "reheat": 0.25,
-        "reverse_ramp_time": 10.0,
+        **QPU_SCHEDULE_DEFAULTS,
         "embedding_cache": None,
         "timeout": 300.0,
         "retries": 2,
@@ -136,7 +148,7 @@ class DWaveSolver(Solver):
                 params[name] = check_float(params[name], name, owner, low=0.0, low_open=True)
         for name in ("annealing_time", "reverse_ramp_time", "timeout"):
             params[name] = check_float(params[name], name, owner, low=0.0, low_open=True)
-        params["reheat"] = check_float(params["reheat"], "reheat", owner, low=0.0, high=1.0, high_open=True)
+        params["reheat"] = check_reheat(params["reheat"], owner)
         params["retries"] = check_int(params["retries"], "retries", owner, low=0)
         if params["embedding_cache"] is not None and not isinstance(params["embedding_cache"], (str, Path)):
             raise param_error("embedding_cache", owner, "None or a folder path", params["embedding_cache"])
@@ -218,7 +230,7 @@ class DWaveSolver(Solver):
             )
             probe = IsingBatch(
                 layer_sizes,
-                tuple(np.zeros((a, b)) for a, b in zip(layer_sizes, layer_sizes[1:])),
+                tuple(np.zeros((a, b)) for a, b in pairwise(layer_sizes)),
                 np.zeros((1, sum(layer_sizes))),
             )
             _, (rows, cols, _) = probe.to_dimod_arrays()
@@ -283,16 +295,15 @@ class DWaveSolver(Solver):
         labels = emb.qubits
         base_kwargs: dict[str, Any] = {"auto_scale": False, "answer_mode": "raw"}
         if reverse:
-            s = schedule.reheat if schedule.reheat is not None else p["reheat"]
-            t = p["reverse_ramp_time"]
-            base_kwargs.update(anneal_schedule=[[0.0, 1.0], [t, s], [2 * t, 1.0]], reinitialize_state=True)
+            reheat = schedule.reheat if schedule.reheat is not None else p["reheat"]
+            schedule_points = reverse_anneal_schedule(reheat, p["reverse_ramp_time"])
+            base_kwargs.update(anneal_schedule=schedule_points, reinitialize_state=True)
         else:
             base_kwargs["annealing_time"] = p["annealing_time"]
         spins = np.empty((batch.n_problems, num_reads, batch.n_spins), dtype=np.int8)
         broken_fraction: list[np.ndarray] = []
         cost = {"qpu_access_seconds": 0.0, "qpu_programming_seconds": 0.0, "qpu_sampling_seconds": 0.0, "qpu_calls": 0}
         for b in range(batch.n_problems):
-            rng = np.random.default_rng(int(seeds[b]))
             bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
                 h[b] / scales[b], (u, v, J / scales[b]), 0.0, dimod.SPIN, variable_order=labels
             )
@@ -301,13 +312,13 @@ class DWaveSolver(Solver):
                 groups = [(starts[g], np.flatnonzero(which.ravel() == g)) for g in range(len(starts))]
             else:
                 groups = [(None, np.arange(num_reads))]
-            for start, reads in groups:
+            for k, (start, reads) in enumerate(groups):
                 kwargs = dict(
                     base_kwargs, num_reads=int(reads.size), label=f"eqising {self.name} {schedule.kind}"
                 )
                 if start is not None:
                     kwargs["initial_state"] = dict(zip(labels.tolist(), start[emb.qubit_var].tolist()))
-                sampleset = self._submit(bqm, int(rng.integers(2**31)), kwargs)
+                sampleset = self._submit(bqm, derive(int(seeds[b]), "qpu-call", k), kwargs)
                 physical = _ordered(sampleset, labels)
                 if len(physical) != reads.size:
                     raise param_error(
@@ -316,7 +327,7 @@ class DWaveSolver(Solver):
                         f"a QPU answer with {reads.size} reads",
                         Described(f"{len(physical)} reads"),
                     )
-                logical, broken = emb.decode(physical, rng)
+                logical, broken = emb.decode(physical, generator(int(seeds[b]), "qpu-decode", k))
                 spins[b, reads] = logical
                 broken_fraction.append(broken.mean(axis=1))
                 timing = self._timing(sampleset, bqm, kwargs)

@@ -1,5 +1,10 @@
 """Fixed-point conventions of the int8 MCU model: units, RNG, acceptance table, beta schedule.
 
+The anneal schedule itself is not defined here: the device quantises the shared
+schedule of :mod:`eqising.solvers.schedule` (the geometric forward walk and the
+reverse walk), so the microcontroller anneals exactly as the float solvers do,
+up to the rounding of the inverse temperatures.
+
 Everything the device computes is defined here once, in integers, so that the
 numpy emulation and the exported C library agree bit for bit.
 
@@ -35,6 +40,9 @@ is +1 iff the draw's upper 16 bits are below the table entry.
 from __future__ import annotations
 
 import numpy as np
+
+from ...solvers.schedule import geometric_betas
+from ...solvers.schedule import reverse_steps as _reverse_walk
 
 __all__ = [
     "FRAC_BITS",
@@ -112,28 +120,42 @@ def sigmoid_table() -> np.ndarray:
 
 
 def beta_multipliers(beta_range: tuple[float, float], num_sweeps: int) -> np.ndarray:
-    """Integer inverse-temperature multipliers of a geometric forward schedule.
+    """The shared geometric forward schedule, quantised to integer inverse-temperature multipliers.
+
+    Parameters
+    ----------
+    beta_range : (float, float)
+        ``(hot, cold)`` inverse temperatures.
+    num_sweeps : int
 
     Returns
     -------
     ndarray of int32, shape (num_sweeps,)
-        ``round(2 * 16 * beta_t * 2**16)`` for ``beta_t`` from hot to cold.
+        ``round(2 * 16 * beta_t * 2**16)`` for ``beta_t`` of
+        :func:`eqising.solvers.schedule.geometric_betas`, hot to cold.
     """
     hot, cold = beta_range
-    t = np.linspace(0.0, 1.0, num_sweeps) if num_sweeps > 1 else np.ones(1)
-    betas = hot * (cold / hot) ** t
+    betas = geometric_betas(hot, cold, num_sweeps)
     return np.round(2 * _LUT_STEPS_PER_UNIT * betas * ONE).astype(np.int32)
 
 
 def reverse_steps(num_sweeps: int, reheat_sweeps: int) -> np.ndarray:
-    """Indices into the forward schedule of a reverse anneal (cold -> reheat point -> cold).
+    """The shared reverse walk as the device's int32 index table (cold -> reheat point -> cold).
 
-    Walks back from sweep ``num_sweeps - 1`` to ``reheat_sweeps`` and forward
-    again, ``2 * (num_sweeps - reheat_sweeps) - 1`` steps (as
-    :meth:`eqising.solvers.AnnealSchedule.betas`).
+    Parameters
+    ----------
+    num_sweeps : int
+        Length of the forward schedule.
+    reheat_sweeps : int
+        Forward sweep the walk turns at (:func:`eqising.solvers.schedule.reheat_sweep`).
+
+    Returns
+    -------
+    ndarray of int32, shape (2 * (num_sweeps - reheat_sweeps) - 1,)
+        :func:`eqising.solvers.schedule.reverse_steps`: back from sweep
+        ``num_sweeps - 1`` to ``reheat_sweeps`` and forward again.
     """
-    k = min(reheat_sweeps, num_sweeps - 1)
-    return np.concatenate([np.arange(num_sweeps - 1, k - 1, -1), np.arange(k + 1, num_sweeps)]).astype(np.int32)
+    return _reverse_walk(num_sweeps, reheat_sweeps).astype(np.int32)
 
 
 def quantize_inputs(X: np.ndarray) -> np.ndarray:

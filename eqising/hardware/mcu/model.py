@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
+from ...solvers.schedule import reheat_sweep
 from .fixed import LUT_SIZE, ONE, beta_multipliers, reverse_steps
 
 __all__ = ["Int8Model", "memory_budget"]
@@ -34,7 +36,8 @@ class Int8Model:
     betas : ndarray of int32, shape (num_sweeps,)
         Forward schedule multipliers (:func:`~.fixed.beta_multipliers`).
     reheat_sweeps : int
-        Reverse anneals reheat to forward sweep ``reheat_sweeps``.
+        Reverse anneals turn at forward sweep ``reheat_sweeps``
+        (:func:`eqising.solvers.schedule.reheat_sweep` of the float ``reheat``).
     """
 
     layer_sizes: tuple[int, ...]
@@ -65,14 +68,14 @@ class Int8Model:
         num_sweeps: int,
         reheat: float,
         headroom: float,
-    ) -> "Int8Model":
+    ) -> Int8Model:
         """Quantise float weights and biases (callers validate the arguments).
 
         The scale multiplier of channel ``j`` is
         ``ceil(headroom * max_i |W[i, j]| * 2**16 / 127)``, at least 1 and at most
         ``floor(weight_clip * 2**16 / 127)`` (so that +-127 never exceeds the clip).
         """
-        wclip = int(round(weight_clip * ONE))
+        wclip = int(round(weight_clip * ONE))  # noqa: RUF046 (round of a numpy float is not an int)
         m_max = max(1, wclip // QMAX)
         q, m = [], []
         for W in weights:
@@ -83,12 +86,12 @@ class Int8Model:
             qj = np.clip(np.round(W * ONE / mj[None, :]), -limit[None, :], limit[None, :]).astype(np.int8)
             q.append(qj)
             m.append(mj)
-        bclip = int(round(bias_clip * ONE))
+        bclip = int(round(bias_clip * ONE))  # noqa: RUF046
         b = [np.clip(np.round(np.asarray(v, dtype=np.float64) * ONE), -bclip, bclip).astype(np.int32) for v in biases]
         sizes = (weights[0].shape[0],) + tuple(W.shape[1] for W in weights)
         return cls(
-            sizes, q, m, b, wclip, bclip, int(round(field_clip * ONE)),
-            beta_multipliers(beta_range, num_sweeps), int(reheat * num_sweeps),
+            sizes, q, m, b, wclip, bclip, int(round(field_clip * ONE)),  # noqa: RUF046
+            beta_multipliers(beta_range, num_sweeps), reheat_sweep(reheat, num_sweeps),
         )
 
     # ------------------------------------------------------------ accessors
@@ -114,7 +117,7 @@ class Int8Model:
         weights = [q.astype(np.float64) * m[None, :] / ONE for q, m in zip(self.q, self.m)]
         return weights, [v.astype(np.float64) / ONE for v in self.b]
 
-    def copy(self) -> "Int8Model":
+    def copy(self) -> Int8Model:
         return Int8Model(
             self.layer_sizes, [a.copy() for a in self.q], [a.copy() for a in self.m], [a.copy() for a in self.b],
             self.weight_clip_q, self.bias_clip_q, self.field_clip_q, self.betas.copy(), self.reheat_sweeps,
@@ -133,7 +136,7 @@ class Int8Model:
         return arrays
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "Int8Model":
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Int8Model:
         sizes = tuple(int(n) for n in arrays["layer_sizes"])
         n = len(sizes) - 1
         wq, bq, fq, reheat = (int(v) for v in arrays["clips"])
@@ -181,7 +184,7 @@ def memory_budget(layer_sizes: Sequence[int], batch_size: int, num_sweeps: int) 
     sizes = [int(n) for n in layer_sizes]
     n_in, spin = sizes[0], sizes[1:]
     N, C, B = sum(spin), max(spin), int(batch_size)
-    n_weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    n_weights = sum(a * b for a, b in pairwise(sizes))
     common = {
         "scales_int32": 4 * N,
         "biases_int32": 4 * N,
