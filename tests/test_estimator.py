@@ -453,12 +453,12 @@ def test_digits_end_to_end_accuracy():
 
 
 def test_balanced_nudge_lets_symmetric_nudging_train():
-    """Symmetric nudging with +-1 one-hot targets collapses to one class (all outputs -1); with the
-    non-target pull weighted 1/(n_classes - 1) it trains. Measured (digits, 10 epochs, seed 0):
-    0.878 balanced vs 0.100 unbalanced; about 7 s each on one core."""
+    """With the non-target pull weighted 1/(n_classes - 1), symmetric nudging trains on digits.
+
+    Without the weighting it collapses to one class (all outputs -1); that weakness is measured, not
+    asserted: ``python benchmarks/bench_nudge.py --modes symmetric`` with and without ``--balanced``
+    (the README's nudge section quotes its rows)."""
     data = load_dataset("digits")
     params = {"max_iter": 10, "nudge_mode": "symmetric", "random_state": 0}
     balanced = EqPropClassifier(balanced_nudge=True, **params).fit(data.X_train, data.y_train)
-    plain = EqPropClassifier(balanced_nudge=False, **params).fit(data.X_train, data.y_train)
     assert balanced.score(data.X_test, data.y_test) >= 0.8
-    assert plain.score(data.X_test, data.y_test) <= 0.2  # the collapse the option exists for
