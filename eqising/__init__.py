@@ -8,11 +8,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .datasets import Dataset, load_dataset  # noqa: E402
-from .estimator import EqPropClassifier  # noqa: E402
-from .ising import IsingBatch  # noqa: E402
-from .network import LayeredIsingNetwork  # noqa: E402
-from .persistence import load_model, save_model  # noqa: E402
+from .datasets import Dataset, load_dataset
+from .estimator import EqPropClassifier
+from .ising import IsingBatch
+from .network import LayeredIsingNetwork
+from .persistence import load_model, save_model
 
 __all__ = [
     "Dataset",

@@ -63,7 +63,7 @@ class LayeredIsingNetwork:
         *,
         gains: Sequence[float] | None = None,
         field_clip: float | None = 4.0,
-    ) -> "LayeredIsingNetwork":
+    ) -> LayeredIsingNetwork:
         """A network with weights ``U(-g/sqrt(n_in), g/sqrt(n_in))`` and zero biases.
 
         Parameters

@@ -145,7 +145,7 @@ class SeedSource:
         """A Generator seeded with the child at ``path``."""
         return generator(self.root, *path)
 
-    def child(self, *path: Any) -> "SeedSource":
+    def child(self, *path: Any) -> SeedSource:
         """The source rooted at the child seed at ``path``."""
         return SeedSource(self.seed(*path))
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numba
 from numba.core.caching import (
