@@ -118,19 +118,21 @@ THREADING = textwrap.dedent(
 )
 
 
-def test_import_changes_no_numba_setting_and_first_launch_picks_workqueue():
+def _threading_report(mode: str) -> dict:
+    """THREADING's report from a fresh process with no NUMBA_THREADING_LAYER* in its environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_THREADING_LAYER")}
-    out = subprocess.run([sys.executable, "-c", THREADING, "fresh"], env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", THREADING, mode], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout)
+    return json.loads(out.stdout)
+
+
+def test_import_changes_no_numba_setting_and_first_launch_picks_workqueue():
+    report = _threading_report("fresh")
     assert report == {"after_import": "default", "threads_at_import": False, "at_launch": "workqueue"}
 
 
 def test_threads_already_running_are_left_alone():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_THREADING_LAYER")}
-    out = subprocess.run([sys.executable, "-c", THREADING, "started"], env=env, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout)
+    report = _threading_report("started")
     assert report["after_import"] == report["at_launch"] == "default"
 
 
