@@ -126,7 +126,7 @@ def bench_mnist(args) -> None:
     t_bqm, _ = best_of(lambda: [batch.to_bqm(b) for b in range(B)], 1)
     results = {}
     for threads in args.neal_threads:
-        t_neal, spins = best_of(lambda: neal_batch(batch, R, S, hot, cold, threads), args.repeats)
+        t_neal, spins = best_of(lambda threads=threads: neal_batch(batch, R, S, hot, cold, threads), args.repeats)
         results[threads] = row(f"neal, {threads} thread(s), BQM build included", updates, t_neal, batch.energies(spins))
     print(f"\nBQM construction alone: {t_bqm / B * 1e3:.2f} ms per problem ({t_bqm * 1e3:.0f} ms in all)")
     ours_rows = (("heat-bath", r_ours), ("metropolis", r_metro), (f"heat-bath {S - G} + greedy", r_greedy))
@@ -197,11 +197,14 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--only", choices=["mnist", "sparse"], default=None)
     args = p.parse_args()
-    print(f"numba {numba.__version__}, threading layer {numba.config.THREADING_LAYER}, {numba.get_num_threads()} threads")
+    # numba.get_num_threads() would start numba's threads before eqising's first kernel picks the
+    # layer, so the thread count is read from the configuration and the layer reported at the end
+    print(f"numba {numba.__version__}, {numba.config.NUMBA_NUM_THREADS} threads")
     if args.only in (None, "mnist"):
         bench_mnist(args)
     if args.only in (None, "sparse"):
         bench_sparse(args)
+    print(f"\nthreading layer: {numba.threading_layer()}")
 
 
 if __name__ == "__main__":

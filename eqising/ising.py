@@ -152,7 +152,7 @@ class IsingBatch:
         smallest = np.where(scale > 0, scale, np.inf).min(axis=1)
         return np.where(np.isfinite(smallest), smallest, 1.0)
 
-    def select(self, problems: np.ndarray | slice) -> "IsingBatch":
+    def select(self, problems: np.ndarray | slice) -> IsingBatch:
         """A batch holding only the given problems (couplings shared, not copied)."""
         return IsingBatch(self.layer_sizes, self.couplings, self.fields[problems])
 
@@ -181,7 +181,7 @@ class IsingBatch:
             vals.append(-Jl.ravel())
         return -self.fields, (np.concatenate(rows), np.concatenate(cols), np.concatenate(vals))
 
-    def to_bqm(self, problem: int = 0) -> "dimod.BinaryQuadraticModel":
+    def to_bqm(self, problem: int = 0) -> dimod.BinaryQuadraticModel:
         """Problem ``problem`` as a SPIN-valued :class:`dimod.BinaryQuadraticModel`.
 
         Variables are the integers ``0 .. n_spins - 1`` in layer order; the

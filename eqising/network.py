@@ -63,7 +63,7 @@ class LayeredIsingNetwork:
         *,
         gains: Sequence[float] | None = None,
         field_clip: float | None = 4.0,
-    ) -> "LayeredIsingNetwork":
+    ) -> LayeredIsingNetwork:
         """A network with weights ``U(-g/sqrt(n_in), g/sqrt(n_in))`` and zero biases.
 
         Parameters
@@ -186,12 +186,3 @@ class LayeredIsingNetwork:
             dW.append(-np.einsum("bri,brj->ij", layers[l - 1] * w[:, None, None], layers[l]) / R)
         db = [-(w @ m) for m in means]
         return dW, db
-
-    def clip_parameters(self, weight_clip: float | None, bias_clip: float | None) -> None:
-        """Clip weights and biases in place to the given magnitudes (``None``: no clipping)."""
-        if weight_clip is not None:
-            for W in self.weights:
-                np.clip(W, -weight_clip, weight_clip, out=W)
-        if bias_clip is not None:
-            for b in self.biases:
-                np.clip(b, -bias_clip, bias_clip, out=b)

@@ -10,34 +10,67 @@ Two kernels share one random-number scheme and one threading set-up:
 Every chain draws from its own splitmix64 stream, seeded from its problem's
 uint64 seed and its read index, so samples do not depend on the number of
 threads or on how chains are scheduled. Kernels are compiled on first use and
-cached on disk (``cache=True``), so later processes load them in well under a
-second.
+cached on disk in the user's cache folder (:mod:`._numba_cache`, never beside the
+installed module), so later processes load them in well under a second.
 
 Threading: numba's OpenMP and TBB layers keep their workers spinning between
 parallel regions, which starves the Python code between solver calls (the
-training loop) on a small machine. This module selects the ``workqueue`` layer
-unless the user already chose one (``NUMBA_THREADING_LAYER`` or
-``numba.config.THREADING_LAYER``). The workqueue layer does not support
-concurrent kernel launches from several Python threads, so callers hold
-:data:`KERNEL_LOCK` around every launch (calls from several threads are
-serialised, not parallel).
+training loop) on a small machine. So the first launch of a kernel selects
+numba's ``workqueue`` layer, unless the user chose a layer
+(``NUMBA_THREADING_LAYER``, ``NUMBA_THREADING_LAYER_PRIORITY`` or
+``numba.config.THREADING_LAYER``) or numba's threads are already running (then
+they stay as they are). Importing eqising changes nothing. The workqueue layer
+does not support concurrent kernel launches from several Python threads, so
+callers hold :data:`KERNEL_LOCK` around every launch (calls from several
+threads are serialised, not parallel); its first acquisition makes the choice.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
 
 import numba
 import numpy as np
 
+from ._numba_cache import cached_njit
+
 __all__ = ["KERNEL_LOCK", "anneal_layered", "anneal_sparse", "chain_seeds", "random_spins"]
 
-if numba.config.THREADING_LAYER == "default":  # respect an explicit user choice
-    numba.config.THREADING_LAYER = "workqueue"
+
+def _select_threading_layer() -> None:
+    """Select numba's ``workqueue`` layer unless the user chose one or numba's threads run."""
+    if numba.config.THREADING_LAYER != "default" or any(
+        name in os.environ for name in ("NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY")
+    ):
+        return  # an explicit user choice
+    try:
+        numba.threading_layer()
+    except ValueError:  # numba's threads are not started yet: the layer can still be chosen
+        numba.config.THREADING_LAYER = "workqueue"
+
+
+class _LaunchLock:
+    """A lock whose first acquisition selects the threading layer (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._selected = False
+
+    def __enter__(self) -> _LaunchLock:
+        self._lock.acquire()
+        if not self._selected:
+            self._selected = True
+            _select_threading_layer()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
 
 #: Held around every parallel kernel launch (the workqueue layer is not re-entrant).
-KERNEL_LOCK = threading.Lock()
+KERNEL_LOCK = _LaunchLock()
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -76,7 +109,7 @@ def _exp2_centered(t):
     return (np.float32(1.0) + t * p) * _SQRT2
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def chain_seeds(problem_seeds: np.ndarray, n_reads: int) -> np.ndarray:
     """Initial splitmix64 states of shape (n_problems, n_reads), dtype uint64.
 
@@ -104,7 +137,7 @@ def _uniform(bits):
     return (np.float32(bits >> _S40) + np.float32(0.5)) * _U24
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def random_spins(states: np.ndarray, n_spins: int) -> np.ndarray:
     """Uniformly random start states, one bit per spin from each chain's own stream.
 
@@ -159,7 +192,7 @@ def _add_rows(target, mat, start, flipped, n_flip, new):
         q += 1
 
 
-@numba.njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@cached_njit(parallel=True, fastmath=_FASTMATH)
 def anneal_layered(
     offsets: np.ndarray,
     up: np.ndarray,
@@ -295,7 +328,7 @@ def anneal_layered(
             spins[b, r, i] = np.int8(s[i])
 
 
-@numba.njit(cache=True, parallel=True)
+@cached_njit(parallel=True)
 def anneal_sparse(
     indptr: np.ndarray,
     indices: np.ndarray,

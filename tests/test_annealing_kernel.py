@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pytest
 
+from conftest import (
+    N_COPIES,
+    N_READS,
+    N_SWEEPS,
+    assert_boltzmann,
+    histogram,
+    on_one_and_two_threads,
+    random_problems,
+    random_spins,
+    repeated,
+)
 from eqising.ising import IsingBatch
 from eqising.solvers import AnnealingSolver, AnnealSchedule
 
@@ -22,19 +32,12 @@ def mnist_shaped_batch(n_problems: int, seed: int) -> IsingBatch:
 def test_same_seed_same_samples_whatever_the_threads(kind):
     batch = mnist_shaped_batch(12, 0)
     rng = np.random.default_rng(1)
-    init = (2 * rng.integers(0, 2, size=(12, 5, 160)) - 1).astype(np.int8) if kind == "reverse" else None
+    init = random_spins((12, 5, 160), rng) if kind == "reverse" else None
     sched = AnnealSchedule(kind, num_sweeps=30)
     solver = AnnealingSolver(greedy_sweeps=3)
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("needs at least 2 numba threads to compare with 1")
-    before = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = solver.sample(batch, num_reads=5, schedule=sched, initial_states=init, seed=7)
-        numba.set_num_threads(2)
-        two = solver.sample(batch, num_reads=5, schedule=sched, initial_states=init, seed=7)
-    finally:
-        numba.set_num_threads(before)
+    one, two = on_one_and_two_threads(
+        lambda: solver.sample(batch, num_reads=5, schedule=sched, initial_states=init, seed=7)
+    )
     np.testing.assert_array_equal(one.spins, two.spins)
     assert one.info["spin_updates"] == two.info["spin_updates"]
     assert not np.array_equal(one.spins, solver.sample(batch, num_reads=5, schedule=sched, initial_states=init, seed=8).spins)
@@ -69,21 +72,17 @@ def test_default_anneal_beats_a_random_state_by_far_on_mnist_shaped_problems():
 @pytest.mark.parametrize("beta", [0.5, 1.0])
 def test_block_metropolis_at_fixed_temperature_samples_boltzmann(beta):
     """The Metropolis variant of the layer update leaves exp(-beta E) invariant too (TV check of test_boltzmann)."""
-    from test_boltzmann import N_COPIES, N_READS, N_SWEEPS, histogram, random_problems, tolerance, tv
-
     from eqising.solvers import boltzmann_distribution
 
     problems = random_problems((4, 4, 3), 1, seed=2)
-    batch = IsingBatch(problems.layer_sizes, problems.couplings, np.repeat(problems.fields, N_COPIES, axis=0))
+    batch = repeated(problems, N_COPIES)
     out = AnnealingSolver(update="metropolis").sample(
         batch, num_reads=N_READS, schedule=AnnealSchedule.constant(beta, N_SWEEPS), seed=3
     )
     _, exact = boltzmann_distribution(problems, beta)
     _, too_cold = boltzmann_distribution(problems, 2 * beta)
     emp = histogram(out.spins)
-    tol = tolerance(exact[0], N_COPIES * N_READS)
-    assert tv(emp, exact[0]) < tol, f"TV {tv(emp, exact[0]):.4f} >= tolerance {tol:.4f}"
-    assert tv(emp, too_cold[0]) > 3 * tol
+    assert_boltzmann(emp, exact[0], N_COPIES * N_READS, unlike=[too_cold[0]])
 
 
 def test_bad_update_name():

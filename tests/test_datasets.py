@@ -11,9 +11,6 @@ import pytest
 from eqising._validation import InvalidParameterError
 from eqising.datasets import Dataset, load_arrays, load_dataset, load_digits_split, load_mnist, read_idx
 
-# The shared MNIST stand-in sits next to the repository: <repo>/../shared/datasets/mnist.
-MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "mnist"
-
 N_DIGITS = 1797
 
 
@@ -136,10 +133,8 @@ def test_mnist_requires_data_dir():
 
 # ------------------------------------------------------------- real MNIST
 @pytest.fixture(scope="module")
-def real_mnist():
-    if not MNIST_DIR.is_dir():
-        pytest.skip(f"shared MNIST folder {MNIST_DIR} is absent")
-    return load_mnist(MNIST_DIR)
+def real_mnist(shared_mnist_dir):
+    return load_mnist(shared_mnist_dir)
 
 
 def test_real_mnist_shapes_labels_and_range(real_mnist):
@@ -157,19 +152,17 @@ def test_real_mnist_shapes_labels_and_range(real_mnist):
     assert np.bincount(d.y_train, minlength=10).min() > 500
 
 
-def test_real_mnist_through_load_dataset_with_sizes(real_mnist):
-    d = load_dataset("mnist", data_dir=MNIST_DIR, train_size=100, test_size=50)
+def test_real_mnist_through_load_dataset_with_sizes(real_mnist, shared_mnist_dir):
+    d = load_dataset("mnist", data_dir=shared_mnist_dir, train_size=100, test_size=50)
     assert d.X_train.shape == (100, 784) and d.X_test.shape == (50, 784)
     # the first n examples of each file
     np.testing.assert_array_equal(d.X_train, real_mnist.X_train[:100])
     np.testing.assert_array_equal(d.y_test, real_mnist.y_test[:50])
 
 
-def test_real_mnist_size_larger_than_available():
-    if not MNIST_DIR.is_dir():
-        pytest.skip(f"shared MNIST folder {MNIST_DIR} is absent")
+def test_real_mnist_size_larger_than_available(shared_mnist_dir):
     with pytest.raises(InvalidParameterError, match=r"'train_size'.*<= 7000.*Got 7001"):
-        load_mnist(MNIST_DIR, train_size=7001)
+        load_mnist(shared_mnist_dir, train_size=7001)
 
 
 # -------------------------------------------------------- synthetic IDX files

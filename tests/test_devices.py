@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eqising import EqPropClassifier, load_dataset, load_model, save_model
+from eqising import EqPropClassifier, load_model, save_model
 from eqising._validation import InvalidParameterError
 from eqising.hardware import CONDUCTANCE_QUANTUM, ECRAM_PRESETS, CbramBackend, EcramBackend, make_backend
 from eqising.hardware.pruning import Pruner
@@ -269,37 +269,31 @@ def test_device_backends_need_clip_limits():
 CHEAP = {"hidden_layer_sizes": (12,), "max_iter": 2, "batch_size": 32, "solver_params": {"num_sweeps": 20}}
 
 
-@pytest.fixture(scope="module")
-def data():
-    return load_dataset("digits", train_size=200, test_size=100)
-
-
 @pytest.mark.parametrize(
     ("backend", "params"),
     [("ecram", {"read_noise": 1.0}), ("cbram", {"pruning": "soft", "prune_start": 3, "prune_window": 2})],
 )
-def test_device_model_trains_saves_and_loads(data, tmp_path, backend, params):
+def test_device_model_trains_saves_and_loads(small_digits, tmp_path, backend, params):
     clf = EqPropClassifier(**CHEAP, backend=backend, backend_params=params, random_state=0)
-    clf.fit(data.X_train, data.y_train)
+    clf.fit(small_digits.X_train, small_digits.y_train)
     cost = clf.backend_cost_
     assert cost["pulses"] > 0 and cost["energy_joules"] > cost["write_joules"] > 0
     assert cost["pulses"] == sum(c["pulses"] for c in clf.backend_cost_curve_)
     assert cost["pulses"] == sum(c["pulses"] for c in clf.backend_layer_cost_)
     save_model(clf, tmp_path / "m")
     again = load_model(tmp_path / "m")
-    np.testing.assert_array_equal(again.predict(data.X_test), clf.predict(data.X_test))
+    np.testing.assert_array_equal(again.predict(small_digits.X_test), clf.predict(small_digits.X_test))
     saved, loaded = clf.backend_.state(), again.backend_.state()
     assert saved.keys() == loaded.keys()
     for key in saved:
         np.testing.assert_array_equal(saved[key], loaded[key])
-    again.partial_fit(data.X_train, data.y_train)  # continues on the restored devices
+    again.partial_fit(small_digits.X_train, small_digits.y_train)  # continues on the restored devices
     assert again.n_iter_ == 3
 
 
-def test_same_seed_same_device_training(data):
-    a, b = (
-        EqPropClassifier(**CHEAP, backend="ecram", random_state=5).fit(data.X_train, data.y_train) for _ in range(2)
-    )
+def test_same_seed_same_device_training(small_digits):
+    X_train, y_train = small_digits.X_train, small_digits.y_train
+    a, b = (EqPropClassifier(**CHEAP, backend="ecram", random_state=5).fit(X_train, y_train) for _ in range(2))
     for x, y in zip(a.network_.weights, b.network_.weights):
         np.testing.assert_array_equal(x, y)
     assert a.backend_cost_ == b.backend_cost_

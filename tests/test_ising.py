@@ -14,21 +14,12 @@ import dimod
 import numpy as np
 import pytest
 
+from conftest import random_batch, random_spins
 from eqising._validation import InvalidParameterError
 from eqising.ising import IsingBatch
 from eqising.network import LayeredIsingNetwork
 
 LAYER_CONFIGS = [(5,), (3, 4), (4, 3, 2), (2, 3, 4, 2)]
-
-
-def random_batch(layer_sizes, n_problems, rng, j_scale=1.0, h_scale=1.0):
-    couplings = tuple(rng.normal(0.0, j_scale, size=(a, b)) for a, b in zip(layer_sizes, layer_sizes[1:]))
-    fields = rng.normal(0.0, h_scale, size=(n_problems, sum(layer_sizes)))
-    return IsingBatch(tuple(layer_sizes), couplings, fields)
-
-
-def random_spins(shape, rng):
-    return (2 * rng.integers(0, 2, size=shape) - 1).astype(np.int8)
 
 
 def every_state(n_spins):
@@ -134,7 +125,7 @@ def test_dimod_exact_ground_state_is_network_min_energy_state():
 
     for i, x in enumerate(X):
         # The network energy written out from its definition, with s_0 = x clamped.
-        def network_energy(s):
+        def network_energy(s, x=x):
             s1, s2 = s[:4], s[4:]
             couplings = -(x @ net.weights[0] @ s1) - (s1 @ net.weights[1] @ s2)
             return couplings - net.biases[0] @ s1 - net.biases[1] @ s2

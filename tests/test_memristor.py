@@ -10,8 +10,16 @@ import math
 
 import numpy as np
 import pytest
-from test_boltzmann import histogram, random_problems, tolerance, tv
 
+from conftest import (
+    assert_boltzmann,
+    histogram,
+    random_batch,
+    random_problems,
+    random_spins,
+    repeated,
+    tv,
+)
 from eqising import EqPropClassifier
 from eqising._validation import InvalidParameterError
 from eqising.ising import IsingBatch
@@ -34,8 +42,8 @@ def normal_cdf(x: np.ndarray) -> np.ndarray:
 
 
 def spin_glass(layer_sizes, rng, n_problems=1, h_scale=0.0) -> IsingBatch:
-    couplings = tuple(rng.normal(0.0, 1.0, size=(a, b)) for a, b in zip(layer_sizes, layer_sizes[1:]))
-    return IsingBatch(tuple(layer_sizes), couplings, rng.normal(0.0, h_scale, size=(n_problems, sum(layer_sizes))))
+    """Unit-variance couplings, fields of scale ``h_scale`` (zero by default)."""
+    return random_batch(layer_sizes, n_problems, rng, j_scale=1.0, h_scale=h_scale)
 
 
 # ------------------------------------------------------------- programming
@@ -101,7 +109,7 @@ def hopfield_descent(batch: IsingBatch, start: np.ndarray, sweeps: int) -> np.nd
 def test_noiseless_exact_device_is_deterministic_hopfield_descent(layer_sizes):
     rng = np.random.default_rng(3)
     batch = spin_glass(layer_sizes, rng, n_problems=4, h_scale=0.5)
-    init = (2 * rng.integers(0, 2, size=(4, 8, batch.n_spins)) - 1).astype(np.int8)
+    init = random_spins((4, 8, batch.n_spins), rng)
     solver = make_solver("memristor", {"device": IDEAL})
     out = solver.sample(batch, num_reads=8, schedule=AnnealSchedule("forward", 7), initial_states=init, seed=1)
     np.testing.assert_array_equal(out.spins, hopfield_descent(batch, init, 7))
@@ -167,14 +175,13 @@ APPROXIMATION_MARGIN = 0.04
 def test_noise_samples_close_to_boltzmann_at_the_implied_temperature(beta, device):
     problems = random_problems((4, 4, 3), 1, seed=2)
     copies, reads = 100, 400
-    batch = IsingBatch(problems.layer_sizes, problems.couplings, np.repeat(problems.fields, copies, axis=0))
+    batch = repeated(problems, copies)
     out = make_solver("memristor", {"device": device}).sample(
         batch, num_reads=reads, schedule=AnnealSchedule.constant(beta, 60), seed=3
     )
     emp = histogram(out.spins)
     _, exact = boltzmann_distribution(problems, beta)
-    tol = tolerance(exact[0], copies * reads) + APPROXIMATION_MARGIN
-    assert tv(emp, exact[0]) < tol
+    assert_boltzmann(emp, exact[0], copies * reads, margin=APPROXIMATION_MARGIN)
     for wrong in (0.7 * beta, 1.4 * beta):  # the temperature is right to better than +-30%
         _, other = boltzmann_distribution(problems, wrong)
         assert tv(emp, other[0]) > tv(emp, exact[0]) + 0.03

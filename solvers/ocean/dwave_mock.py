@@ -251,9 +251,9 @@ def _anneal_read_py(s, h, indptr, nbr, J, chain_of, order, bounds, betas, moves,
 @functools.cache
 def _kernel() -> Any:
     """The read kernel, compiled by numba on first use (not at import)."""
-    from numba import njit
+    from .._numba_cache import cached_njit
 
-    return njit(cache=True, nogil=True)(_anneal_read_py)
+    return cached_njit(nogil=True)(_anneal_read_py)
 
 
 def estimate_timing(num_qubits: int, num_reads: int, kwargs: dict[str, Any]) -> dict[str, float]:

@@ -1,0 +1,146 @@
+"""numba's cache lives in the user's cache folder, and importing eqising changes no numba setting."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numba
+import pytest
+
+from eqising.solvers import _kernels
+from eqising.solvers._numba_cache import cache_root, cached_njit
+
+KERNEL = textwrap.dedent(
+    """
+    from eqising.solvers._numba_cache import cached_njit
+
+    @cached_njit()
+    def add_one(x):
+        return x + 1
+    """
+)
+
+REPORT = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    import tinykernel
+    assert tinykernel.add_one(41) == 42
+    st = tinykernel.add_one.stats
+    print(json.dumps({"path": st.cache_path, "hits": sum(st.cache_hits.values()),
+                      "misses": sum(st.cache_misses.values())}))
+    """
+)
+
+
+def _run(code: str, *args: str, env: dict[str, str] | None = None) -> str:
+    full = {**os.environ, **(env or {})}
+    out = subprocess.run([sys.executable, "-c", code, *args], env=full, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def _kernel_module(folder) -> str:
+    folder.mkdir()
+    (folder / "tinykernel.py").write_text(KERNEL)
+    return str(folder)
+
+
+def test_second_process_loads_from_the_user_cache_and_copies_never_share_an_index(tmp_path):
+    module = _kernel_module(tmp_path / "src")
+    env = {"EQISING_CACHE_DIR": str(tmp_path / "cache")}
+    first = json.loads(_run(REPORT, module, env=env))
+    second = json.loads(_run(REPORT, module, env=env))
+    assert (first["hits"], first["misses"]) == (0, 1)
+    assert (second["hits"], second["misses"]) == (1, 0)
+    assert first["path"] == second["path"]
+    assert first["path"].startswith(str(tmp_path / "cache" / "numba") + os.sep)
+    # nothing beside the module: an uninstall would leave such files behind
+    pycache = tmp_path / "src" / "__pycache__"
+    assert not pycache.exists() or not [p for p in pycache.iterdir() if p.suffix in (".nbi", ".nbc")]
+    # the same source at another path (another checkout) gets its own index
+    other = json.loads(_run(REPORT, _kernel_module(tmp_path / "copy"), env=env))
+    assert other["path"] != first["path"]
+    assert (other["hits"], other["misses"]) == (0, 1)
+
+
+def test_unwritable_cache_folder_compiles_without_caching(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    report = json.loads(_run(REPORT, _kernel_module(tmp_path / "src"), env={"EQISING_CACHE_DIR": str(blocker / "x")}))
+    assert report == {"path": None, "hits": 0, "misses": 1}
+
+
+def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("EQISING_CACHE_DIR", str(tmp_path / "e"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert cache_root() == str(tmp_path / "e")
+    monkeypatch.delenv("EQISING_CACHE_DIR")
+    assert cache_root() == str(tmp_path / "x" / "eqising")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cache_root() == os.path.join(os.path.expanduser("~"), ".cache", "eqising")
+
+
+def test_kernels_are_not_cached_inside_the_package():
+    package = os.path.dirname(os.path.abspath(_kernels.__file__))
+    for kernel in (_kernels.chain_seeds, _kernels.random_spins, _kernels.anneal_layered, _kernels.anneal_sparse):
+        path = kernel.stats.cache_path
+        assert path is None or not os.path.abspath(path).startswith(package + os.sep)
+
+
+def test_cache_is_not_an_option():
+    with pytest.raises(TypeError, match="cache="):
+        cached_njit(cache=True)
+
+
+THREADING = textwrap.dedent(
+    """
+    import json, sys, numba
+    mode = sys.argv[1]
+    if mode == "started":
+        numba.get_num_threads()  # starts numba's threads with its default layer
+    import eqising
+    from eqising.solvers import _kernels
+    report = {"after_import": numba.config.THREADING_LAYER}
+    try:
+        numba.threading_layer()
+        report["threads_at_import"] = True
+    except ValueError:
+        report["threads_at_import"] = False
+    with _kernels.KERNEL_LOCK:
+        report["at_launch"] = numba.config.THREADING_LAYER
+    print(json.dumps(report))
+    """
+)
+
+
+def _threading_report(mode: str) -> dict:
+    """THREADING's report from a fresh process with no NUMBA_THREADING_LAYER* in its environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_THREADING_LAYER")}
+    out = subprocess.run([sys.executable, "-c", THREADING, mode], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_import_changes_no_numba_setting_and_first_launch_picks_workqueue():
+    report = _threading_report("fresh")
+    assert report == {"after_import": "default", "threads_at_import": False, "at_launch": "workqueue"}
+
+
+def test_threads_already_running_are_left_alone():
+    report = _threading_report("started")
+    assert report["after_import"] == report["at_launch"] == "default"
+
+
+def test_an_explicit_user_choice_is_respected(monkeypatch):
+    monkeypatch.setattr(numba.config, "THREADING_LAYER", "omp")  # chosen in code
+    _kernels._select_threading_layer()
+    assert numba.config.THREADING_LAYER == "omp"
+    monkeypatch.setattr(numba.config, "THREADING_LAYER", "default")
+    monkeypatch.setenv("NUMBA_THREADING_LAYER", "default")  # chosen in the environment
+    _kernels._select_threading_layer()
+    assert numba.config.THREADING_LAYER == "default"
