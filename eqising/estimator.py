@@ -52,7 +52,7 @@ def _same(value: Any, expected: Any) -> bool:
 def _history_view(name: str, doc: str) -> property:
     """A fitted attribute that reads ``history_.<name>``."""
 
-    def get(self: "EqPropClassifier") -> Any:
+    def get(self: EqPropClassifier) -> Any:
         history = self.__dict__.get("history_")
         if history is None:
             raise AttributeError(f"This {type(self).__name__} is not fitted yet: it has no {name!r} record.")
@@ -391,7 +391,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any) -> "EqPropClassifier":
+    def fit(self, X: Any, y: Any) -> EqPropClassifier:
         """Train for ``max_iter`` epochs from a fresh initialisation.
 
         Parameters
@@ -416,7 +416,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> "EqPropClassifier":
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> EqPropClassifier:
         """Run one epoch over ``(X, y)``, initialising on the first call.
 
         Parameters

@@ -174,7 +174,7 @@ class TrainingHistory:
         return {"n_layers": self.n_layers, "epochs": [_plain(dataclasses.asdict(e)) for e in self.epochs]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainingHistory":
+    def from_dict(cls, data: dict[str, Any]) -> TrainingHistory:
         """The history :meth:`to_dict` returned.
 
         Raises

@@ -234,7 +234,7 @@ class Solver(abc.ABC):
         """
         return {**self.parameters, **self._given}
 
-    def set_params(self, **params: Any) -> "Solver":
+    def set_params(self, **params: Any) -> Solver:
         """Change constructor parameters (validated as by the constructor); return ``self``."""
         fresh = type(self)(**{**self._given, **params})  # validated first: a refused value changes nothing
         self.__dict__.update(fresh.__dict__)

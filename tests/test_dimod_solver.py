@@ -6,12 +6,12 @@ from __future__ import annotations
 import dimod
 import numpy as np
 import pytest
-from eqising.solvers import AnnealSchedule, DimodSolver, boltzmann_distribution, make_solver
-from eqising.solvers.temperature import effective_temperature
 
 from eqising import EqPropClassifier
 from eqising._validation import InvalidParameterError
 from eqising.ising import IsingBatch
+from eqising.solvers import AnnealSchedule, DimodSolver, boltzmann_distribution, make_solver
+from eqising.solvers.temperature import effective_temperature
 
 
 def random_batch(layer_sizes, n_problems, rng, scale=1.0) -> IsingBatch:

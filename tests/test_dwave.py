@@ -8,12 +8,12 @@ import os
 import dimod
 import numpy as np
 import pytest
-from eqising.solvers import AnnealSchedule, all_spin_states, make_solver
-from eqising.solvers.ocean.dwave_mock import AnnealEmulator, estimate_timing
-from eqising.solvers.ocean.dwave_solver import DWaveTimeoutError, DWaveUnavailableError, _ordered
 
 from eqising._validation import InvalidParameterError
 from eqising.ising import IsingBatch
+from eqising.solvers import AnnealSchedule, all_spin_states, make_solver
+from eqising.solvers.ocean.dwave_mock import AnnealEmulator, estimate_timing
+from eqising.solvers.ocean.dwave_solver import DWaveTimeoutError, DWaveUnavailableError, _ordered
 
 pytest.importorskip("dwave.system")
 
@@ -173,7 +173,7 @@ def test_reverse_anneal_parameters_reach_the_sampler(tmp_path, monkeypatch):
     emb = solver.embedding((6, 4))
     assert sorted(kw["num_reads"] for _, kw, _ in calls[:3]) == [1, 1, 1]
     assert sorted(kw["num_reads"] for _, kw, _ in calls[3:]) == [1, 2]
-    for bqm, kw, _ in calls:
+    for _bqm, kw, _ in calls:
         assert kw["anneal_schedule"] == [[0.0, 1.0], [7.0, 0.6], [14.0, 1.0]]
         assert kw["reinitialize_state"] is True and kw["auto_scale"] is False and kw["answer_mode"] == "raw"
         assert "annealing_time" not in kw

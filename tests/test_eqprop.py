@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from eqising.seeding import derive_many
 from eqising.eqprop import class_scores, eqprop_step, one_hot_spins
 from eqising.network import LayeredIsingNetwork
+from eqising.seeding import derive_many
 from eqising.solvers import make_solver
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from eqising._validation import InvalidParameterError
+from eqising.hardware.mcu import fixed
+from eqising.hardware.mcu.model import Int8Model
 from eqising.solvers import SCHEDULE_DEFAULTS, AnnealSchedule
 from eqising.solvers.ocean.dwave_mock import AnnealEmulator
 from eqising.solvers.schedule import (
@@ -24,10 +28,6 @@ from eqising.solvers.schedule import (
     reverse_anneal_schedule,
     reverse_steps,
 )
-
-from eqising._validation import InvalidParameterError
-from eqising.hardware.mcu import fixed
-from eqising.hardware.mcu.model import Int8Model
 
 
 # ------------------------------------------------------------------ forward walk

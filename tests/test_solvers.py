@@ -13,6 +13,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
+
+from eqising._validation import InvalidParameterError
+from eqising.ising import IsingBatch
+from eqising.seeding import generator
 from eqising.solvers import (
     SOLVERS,
     AnnealingSolver,
@@ -31,10 +35,6 @@ from eqising.solvers.testing import (
     random_batch,
     run_check,
 )
-
-from eqising._validation import InvalidParameterError
-from eqising.ising import IsingBatch
-from eqising.seeding import generator
 
 #: Registered solvers left out of the shared contract, with the reason.
 CONTRACT_EXCLUDED = {

@@ -90,7 +90,7 @@ class WeightBackend(abc.ABC):
         """Constructor parameters as given (defaults filled in), as scikit-learn's ``get_params``."""
         return {**self.parameters, **self._given}
 
-    def set_params(self, **params: Any) -> "WeightBackend":
+    def set_params(self, **params: Any) -> WeightBackend:
         """Change constructor parameters (validated as by the constructor); return ``self``."""
         fresh = type(self)(**{**self._given, **params})  # validated first: a refused value changes nothing
         self.__dict__.update(fresh.__dict__)
@@ -219,7 +219,7 @@ class WeightBackend(abc.ABC):
         """
         return {}
 
-    def load_state(self, state: dict[str, np.ndarray]) -> None:
+    def load_state(self, state: dict[str, np.ndarray]) -> None:  # noqa: B027 (optional hook)
         """Restore what :meth:`state` returned (called after :meth:`program`)."""
 
     def __repr__(self) -> str:

@@ -75,7 +75,7 @@ class Int8Model:
         ``ceil(headroom * max_i |W[i, j]| * 2**16 / 127)``, at least 1 and at most
         ``floor(weight_clip * 2**16 / 127)`` (so that +-127 never exceeds the clip).
         """
-        wclip = int(round(weight_clip * ONE))  # noqa: RUF046 (round of a numpy float is not an int)
+        wclip = int(round(weight_clip * ONE))
         m_max = max(1, wclip // QMAX)
         q, m = [], []
         for W in weights:
@@ -86,11 +86,11 @@ class Int8Model:
             qj = np.clip(np.round(W * ONE / mj[None, :]), -limit[None, :], limit[None, :]).astype(np.int8)
             q.append(qj)
             m.append(mj)
-        bclip = int(round(bias_clip * ONE))  # noqa: RUF046
+        bclip = int(round(bias_clip * ONE))
         b = [np.clip(np.round(np.asarray(v, dtype=np.float64) * ONE), -bclip, bclip).astype(np.int32) for v in biases]
         sizes = (weights[0].shape[0],) + tuple(W.shape[1] for W in weights)
         return cls(
-            sizes, q, m, b, wclip, bclip, int(round(field_clip * ONE)),  # noqa: RUF046
+            sizes, q, m, b, wclip, bclip, int(round(field_clip * ONE)),
             beta_multipliers(beta_range, num_sweeps), reheat_sweep(reheat, num_sweeps),
         )
 
