@@ -47,6 +47,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def summed(records: list[dict[str, float]]) -> dict[str, float]:
+    """The sum of backend cost records (every key of ``eqising.hardware.COST_KEYS`` present)."""
+    total = zero_cost()
+    for cost in records:
+        add_costs(total, cost)
+    return total
+
+
 @dataclass
 class EpochRecord:
     """What one epoch did and cost.
@@ -80,10 +88,7 @@ class EpochRecord:
     @property
     def backend_cost(self) -> dict[str, float]:
         """The backend cost summed over layers."""
-        total = zero_cost()
-        for cost in self.backend_layer_cost:
-            add_costs(total, cost)
-        return total
+        return summed(self.backend_layer_cost)
 
 
 @dataclass
@@ -163,10 +168,8 @@ class TrainingHistory:
 
     @property
     def backend_cost(self) -> dict[str, float]:
-        total = zero_cost()
-        for cost in self.backend_layer_cost:
-            add_costs(total, cost)
-        return total
+        """Backend costs summed over layers and epochs."""
+        return summed(self.backend_layer_cost)
 
     # ------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
