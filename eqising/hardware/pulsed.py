@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import param_error
+from ..seeding import generator
 from .base import WeightBackend, zero_cost
 from .pruning import Pruner, check_pruning_params
 
@@ -112,9 +113,8 @@ class PulsedBackend(WeightBackend):
         for name, clip in (("weight_clip", weight_clip), ("bias_clip", bias_clip)):
             if clip is None:
                 raise param_error(name, owner, "a float > 0 (it maps onto the device range)", None)
-        variation, stream = np.random.SeedSequence(seed).spawn(2)
-        d2d = np.random.default_rng(variation)  # device-to-device variation: a function of the seed alone
-        self._rng = np.random.default_rng(stream)
+        d2d = generator(seed, "device-variation")  # device-to-device variation: a function of the seed alone
+        self._rng = generator(seed, "device-noise")  # cycle-to-cycle and read noise, stochastic rounding
         low, high = self._device_range()
         reach = min(-low, high)
         self._tiles: list[tuple[Tile, Tile]] = []

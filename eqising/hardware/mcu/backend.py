@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..._validation import Described, check_float, check_int, param_error
+from ...seeding import generator
 from ...solvers.base import check_beta_range
 from ..base import WeightBackend, zero_cost
 from .engine import energies, external_fields, infer, train_step
@@ -104,7 +105,7 @@ class McuInt8Backend(WeightBackend):
             weights, biases, weight_clip=weight_clip, bias_clip=bias_clip, field_clip=field_clip,
             beta_range=p["beta_range"], num_sweeps=p["num_sweeps"], reheat=p["reheat"], headroom=p["scale_headroom"],
         )
-        self._rng = np.random.default_rng(seed)
+        self._rng = generator(seed, "stochastic-rounding")
         self._stats = {"saturations": 0, "rescales": 0, "steps_written": 0, "steps": 0}
         self.check_budget()
 
