@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .._memory import check_fits
 from .._validation import check_float, check_int, param_error
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -452,6 +453,10 @@ def schedule_betas(
         :func:`default_beta_range` unless a ``beta_range`` is set.
     """
     schedule = schedule.resolved(params["num_sweeps"], params["beta_range"], params["reheat"])
+    # every (problem, sweep) takes a float64 beta and the kernel's float32 copy; reverse schedules up to 2x
+    n = int(schedule.num_sweeps)
+    check_fits((batch.n_problems + 1) * 2 * n * 12, "num_sweeps", "the solver", n,
+               f"schedule for {batch.n_problems} problems")
     # an explicit beta_range overrides the per-problem ends inside AnnealSchedule.betas
     ends = default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
     return schedule, schedule.betas(*ends)
