@@ -121,7 +121,11 @@ def folder_lock(folder: str | os.PathLike, owner: str) -> Iterator[None]:
             held[1] -= 1
             if held[1] == 0:
                 del _HELD[key]
-                os.close(held[0])  # closing the descriptor releases the flock
+                try:
+                    if fcntl is not None:
+                        fcntl.flock(held[0], fcntl.LOCK_UN)  # released even if the close below fails
+                finally:
+                    os.close(held[0])
 
 
 def check_output_folder(path: str | os.PathLike, name: str, owner: str) -> Path:
