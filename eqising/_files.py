@@ -137,26 +137,27 @@ def check_output_folder(path: str | os.PathLike, name: str, owner: str) -> Path:
         For an existing file, a path under a file, or a folder that cannot
         be written; the message names the parameter and says which.
     """
-    from ._validation import param_error
+    from ._validation import InvalidParameterError
+
+    def refuse(expected: str, why: str) -> InvalidParameterError:  # the house template, the path never shortened
+        return InvalidParameterError(f"The {name!r} parameter of {owner} must be {expected}. "
+                                     f"Got {str(path)!r} ({why}) instead.")
 
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise param_error(name, owner, "a folder (or a path where one can be made)",
-                          f"{str(path)} (an existing file)")
-    parent = path
+        raise refuse("a folder (or a path where one can be made)", "an existing file")
+    parent = path.absolute()
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise param_error(name, owner, "a folder (or a path where one can be made)",
-                          f"{str(path)} (under the file {str(parent)})")
+        raise refuse("a folder (or a path where one can be made)", f"under the file {str(parent)!r}")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise param_error(name, owner, "a folder this process can write",
-                          f"{str(path)} ({str(parent)} is not writable)")
+        raise refuse("a folder this process can write", f"{str(parent)!r} is not writable")
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / f".eqising-probe.{os.getpid()}{_TMP_SUFFIX}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise param_error(name, owner, "a folder this process can write", f"{str(path)} ({exc.strerror})") from exc
+        raise refuse("a folder this process can write", exc.strerror or str(exc)) from exc
     return path

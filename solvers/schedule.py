@@ -122,6 +122,7 @@ def check_reheat(value: Any, owner: str, name: str = "reheat") -> float:
 def check_schedule_params(params: dict[str, Any], owner: str) -> dict[str, Any]:
     """Validate the :data:`SCHEDULE_DEFAULTS` entries of a solver's parameters in place; return ``params``."""
     params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
+    check_fits(2 * params["num_sweeps"] * 12, "num_sweeps", owner, params["num_sweeps"], "schedule of one problem")
     if params["beta_range"] is not None:
         params["beta_range"] = check_beta_range(params["beta_range"], "beta_range", owner)
     params["reheat"] = check_reheat(params["reheat"], owner)

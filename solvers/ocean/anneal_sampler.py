@@ -131,6 +131,8 @@ class AnnealingSampler(dimod.Sampler, dimod.Initialized):
         root = int(problem_seeds(seed, 1, OWNER)[0])
         stream_seed, init_seed = derive(root, "reads"), derive(root, "initial-states") >> 32
         spin = bqm.spin
+        if initial_states is not None:
+            _check_initial_states(initial_states)
         parsed = self.parse_initial_states(
             spin, initial_states=initial_states, initial_states_generator=initial_states_generator,
             num_reads=num_reads, seed=init_seed,
@@ -158,6 +160,19 @@ class AnnealingSampler(dimod.Sampler, dimod.Initialized):
             "spin_updates": int(spins.size * num_sweeps),
         }
         return dimod.SampleSet.from_samples_bqm((samples, labels), bqm, info=info)
+
+
+def _check_initial_states(initial_states: Any) -> None:
+    """Refuse initial states that are not samples, or whose values are neither all spins nor all binary."""
+    try:
+        samples, _ = dimod.as_samples(initial_states)
+    except (TypeError, ValueError) as exc:
+        raise param_error("initial_states", OWNER, "samples_like (an array, (array, labels), dicts or a SampleSet)",
+                          Described(f"{type(initial_states).__name__} ({exc})")) from exc
+    values = set(np.unique(samples).tolist()) if samples.size else set()
+    if not (values <= {-1, 1} or values <= {0, 1}):
+        raise param_error("initial_states", OWNER, "spins in {-1, +1}, or binary values in {0, 1}",
+                          Described(f"values {sorted(values)}"))
 
 
 def _symmetric_csr(n: int, rows: np.ndarray, cols: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, ...]:
