@@ -378,6 +378,12 @@ def _interrupted_note(args: argparse.Namespace) -> str:
     folder = args.resume or args.out
     if folder is None:
         return f" after {done} epoch(s); nothing saved (no --out)"
+    from pathlib import Path
+
+    try:  # what is on disk is the truth (the interrupt may land between a save and the count)
+        done = len(json.loads((Path(folder) / "model.json").read_text())["fitted"]["history_"]["epochs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        done = 0
     if done == 0:
         return f" before the first epoch finished; resume with: eqising train --resume {folder}"
     return f"; epoch {done} is saved in {folder}; resume with: eqising train --resume {folder}"

@@ -520,6 +520,19 @@ def test_model_naming_an_untrusted_module_imports_nothing(saved, monkeypatch):
     assert "eqising_evil_module" not in sys.modules
 
 
+def test_sampler_named_in_solver_params_needs_trust_end_to_end(capsys, saved):
+    """A model.json naming a dimod sampler by 'module:Class' imports nothing, from Python or the CLI."""
+    import sys
+
+    sampler = {"name": "dimod", "params": {"sampler": "eqising_evil_sampler:Sampler"}}
+    edit_json(saved, lambda m: m["params"].update(solver=sampler, solver_params=None))
+    with pytest.raises(UntrustedModuleError, match=r"eqising_evil_sampler"):
+        load_model(saved)
+    cli_error(capsys, ["evaluate", str(saved)], "eqising_evil_sampler", "--trust")
+    cli_error(capsys, ["export-c", str(saved), "--out", str(saved / "c")], "eqising_evil_sampler")
+    assert "eqising_evil_sampler" not in sys.modules
+
+
 def test_edited_model_json_through_cli(capsys, saved):
     edit_json(saved, lambda m: m["fitted"].update(n_features_in_=10))
     cli_error(capsys, ["evaluate", str(saved)], "contradicts its arrays", "n_features_in_")
