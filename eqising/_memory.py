@@ -38,11 +38,12 @@ def format_bytes(n: float) -> str:
     raise AssertionError  # pragma: no cover
 
 
-def check_fits(n_bytes: float, name: str, owner: str, value: object, what: str, *, limit: int | None = None) -> None:
+def check_fits(n_bytes: float, name: str, owner: str, value: object, what: str, *, limit: int | None = None,
+               limit_text: str = "is available") -> None:
     """Refuse, before allocating, a ``value`` of parameter ``name`` whose ``what`` needs more than the limit.
 
-    The limit is ``limit`` if given, else :func:`available_memory` (no check
-    where that cannot be told).
+    The limit is ``limit`` if given (described by ``limit_text``), else
+    :func:`available_memory` (no check where that cannot be told).
 
     Raises
     ------
@@ -55,7 +56,7 @@ def check_fits(n_bytes: float, name: str, owner: str, value: object, what: str, 
         raise param_error(
             name, owner,
             f"a value whose {what} fits in memory (it needs about {format_bytes(n_bytes)}; "
-            f"{format_bytes(limit)} is available)", value,
+            f"{format_bytes(limit)} {limit_text})", value,
         )
 
 

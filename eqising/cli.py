@@ -328,8 +328,11 @@ def _export_c(args: argparse.Namespace) -> dict[str, Any]:
     device, quantised = int8_device_for(model.backend_, model.network_, settings, 1)
     # the host harness holds the device state in static arrays: within memory and the 2 GiB of x86-64's small code model
     need = memory_budget(device.model.layer_sizes, batch, device.model.num_sweeps)["training"]["total"]
-    check_fits(need, "--max-batch", "eqising export-c", batch, "device training state",
-               limit=min(available_memory() or 2**31 - 1, 2**31 - 1))
+    available, c_limit = available_memory(), 2**31 - 1
+    if available is not None and available < c_limit:
+        check_fits(need, "--max-batch", "eqising export-c", batch, "device training state", limit=available)
+    check_fits(need, "--max-batch", "eqising export-c", batch, "device training state", limit=c_limit,
+               limit_text="is the most a C static array may hold on x86-64")
     if quantised:
         device, _ = int8_device_for(model.backend_, model.network_, settings, batch)
     n_classes = len(model.classes_)
