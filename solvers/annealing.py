@@ -93,7 +93,7 @@ class AnnealingSolver(Solver):
         arrays = _layered_arrays(batch)
         offsets, up, up_start, down, down_start, fields = arrays
         # long anneals go in chunks of problems (bit-identical to one launch); Ctrl-C is seen between them
-        for b0, b1 in chain_chunks(B, R * N * (betas.shape[1] + p["greedy_sweeps"])):
+        for b0, b1 in chain_chunks(B, R * N * (betas.shape[1] + p["greedy_sweeps"]), R):
             with KERNEL_LOCK:
                 anneal_layered(offsets, up, up_start, down, down_start, fields[b0:b1], betas[b0:b1],
                                p["update"] == "metropolis", p["greedy_sweeps"], spins[b0:b1], states[b0:b1],

@@ -16,6 +16,12 @@ from eqising.solvers import AnnealingSampler, AnnealingSolver
 from eqising.solvers.schedule import AnnealSchedule
 
 
+@pytest.fixture(autouse=True)
+def one_thread_per_chunk(monkeypatch):
+    """Chunk sizes below do not depend on this machine's core count."""
+    monkeypatch.setattr(chunks, "_threads", lambda: 1)
+
+
 @pytest.fixture
 def batch():
     rng = np.random.default_rng(0)
@@ -78,6 +84,12 @@ def test_ctrl_c_stops_a_long_anneal_between_chunks(batch, monkeypatch):
         AnnealingSolver(num_sweeps=30).sample(batch, num_reads=2, seed=0)
     assert len(calls) == 2  # the remaining seven problems were never launched
     AnnealingSolver(num_sweeps=30).sample(batch, num_reads=2, seed=0)  # the kernel lock was released
+
+
+def test_chunks_keep_every_thread_busy(monkeypatch):
+    monkeypatch.setattr(chunks, "_threads", lambda: 16)
+    ranges = chunks.chain_chunks(100, chunks.CHUNK_SPIN_UPDATES * 10, chains_per_group=3)  # each group > a chunk
+    assert all(b - a >= 6 for a, b in ranges[:-1])  # 6 groups x 3 chains >= 16 threads
 
 
 def test_chain_chunks_cover_every_chain_once():
