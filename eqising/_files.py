@@ -128,8 +128,11 @@ def folder_lock(folder: str | os.PathLike, owner: str) -> Iterator[None]:
                     os.close(held[0])
 
 
-def check_output_folder(path: str | os.PathLike, name: str, owner: str) -> Path:
+def check_output_folder(path: str | os.PathLike, name: str, owner: str, *, kind: str = "parameter") -> Path:
     """Check before any work that ``path`` is, or can be made, a writable folder; create it.
+
+    ``kind`` is what ``name`` is called in the message (``'option'`` for
+    the CLI).
 
     Raises
     ------
@@ -140,7 +143,7 @@ def check_output_folder(path: str | os.PathLike, name: str, owner: str) -> Path:
     from ._validation import InvalidParameterError
 
     def refuse(expected: str, why: str) -> InvalidParameterError:  # the house template, the path never shortened
-        return InvalidParameterError(f"The {name!r} parameter of {owner} must be {expected}. "
+        return InvalidParameterError(f"The {name!r} {kind} of {owner} must be {expected}. "
                                      f"Got {str(path)!r} ({why}) instead.")
 
     path = Path(path)

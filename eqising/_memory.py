@@ -39,7 +39,7 @@ def format_bytes(n: float) -> str:
 
 
 def check_fits(n_bytes: float, name: str, owner: str, value: object, what: str, *, limit: int | None = None,
-               limit_text: str = "is available") -> None:
+               limit_text: str = "is available", kind: str = "parameter") -> None:
     """Refuse, before allocating, a ``value`` of parameter ``name`` whose ``what`` needs more than the limit.
 
     The limit is ``limit`` if given (described by ``limit_text``), else
@@ -53,11 +53,14 @@ def check_fits(n_bytes: float, name: str, owner: str, value: object, what: str, 
     if limit is None:
         limit = available_memory()
     if limit is not None and n_bytes > limit:
-        raise param_error(
+        error = param_error(
             name, owner,
             f"a value whose {what} fits in memory (it needs about {format_bytes(n_bytes)}; "
             f"{format_bytes(limit)} {limit_text})", value,
         )
+        if kind != "parameter":  # e.g. a CLI option
+            error = type(error)(str(error).replace(" parameter of ", f" {kind} of ", 1))
+        raise error
 
 
 def training_bytes(layer_sizes: Sequence[int], batch_size: int, phase_reads: int) -> int:

@@ -147,7 +147,7 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         return _train_run(args, None)
     from ._files import check_output_folder, folder_lock
 
-    out = check_output_folder(args.out, "--out", "eqising train")  # before any work
+    out = check_output_folder(args.out, "--out", "eqising train", kind="option")  # before any work
     with folder_lock(out, "eqising train"):
         if args.resume is None and (out / "model.json").exists():
             raise InvalidParameterError(
@@ -324,15 +324,16 @@ def _export_c(args: argparse.Namespace) -> dict[str, Any]:
     model = load_model(args.model, trust=args.trust)
     settings = model.engine_.settings
     batch = settings.batch_size if args.max_batch is None else args.max_batch
-    check_output_folder(args.out, "--out", "eqising export-c")
+    check_output_folder(args.out, "--out", "eqising export-c", kind="option")
     device, quantised = int8_device_for(model.backend_, model.network_, settings, 1)
     # the host harness holds the device state in static arrays: within memory and the 2 GiB of x86-64's small code model
     need = memory_budget(device.model.layer_sizes, batch, device.model.num_sweeps)["training"]["total"]
     available, c_limit = available_memory(), 2**31 - 1
     if available is not None and available < c_limit:
-        check_fits(need, "--max-batch", "eqising export-c", batch, "device training state", limit=available)
+        check_fits(need, "--max-batch", "eqising export-c", batch, "device training state", limit=available,
+                   kind="option")
     check_fits(need, "--max-batch", "eqising export-c", batch, "device training state", limit=c_limit,
-               limit_text="is the most a C static array may hold on x86-64")
+               limit_text="is the most a C static array may hold on x86-64", kind="option")
     if quantised:
         device, _ = int8_device_for(model.backend_, model.network_, settings, batch)
     n_classes = len(model.classes_)

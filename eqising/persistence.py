@@ -68,11 +68,6 @@ class ModelFileError(ValueError):
     """A model file is missing, corrupt, or not an eqising model."""
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write one file whole (kept for callers of the old name; see :func:`eqising._files.write_file`)."""
-    write_file(path, data)
-
-
 #: Bit generators a saved ``random_state`` Generator may name (rebuilt by name, nothing imported).
 _BIT_GENERATORS = ("MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64")
 #: Where the new arrays wait between the commit of model.json and the last rename.
