@@ -101,7 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=d["batch_size"])
     t.add_argument("--reads", type=int, default=d["num_reads"], help="free-phase reads per example at prediction")
     t.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling and the solver")
-    t.add_argument("--out", default=None, help="folder to save the model (model.npz + model.json) and summary.json")
+    t.add_argument("--out", default=None, help="folder to save the model (model.npz + model.json) and summary.json; "
+                   "a checkpoint of the last finished epoch is kept there while training")
+    t.add_argument("--resume", default=None, metavar="DIR",
+                   help="continue the interrupted 'eqising train --out DIR' run in DIR with its own options; a "
+                        "seeded run ends as if it had never stopped")
 
     x = sub.add_parser("export-c", help="write a model as a C99 int8 library with a host harness")
     x.add_argument("model", help="model folder (or its model.json); trained with --backend mcu-int8, or quantised")
@@ -132,15 +136,74 @@ def _load(args: argparse.Namespace):
 
 
 def _train(args: argparse.Namespace) -> dict[str, Any]:
-    from tqdm.auto import tqdm
-
-    from .estimator import EqPropClassifier
-
+    if args.resume is not None:
+        args = _resumed_args(args)
     if args.epochs < 1:
         raise InvalidParameterError(f"The '--epochs' option of eqising train must be an int >= 1. Got {args.epochs} instead.")
     if args.dataset == "mnist" and args.data_dir is None:
         raise InvalidParameterError("The '--data-dir' option of eqising train must be a folder with the MNIST IDX files "
                                     "when --dataset is mnist. Got nothing instead.")
+    if args.out is None:
+        return _train_run(args, None)
+    from ._files import check_output_folder, folder_lock
+
+    out = check_output_folder(args.out, "--out", "eqising train", kind="option")  # before any work
+    with folder_lock(out, "eqising train"):
+        if args.resume is None and (out / "model.json").exists():
+            raise InvalidParameterError(
+                f"The '--out' option of eqising train must be a folder without a model. Got {str(out)!r}, which "
+                f"holds one, instead: continue it with 'eqising train --resume {out}', or choose another folder."
+            )
+        return _train_run(args, out)
+
+
+#: The options of a run saved in its folder (``run.json``) for ``--resume``.
+_RUN_FILE = "run.json"
+_NOT_RUN_OPTIONS = ("command", "json", "resume", "out")
+
+
+def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The options of the run in ``args.resume`` (its ``run.json``); no other training option may be given."""
+    from pathlib import Path
+
+    defaults = vars(build_parser().parse_args(["train"]))
+    given = [k for k, v in vars(args).items() if k not in _NOT_RUN_OPTIONS and v != defaults.get(k)]
+    if given or args.out is not None:
+        names = ", ".join("--" + k.replace("_", "-") for k in given + (["out"] if args.out is not None else []))
+        raise InvalidParameterError(
+            f"The '--resume' option of eqising train must come alone (with --json at most): the run's options are "
+            f"read from its {_RUN_FILE}. Got {names} too instead."
+        )
+    folder = Path(args.resume)
+    path = folder / _RUN_FILE
+    try:
+        saved = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InvalidParameterError(
+            f"The '--resume' option of eqising train must be a folder written by 'eqising train --out'. Got "
+            f"{str(folder)!r}, which has no {_RUN_FILE}, instead."
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidParameterError(f"The '--resume' option of eqising train must name a folder with a readable "
+                                    f"{_RUN_FILE}. Got {str(path)!r} ({exc}) instead.") from exc
+    unknown = sorted(set(saved) - set(defaults)) if isinstance(saved, dict) else ["(not an object)"]
+    missing = sorted(set(defaults) - set(saved) - set(_NOT_RUN_OPTIONS)) if isinstance(saved, dict) else []
+    if unknown or missing:
+        raise InvalidParameterError(f"The '--resume' option of eqising train must name a folder whose {_RUN_FILE} "
+                                    f"holds a run's options. Got {str(path)!r} with unknown {unknown} and missing "
+                                    f"{missing} instead.")
+    saved["hidden"] = tuple(saved["hidden"])
+    return argparse.Namespace(**{**defaults, **saved, "command": "train", "json": args.json, "resume": str(folder),
+                                 "out": str(folder)})
+
+
+def _train_run(args: argparse.Namespace, out: Any) -> dict[str, Any]:
+    from tqdm.auto import tqdm
+
+    from ._files import write_file
+    from .estimator import EqPropClassifier
+    from .persistence import load_model, save_model
+
     backend_params, solver_params = args.backend_params, args.solver_params
     if args.ram_budget is not None:  # a backend that takes no RAM budget refuses the key, naming it
         backend_params = {**(backend_params or {}), "ram_budget": args.ram_budget}
@@ -154,18 +217,32 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
     )
     clf._validate_params()  # fail before loading anything heavy: scikit-learn's constraints,
     clf._resolve()  # then names, solver and backend parameters and the backend's requirements
+    if out is not None:
+        if args.resume is not None and (out / "model.json").exists():
+            trust = [args.sampler.split(":")[0]] if args.sampler else None  # the run's own sampler
+            clf = load_model(out, trust=trust)
+        else:
+            run = {k: v for k, v in vars(args).items() if k not in _NOT_RUN_OPTIONS}
+            write_file(out / _RUN_FILE, json.dumps({**run, "hidden": list(args.hidden)}, indent=2).encode())
     data = _load(args)
     classes = np.unique(data.y_train)
     layers = "-".join(str(n) for n in (data.X_train.shape[1], *args.hidden, len(classes) * args.replicas))
+    first = getattr(clf, "n_iter_", 0) if hasattr(clf, "history_") else 0
+    args.epochs_done = first
     start = time.perf_counter()
-    bar = tqdm(range(args.epochs), desc="training", unit="epoch", file=sys.stderr, disable=None)
+    bar = tqdm(range(first, args.epochs), desc="training", unit="epoch", file=sys.stderr, disable=None,
+               initial=first, total=args.epochs)
     for epoch in bar:
         clf.partial_fit(data.X_train, data.y_train, classes=classes)
-        if epoch == 0:
+        if out is not None:  # the checkpoint of the last finished epoch, swapped in whole
+            save_model(clf, out, checkpoint=True)
+        args.epochs_done = epoch + 1
+        if epoch == first:
             s = clf.engine_.settings
             _log(args, f"eqising train: {data.name}, {len(data.X_train)} train / {len(data.X_test)} test, "
                        f"network {layers}, solver {clf.engine_.description}, backend {clf.backend_.name}, "
-                       f"nudge {s.nudge} ({s.nudge_mode}), optimizer {s.optimizer}")
+                       f"nudge {s.nudge} ({s.nudge_mode}), optimizer {s.optimizer}"
+                       + (f", resumed after epoch {first}" if first else ""))
         bar.set_postfix(train_acc=f"{clf.accuracy_curve_[-1]:.3f}")
         line = f"epoch {epoch + 1:3d}/{args.epochs}: train accuracy {clf.accuracy_curve_[-1]:.4f}, loss {clf.loss_curve_[-1]:.4f}"
         bar.write(line, file=sys.stderr if args.json else sys.stdout)
@@ -201,13 +278,9 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         "backend_diagnostics": clf.backend_.diagnostics(),
         "predict_seconds": time.perf_counter() - t0,
     }
-    if args.out:
-        from .persistence import _atomic_write, save_model
-
-        summary["model"] = str(save_model(clf, args.out))
-        from pathlib import Path
-
-        _atomic_write(Path(args.out) / "summary.json", json.dumps(summary, indent=2).encode())
+    if out is not None:
+        summary["model"] = str(save_model(clf, out))  # the final model (no training state)
+        write_file(out / "summary.json", json.dumps(summary, indent=2).encode())
     return summary
 
 
@@ -239,15 +312,30 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _export_c(args: argparse.Namespace) -> dict[str, Any]:
+    from ._files import check_output_folder
+    from ._memory import available_memory, check_fits
     from .hardware.mcu import export_c, int8_device_for
+    from .hardware.mcu.model import memory_budget
     from .persistence import load_model
 
+    if args.max_batch is not None and args.max_batch < 1:
+        raise InvalidParameterError(f"The '--max-batch' option of eqising export-c must be an int >= 1. "
+                                    f"Got {args.max_batch} instead.")
     model = load_model(args.model, trust=args.trust)
     settings = model.engine_.settings
     batch = settings.batch_size if args.max_batch is None else args.max_batch
-    if batch < 1:
-        raise InvalidParameterError(f"The '--max-batch' option of eqising export-c must be an int >= 1. Got {batch} instead.")
-    device, quantised = int8_device_for(model.backend_, model.network_, settings, batch)
+    check_output_folder(args.out, "--out", "eqising export-c", kind="option")
+    device, quantised = int8_device_for(model.backend_, model.network_, settings, 1)
+    # the host harness holds the device state in static arrays: within memory and the 2 GiB of x86-64's small code model
+    need = memory_budget(device.model.layer_sizes, batch, device.model.num_sweeps)["training"]["total"]
+    available, c_limit = available_memory(), 2**31 - 1
+    if available is not None and available < c_limit:
+        check_fits(need, "--max-batch", "eqising export-c", batch, "device training state", limit=available,
+                   kind="option")
+    check_fits(need, "--max-batch", "eqising export-c", batch, "device training state", limit=c_limit,
+               limit_text="is the most a C static array may hold on x86-64", kind="option")
+    if quantised:
+        device, _ = int8_device_for(model.backend_, model.network_, settings, batch)
     n_classes = len(model.classes_)
     info = export_c(device.model, args.out, n_classes=n_classes, replicas=settings.replicas, max_batch=batch)
     return {
@@ -286,6 +374,25 @@ def _print_items(items: dict[str, Any], indent: str) -> None:
         print(f"{indent}{key:<{28 - len(indent)}} {value}")
 
 
+def _interrupted_note(args: argparse.Namespace) -> str:
+    """What an interrupted command leaves behind, for its one line."""
+    if args.command != "train":
+        return ""
+    done = getattr(args, "epochs_done", 0)
+    folder = args.resume or args.out
+    if folder is None:
+        return f" after {done} epoch(s); nothing saved (no --out)"
+    from pathlib import Path
+
+    try:  # what is on disk is the truth (the interrupt may land between a save and the count)
+        done = len(json.loads((Path(folder) / "model.json").read_text())["fitted"]["history_"]["epochs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        done = 0
+    if done == 0:
+        return f" before the first epoch finished; resume with: eqising train --resume {folder}"
+    return f"; epoch {done} is saved in {folder}; resume with: eqising train --resume {folder}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``eqising`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -294,6 +401,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InvalidParameterError, OSError, ValueError) as exc:
         print(f"eqising {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"eqising {args.command}: interrupted{_interrupted_note(args)}", file=sys.stderr)
+        return 130
     _print_summary(args, summary)
     return 0
 

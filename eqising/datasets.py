@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,10 +56,13 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     try:
         with opener(path, "rb") as fh:
             raw = fh.read()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
-        raise ValueError(f"The IDX file {str(path)!r} cannot be read ({exc}); it is corrupt or not an IDX file.") from exc
+        kind = "gzip data" if opener is gzip.open else "file"
+        raise ValueError(
+            f"The IDX file {str(path)!r} cannot be read: its {kind} is truncated, corrupt or not an IDX file ({exc})."
+        ) from exc
     if len(raw) < 8:
         raise ValueError(f"The IDX file {str(path)!r} is truncated: {len(raw)} bytes, no header.")
     magic = int.from_bytes(raw[:4], "big")
@@ -67,8 +72,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         )
     ndim = _IDX_MAGIC[magic]
     header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"The IDX file {str(path)!r} is truncated: {len(raw)} bytes, a {header}-byte header.")
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    expected = int(np.prod(dims))
+    expected = math.prod(dims)  # exact: no int64 overflow for absurd headers
     if len(raw) - header != expected:
         raise ValueError(
             f"The IDX file {str(path)!r} should hold {expected} bytes of data for shape {tuple(dims)}; "
@@ -117,8 +124,24 @@ def load_mnist(
             raise ValueError(
                 f"The MNIST {split} files in {str(folder)!r} do not match: images {images.shape}, labels {labels.shape}."
             )
-        parts[split] = (images.reshape(len(images), -1).astype(np.float64) / 255.0, labels.astype(np.int64))
-    (Xtr, ytr), (Xte, yte) = parts["train"], parts["t10k"]
+        if labels.size and labels.max() > 9:
+            bad = int(np.argmax(labels > 9))
+            raise ValueError(
+                f"The MNIST label file {str(_find_idx(folder, f'{split}-labels-idx1-ubyte'))!r} must hold digits "
+                f"0-9; label {bad} is {int(labels[bad])}."
+            )
+        if 0 in images.shape[1:]:
+            raise ValueError(f"The MNIST image file of {split} in {str(folder)!r} holds images of size "
+                             f"{images.shape[1]}x{images.shape[2]}; they must have pixels.")
+        if split == "t10k" and images.shape[1:] != parts["train"][2]:
+            rows, cols = parts["train"][2]
+            raise ValueError(
+                f"The MNIST test images {str(_find_idx(folder, 't10k-images-idx3-ubyte'))!r} are "
+                f"{images.shape[1]}x{images.shape[2]} pixels; the training images are {rows}x{cols}."
+            )
+        parts[split] = (images.reshape(len(images), -1).astype(np.float64) / 255.0, labels.astype(np.int64),
+                        images.shape[1:])
+    (Xtr, ytr, _), (Xte, yte, _) = parts["train"], parts["t10k"]
     n_train = _check_size(train_size, "train_size", len(Xtr))
     n_test = _check_size(test_size, "test_size", len(Xte))
     return Dataset(Xtr[:n_train], ytr[:n_train], Xte[:n_test], yte[:n_test], "mnist")

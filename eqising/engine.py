@@ -140,6 +140,19 @@ class TrainingEngine(abc.ABC):
         values, so scores do not depend on batching.
         """
 
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Training state beyond the network and the backend (e.g. optimizer moments), as named arrays.
+
+        A checkpoint saves it; :meth:`set_state` on a freshly built engine
+        restores it, so training continues bit-identically.
+        """
+        return {}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`get_state` returned."""
+        if state:
+            raise ValueError(f"{type(self).__name__} keeps no training state; got entries {sorted(state)}")
+
 
 class FloatEngine(TrainingEngine):
     """Solver + optimizer + weight backend: the engine of every backend that takes float updates.
@@ -185,6 +198,12 @@ class FloatEngine(TrainingEngine):
         costs = [self.backend.apply(layer, deltas[layer], deltas[n + layer]) for layer in range(n)]
         net.weights, net.biases = self.backend.effective_weights()
         return StepRecord(step.free, step.costs, step.diagnostics, costs)
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        return self.optimizer.get_state()
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.optimizer.set_state(state)
 
     def scores(self, X: np.ndarray, *, num_reads: int, seed: int) -> np.ndarray:
         net = self.network

@@ -22,6 +22,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from ._memory import check_fits, training_bytes
 from ._validation import Described, InvalidParameterError, check_float, check_int, param_error
 from .engine import TrainingEngine, TrainingSettings, step_loss_and_correct
 from .eqprop import NUDGE_MODES, one_hot_spins
@@ -479,6 +480,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         root = root_seed(self.random_state, "random_state", OWNER)
         source = SeedSource(root)
         sizes = (n_features, *settings.hidden_layer_sizes, len(classes) * settings.replicas)
+        check_fits(training_bytes(sizes, settings.batch_size, settings.phase_reads), "hidden_layer_sizes", OWNER,
+                   settings.hidden_layer_sizes, f"network {'-'.join(map(str, sizes))}")  # before allocating it
         network = LayeredIsingNetwork.initialize(sizes, source.generator("init"), field_clip=settings.field_clip)
         # may refuse (e.g. a network over a device's memory budget): nothing is fitted until it succeeds
         engine = self._build(settings, solver, backend, network, source.seed("backend"))

@@ -34,12 +34,47 @@ class Optimizer:
         for p, d in zip(params, self.deltas(grads)):
             p += d
 
+    def get_state(self) -> dict[str, np.ndarray]:
+        """The optimizer's running state as named arrays (``'<key>.<i>'``), for checkpoints.
+
+        With :meth:`set_state` on an optimizer built with the same settings,
+        the next :meth:`deltas` are bit-identical to this optimizer's.
+        """
+        return {f"{key}.{i}": a.copy() for key, arrays in self.state.items() for i, a in enumerate(arrays)}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`get_state` returned.
+
+        Raises
+        ------
+        ValueError
+            For keys this optimizer does not keep or a gap in a key's arrays.
+        """
+        grouped: dict[str, dict[int, np.ndarray]] = {}
+        for name, value in state.items():
+            key, _, index = name.rpartition(".")
+            if key not in self._STATE_KEYS or not index.isdigit():
+                raise ValueError(f"optimizer state entry {name!r} is not one of {type(self).__name__}'s "
+                                 f"({', '.join(self._STATE_KEYS) or 'none'})")
+            grouped.setdefault(key, {})[int(index)] = np.array(value)
+        restored = {}
+        for key, arrays in grouped.items():
+            if sorted(arrays) != list(range(len(arrays))):
+                raise ValueError(f"optimizer state {key!r} must hold entries 0..{len(arrays) - 1}")
+            restored[key] = [arrays[i] for i in range(len(arrays))]
+        self.state = restored
+
+    #: Names of the state lists (``self.state`` keys) a subclass keeps.
+    _STATE_KEYS: tuple[str, ...] = ()
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent with (heavy-ball) momentum.
 
     ``v <- momentum * v + g``; ``p <- p - lr * v``.
     """
+
+    _STATE_KEYS = ("velocity",)
 
     def __init__(self, learning_rates: Sequence[float], momentum: float = 0.0) -> None:
         super().__init__(learning_rates)
@@ -73,6 +108,17 @@ class Adam(Optimizer):
         self.decay = decay
         self.epsilon = epsilon
         self.t = 0
+
+    _STATE_KEYS = ("m", "v")
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        return {**super().get_state(), "t": np.array(self.t, dtype=np.int64)}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        state = dict(state)
+        t = state.pop("t", np.array(0))
+        super().set_state(state)
+        self.t = int(t)
 
     def deltas(self, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
         m_all = self.state.setdefault("m", [np.zeros_like(g) for g in grads])

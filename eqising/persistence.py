@@ -7,9 +7,27 @@ data: a registered one by name and parameters, a user's class by its import
 path and parameters, a dimod sampler instance by its class's import path.
 Loading never imports a module the caller did not allow
 (:func:`~eqising.registry.check_trusted`): eqising, dimod and dwave.samplers
-are allowed, anything else needs ``load_model(path, trust=[...])``. Each file is written to a temporary name and renamed into
-place, the ``.npz`` first, so a crash never leaves a half-written file, and a
-``.json`` that does not match its ``.npz`` is detected on load.
+are allowed, anything else needs ``load_model(path, trust=[...])``.
+
+A save is one unit. Holding the folder's lock (:func:`~eqising._files.folder_lock`:
+a second process saving there is refused), it writes the new arrays whole as
+``model.npz.next``, then replaces ``model.json`` (the commit: it names the
+SHA-256 of the new arrays), then renames ``model.npz.next`` to ``model.npz``;
+each step is a flushed temporary file renamed into place. A save stopped at
+any point leaves the old model (the old ``model.json`` matches the old
+``model.npz``) or the new one (the new ``model.json`` matches
+``model.npz.next`` until the last rename, and the loader follows it). Files
+get the ordinary permissions of the umask.
+
+With ``checkpoint=True`` the save also holds the training engine's state
+(optimizer moments, SGD velocity), so :meth:`EqPropClassifier.partial_fit`
+on the loaded model continues bit-identically; every other random choice is
+derived from ``root_seed_`` and the epoch index (:mod:`eqising.seeding`),
+and the backend's own random state is in its saved state.
+
+``load_model`` cross-checks ``model.json`` against the arrays (layer
+shapes, hidden sizes, classes and replicas, seeds derived from the root
+seed, feature names) and names the file and the field that disagree.
 """
 
 from __future__ import annotations
@@ -20,19 +38,20 @@ import io
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import __version__
+from ._files import folder_lock, remove_stale_temporaries, sync_folder, write_file
 from ._validation import Described, param_error
 from .estimator import EqPropClassifier
 from .hardware import BACKENDS, WeightBackend
 from .history import TrainingHistory
 from .network import LayeredIsingNetwork
 from .registry import UntrustedModuleError, check_trusted, import_object, import_path
+from .seeding import SeedSource
 from .solvers import SOLVERS, Solver
 
 __all__ = ["ModelFileError", "UntrustedModuleError", "load_model", "save_model"]
@@ -49,17 +68,37 @@ class ModelFileError(ValueError):
     """A model file is missing, corrupt, or not an eqising model."""
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+#: Bit generators a saved ``random_state`` Generator may name (rebuilt by name, nothing imported).
+_BIT_GENERATORS = ("MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64")
+#: Where the new arrays wait between the commit of model.json and the last rename.
+_NEXT = ".next"
+
+
+def _random_state_json(value: Any) -> Any:
+    """A ``random_state`` as JSON: None, an int, or a Generator's bit-generator state."""
+    if isinstance(value, np.random.Generator):
+        state = value.bit_generator.state
+        if state.get("bit_generator") in _BIT_GENERATORS:
+            return {"generator": _jsonable(state, "random_state")}
+    if value is None or isinstance(value, (int, np.integer)):
+        return None if value is None else int(value)
+    raise param_error("random_state", "save_model", "None, an int or a numpy.random.Generator with a bit generator "
+                      f"from {set(_BIT_GENERATORS)}", value)
+
+
+def _random_state_from_json(value: Any, owner: str) -> Any:
+    if isinstance(value, dict):
+        state = value.get("generator")
+        name = state.get("bit_generator") if isinstance(state, dict) else None
+        if name not in _BIT_GENERATORS:
+            raise ModelFileError(f"The 'random_state' entry of {owner} must name a bit generator from "
+                                 f"{set(_BIT_GENERATORS)}. Got {name!r} instead.")
+        bit_generator = getattr(np.random, name)()
+        if name == "MT19937" and isinstance(state.get("state", {}).get("key"), list):
+            state = {**state, "state": {**state["state"], "key": np.asarray(state["state"]["key"], dtype=np.uint32)}}
+        bit_generator.state = state
+        return np.random.Generator(bit_generator)
+    return value
 
 
 def _jsonable(value: Any, name: str) -> Any:
@@ -133,8 +172,20 @@ def _rebuild(described: Any, name: str, registry: Any, base: type, trust: Any, o
     return cls(**params)
 
 
-def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
-    """Save a fitted :class:`EqPropClassifier` into ``directory`` (created if needed).
+def save_model(model: EqPropClassifier, directory: str | os.PathLike, *, checkpoint: bool = False) -> Path:
+    """Save a fitted :class:`EqPropClassifier` into ``directory`` (created if needed), as one unit.
+
+    Parameters
+    ----------
+    model : EqPropClassifier
+        A fitted estimator.
+    directory : path
+        The model folder; a model already there is replaced only once the
+        new one is complete (see the module's description).
+    checkpoint : bool, default=False
+        Also save the training engine's state (optimizer moments, SGD
+        velocity), so that ``load_model(directory).partial_fit(...)``
+        continues exactly as the saved estimator would have.
 
     Returns
     -------
@@ -146,15 +197,18 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
     InvalidParameterError
         For a parameter with no JSON form (e.g. a solver object without
         ``get_params``); nothing is written then.
+    FolderBusyError
+        If another process is saving into ``directory``.
     """
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(model, "engine_")
+    if not isinstance(checkpoint, bool):
+        raise param_error("checkpoint", "save_model", "a bool", checkpoint)
     params = model.get_params(deep=False)
     params["solver"] = _describe(params["solver"], "solver", SOLVERS)
     params["backend"] = _describe(params["backend"], "backend", BACKENDS)
-    if not isinstance(params["random_state"], (int, type(None))):  # a Generator: the root seed is saved instead
-        params["random_state"] = None
+    params["random_state"] = _random_state_json(params["random_state"])
     params = {k: _jsonable(v, k) for k, v in params.items()}
     net = model.network_
     arrays: dict[str, np.ndarray] = {"classes": np.asarray(model.classes_)}
@@ -165,6 +219,12 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
         arrays[f"bias_{i}"] = b
     for key, value in model.backend_.state().items():
         arrays[f"backend.{key}"] = value
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        arrays["feature_names_in"] = np.asarray(names).astype(str)
+    if checkpoint:
+        for key, value in model.engine_.get_state().items():
+            arrays[f"engine.{key}"] = value
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     npz = buf.getvalue()
@@ -182,14 +242,87 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike) -> Path:
             "backend_seed_": int(model.backend_seed_),
             "history_": model.history_.to_dict(),
         },
+        "checkpoint": checkpoint,
         "arrays": {"file": "model.npz", "sha256": hashlib.sha256(npz).hexdigest()},
     }
     text = json.dumps(meta, indent=2).encode()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    _atomic_write(directory / "model.npz", npz)
-    _atomic_write(directory / "model.json", text)
+    with folder_lock(directory, "save_model"):
+        remove_stale_temporaries(directory)
+        write_file(directory / ("model.npz" + _NEXT), npz)  # 1. the new arrays, whole, beside the old ones
+        write_file(directory / "model.json", text)  # 2. the commit: model.json now names the new arrays
+        os.replace(directory / ("model.npz" + _NEXT), directory / "model.npz")  # 3. into their place
+        sync_folder(directory)
     return directory / "model.json"
+
+
+def _read_arrays(npz_path: Path, sha256: str, meta_path: Path) -> bytes:
+    """The bytes of the arrays ``model.json`` names: ``model.npz``, or ``model.npz.next`` after an interrupted save."""
+    candidates = [npz_path, npz_path.with_name(npz_path.name + _NEXT), npz_path]  # the last: a save finishing now
+    found = False
+    for candidate in candidates:
+        try:
+            raw = candidate.read_bytes()
+        except FileNotFoundError:
+            continue
+        found = True
+        if hashlib.sha256(raw).hexdigest() == sha256:
+            return raw
+    if not found:
+        raise FileNotFoundError(f"No such file: {str(npz_path)!r}")
+    raise ModelFileError(
+        f"The model arrays {str(npz_path)!r} do not match {str(meta_path)!r} (checksum differs); "
+        "the files are corrupt or from different saves."
+    )
+
+
+def _inconsistent(meta_path: Path, field: str, says: Any, arrays: Any) -> ModelFileError:
+    return ModelFileError(
+        f"The model file {str(meta_path)!r} contradicts its arrays: {field} is {says!r} in model.json "
+        f"but {arrays!r} in the arrays; the file was edited or is corrupt."
+    )
+
+
+def _cross_check(meta_path: Path, params: dict, fitted: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Refuse a ``model.json`` whose fields contradict the arrays or each other."""
+    n_layers = fitted["n_layers"]
+    if not isinstance(n_layers, int) or isinstance(n_layers, bool) or n_layers < 2:
+        raise ModelFileError(f"The 'n_layers' entry of model file {str(meta_path)!r} must be an int >= 2. "
+                             f"Got {n_layers!r} instead.")
+    held = sum(1 for k in arrays if k.startswith("weight_"))
+    if held != n_layers:
+        raise _inconsistent(meta_path, "n_layers", n_layers, held)
+    for i in range(n_layers):
+        for name in (f"weight_{i}", f"bias_{i}"):
+            if name not in arrays:
+                raise ModelFileError(f"The model arrays of {str(meta_path)!r} have no {name!r}.")
+    sizes = [int(arrays["weight_0"].shape[0])] + [int(arrays[f"weight_{i}"].shape[1]) for i in range(n_layers)]
+    if fitted["n_features_in_"] != sizes[0]:
+        raise _inconsistent(meta_path, "n_features_in_", fitted["n_features_in_"], sizes[0])
+    hidden = params.get("hidden_layer_sizes")
+    hidden = [hidden] if isinstance(hidden, int) else hidden
+    if not isinstance(hidden, list) or hidden != sizes[1:-1]:
+        raise _inconsistent(meta_path, "hidden_layer_sizes", hidden, sizes[1:-1])
+    n_classes, replicas = len(arrays["classes"]), params.get("replicas")
+    if not isinstance(replicas, int) or n_classes * replicas != sizes[-1]:
+        raise _inconsistent(meta_path, "replicas", replicas, f"{sizes[-1]} output spins for {n_classes} classes")
+    history_layers = fitted["history_"].get("n_layers") if isinstance(fitted["history_"], dict) else None
+    if history_layers != n_layers:
+        raise _inconsistent(meta_path, "history_.n_layers", history_layers, n_layers)
+    root = fitted["root_seed_"]
+    if not isinstance(root, int) or not 0 <= root < 2**64:
+        raise ModelFileError(f"The 'root_seed_' entry of model file {str(meta_path)!r} must be an int in "
+                             f"[0, 2**64). Got {root!r} instead.")
+    source = SeedSource(root)
+    for name, path in (("prediction_seed_", "predict"), ("backend_seed_", "backend")):
+        if fitted[name] != source.seed(path):
+            raise ModelFileError(
+                f"The model file {str(meta_path)!r} has {name} {fitted[name]!r}, which is not the seed derived "
+                f"from its root_seed_ {root} ({source.seed(path)}); the file was edited or is corrupt."
+            )
+    if "feature_names_in" in arrays and len(arrays["feature_names_in"]) != sizes[0]:
+        raise _inconsistent(meta_path, "n_features_in_", sizes[0], f"{len(arrays['feature_names_in'])} feature names")
 
 
 def load_model(path: str | os.PathLike, *, trust: Any = None) -> EqPropClassifier:
@@ -207,7 +340,8 @@ def load_model(path: str | os.PathLike, *, trust: Any = None) -> EqPropClassifie
     Raises
     ------
     ModelFileError
-        If the files are missing, corrupt, mismatched or of another format.
+        If the files are missing, corrupt, mismatched, contradict each other
+        or are of another format.
     UntrustedModuleError
         If the file names a module that is not allowed (it is not imported).
     """
@@ -221,6 +355,8 @@ def load_model(path: str | os.PathLike, *, trust: Any = None) -> EqPropClassifie
         meta = json.loads(meta_path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"The model file {str(meta_path)!r} is not valid JSON ({exc}).") from exc
+    except OSError as exc:
+        raise ModelFileError(f"The model file {str(meta_path)!r} cannot be read ({exc.strerror}).") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"The model file {str(meta_path)!r} is not an eqising model (format != {FORMAT!r}).")
     if meta.get("format_version") != FORMAT_VERSION:
@@ -234,16 +370,16 @@ def load_model(path: str | os.PathLike, *, trust: Any = None) -> EqPropClassifie
         _check_paths(params, trust, "params", owner)  # before any object is built or module imported
         params["solver"] = _rebuild(params.get("solver"), "solver", SOLVERS, Solver, trust, owner)
         params["backend"] = _rebuild(params.get("backend"), "backend", BACKENDS, WeightBackend, trust, owner)
+        params["random_state"] = _random_state_from_json(params.get("random_state"), owner)
         npz_path = meta_path.parent / meta["arrays"]["file"]
-        raw = npz_path.read_bytes()
-        if hashlib.sha256(raw).hexdigest() != meta["arrays"]["sha256"]:
-            raise ModelFileError(
-                f"The model arrays {str(npz_path)!r} do not match {str(meta_path)!r} (checksum differs); "
-                "the files are corrupt or from different saves."
-            )
+        if Path(meta["arrays"]["file"]).name != meta["arrays"]["file"]:
+            raise ModelFileError(f"The 'arrays.file' entry of {owner} must be a file name in the model folder. "
+                                 f"Got {meta['arrays']['file']!r} instead.")
+        raw = _read_arrays(npz_path, meta["arrays"]["sha256"], meta_path)
         with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
         fitted = meta["fitted"]
+        _cross_check(meta_path, meta["params"], fitted, arrays)
         n_layers = int(fitted["n_layers"])
         model = EqPropClassifier(**params)
         if isinstance(model.hidden_layer_sizes, list):
@@ -258,16 +394,19 @@ def load_model(path: str | os.PathLike, *, trust: Any = None) -> EqPropClassifie
         backend_seed = int(fitted["backend_seed_"])
         state = {k[len("backend."):]: v for k, v in arrays.items() if k.startswith("backend.")}
         engine = model._build(settings, solver, backend, network, backend_seed, backend_state=state)
+        engine.set_state({k[len("engine."):]: v for k, v in arrays.items() if k.startswith("engine.")})
         history = TrainingHistory.from_dict(fitted["history_"])
         root, prediction = int(fitted["root_seed_"]), int(fitted["prediction_seed_"])
         n_features = int(fitted["n_features_in_"])
     except (ModelFileError, UntrustedModuleError):
         raise
-    except (OSError, KeyError, TypeError, ValueError) as exc:
+    except (OSError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelFileError(f"The model {str(meta_path)!r} is corrupt or incomplete ({type(exc).__name__}: {exc}).") from exc
     model.root_seed_, model.prediction_seed_, model.backend_seed_ = root, prediction, backend_seed
     model.classes_ = arrays["classes"]
     model.n_features_in_ = n_features
+    if "feature_names_in" in arrays:
+        model.feature_names_in_ = arrays["feature_names_in"].astype(object)
     model.network_, model.solver_, model.backend_, model.engine_ = network, solver, backend, engine
     model.history_ = history
     return model

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._validation import check_choice, check_int
 from ..ising import IsingBatch
+from ._chunks import chain_chunks
 from ._kernels import KERNEL_LOCK, anneal_layered, chain_seeds, random_spins
 from .base import Solver, SolverCapabilities, SpinSamples
 from .schedule import SCHEDULE_DEFAULTS, AnnealSchedule, check_schedule_params, schedule_betas
@@ -90,8 +91,13 @@ class AnnealingSolver(Solver):
             spins = np.ascontiguousarray(initial_states)  # the validated int8 copy made by sample()
         done = np.zeros((B, R), dtype=np.int64)
         arrays = _layered_arrays(batch)
-        with KERNEL_LOCK:
-            anneal_layered(*arrays, betas, p["update"] == "metropolis", p["greedy_sweeps"], spins, states, done)
+        offsets, up, up_start, down, down_start, fields = arrays
+        # long anneals go in chunks of problems (bit-identical to one launch); Ctrl-C is seen between them
+        for b0, b1 in chain_chunks(B, R * N * (betas.shape[1] + p["greedy_sweeps"]), R):
+            with KERNEL_LOCK:
+                anneal_layered(offsets, up, up_start, down, down_start, fields[b0:b1], betas[b0:b1],
+                               p["update"] == "metropolis", p["greedy_sweeps"], spins[b0:b1], states[b0:b1],
+                               done[b0:b1])
         info = {
             "spin_updates": int(N * done.sum()),
             "num_sweeps": int(betas.shape[1]),

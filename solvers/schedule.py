@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .._memory import check_fits
 from .._validation import check_float, check_int, param_error
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -121,6 +122,7 @@ def check_reheat(value: Any, owner: str, name: str = "reheat") -> float:
 def check_schedule_params(params: dict[str, Any], owner: str) -> dict[str, Any]:
     """Validate the :data:`SCHEDULE_DEFAULTS` entries of a solver's parameters in place; return ``params``."""
     params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
+    check_fits(2 * params["num_sweeps"] * 12, "num_sweeps", owner, params["num_sweeps"], "schedule of one problem")
     if params["beta_range"] is not None:
         params["beta_range"] = check_beta_range(params["beta_range"], "beta_range", owner)
     params["reheat"] = check_reheat(params["reheat"], owner)
@@ -452,6 +454,10 @@ def schedule_betas(
         :func:`default_beta_range` unless a ``beta_range`` is set.
     """
     schedule = schedule.resolved(params["num_sweeps"], params["beta_range"], params["reheat"])
+    # every (problem, sweep) takes a float64 beta and the kernel's float32 copy; reverse schedules up to 2x
+    n = int(schedule.num_sweeps)
+    check_fits((batch.n_problems + 1) * 2 * n * 12, "num_sweeps", "the solver", n,
+               f"schedule for {batch.n_problems} problems")
     # an explicit beta_range overrides the per-problem ends inside AnnealSchedule.betas
     ends = default_beta_range(batch) if schedule.beta_range is None else (np.ones(batch.n_problems),) * 2
     return schedule, schedule.betas(*ends)

@@ -17,8 +17,10 @@ from typing import Any
 import dimod
 import numpy as np
 
+from ..._memory import check_fits
 from ..._validation import Described, check_choice, check_int, param_error
 from ...seeding import derive, problem_seeds
+from .._chunks import chain_chunks
 from .._kernels import KERNEL_LOCK, anneal_sparse, chain_seeds
 from ..schedule import beta_ends, check_beta_range, geometric_betas, linear_betas
 
@@ -115,6 +117,11 @@ class AnnealingSampler(dimod.Sampler, dimod.Initialized):
         if num_reads is not None:
             num_reads = check_int(num_reads, "num_reads", OWNER, low=1)
         num_sweeps = check_int(num_sweeps, "num_sweeps", OWNER, low=0)
+        check_fits(16 * num_sweeps, "num_sweeps", OWNER, num_sweeps, "beta schedule")  # before allocating it
+        if num_reads is not None:  # int8 spins, their float64 copy in the kernel, energies
+            n_vars = int(getattr(bqm, "num_variables", 0))
+            check_fits(num_reads * (9 * max(1, n_vars) + 16), "num_reads", OWNER, num_reads,
+                       f"samples of {n_vars} variables")
         schedule_type = check_choice(beta_schedule_type, "beta_schedule_type", OWNER, ("linear", "geometric"))
         criterion = check_choice(
             proposal_acceptance_criteria, "proposal_acceptance_criteria", OWNER, ("Metropolis", "Gibbs")
@@ -124,6 +131,8 @@ class AnnealingSampler(dimod.Sampler, dimod.Initialized):
         root = int(problem_seeds(seed, 1, OWNER)[0])
         stream_seed, init_seed = derive(root, "reads"), derive(root, "initial-states") >> 32
         spin = bqm.spin
+        if initial_states is not None:
+            _check_initial_states(initial_states)
         parsed = self.parse_initial_states(
             spin, initial_states=initial_states, initial_states_generator=initial_states_generator,
             num_reads=num_reads, seed=init_seed,
@@ -139,9 +148,11 @@ class AnnealingSampler(dimod.Sampler, dimod.Initialized):
         walk = linear_betas if schedule_type == "linear" else geometric_betas
         betas = walk(beta_range[0], beta_range[1], num_sweeps)
         states = chain_seeds(np.array([stream_seed], dtype=np.uint64), spins.shape[0])[0]
-        if spins.size:
+        h = h.astype(np.float64)
+        # long anneals go in chunks of reads (bit-identical to one launch); Ctrl-C is seen between them
+        for r0, r1 in chain_chunks(spins.shape[0], spins.shape[1] * num_sweeps) if spins.size else []:
             with KERNEL_LOCK:
-                anneal_sparse(indptr, indices, data, h.astype(np.float64), betas, criterion == "Metropolis", spins, states)
+                anneal_sparse(indptr, indices, data, h, betas, criterion == "Metropolis", spins[r0:r1], states[r0:r1])
         samples = spins if bqm.vartype is dimod.SPIN else ((spins + 1) // 2).astype(np.int8)
         info = {
             "beta_range": tuple(float(b) for b in beta_range),
@@ -149,6 +160,19 @@ class AnnealingSampler(dimod.Sampler, dimod.Initialized):
             "spin_updates": int(spins.size * num_sweeps),
         }
         return dimod.SampleSet.from_samples_bqm((samples, labels), bqm, info=info)
+
+
+def _check_initial_states(initial_states: Any) -> None:
+    """Refuse initial states that are not samples, or whose values are neither all spins nor all binary."""
+    try:
+        samples, _ = dimod.as_samples(initial_states)
+    except (TypeError, ValueError) as exc:
+        raise param_error("initial_states", OWNER, "samples_like (an array, (array, labels), dicts or a SampleSet)",
+                          Described(f"{type(initial_states).__name__} ({exc})")) from exc
+    values = set(np.unique(samples).tolist()) if samples.size else set()
+    if not (values <= {-1, 1} or values <= {0, 1}):
+        raise param_error("initial_states", OWNER, "spins in {-1, +1}, or binary values in {0, 1}",
+                          Described(f"values {sorted(values)}"))
 
 
 def _symmetric_csr(n: int, rows: np.ndarray, cols: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, ...]:

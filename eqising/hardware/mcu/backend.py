@@ -15,6 +15,7 @@ stochastic rounding.
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 import numpy as np
@@ -152,10 +153,15 @@ class McuInt8Backend(WeightBackend):
         return {"memory_bytes": self.memory(), **{k: int(v) for k, v in self._stats.items()}}
 
     def state(self) -> dict[str, np.ndarray]:
-        return self.model.to_arrays()
+        stats = np.array([self._stats[k] for k in sorted(self._stats)], dtype=np.int64)
+        return {**self.model.to_arrays(), "rng": np.array(json.dumps(self._rng.bit_generator.state)), "stats": stats}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
         self.model = Int8Model.from_arrays(state)
+        if "rng" in state:  # saved since checkpoints: the stochastic rounding continues where it stopped
+            self._rng.bit_generator.state = json.loads(str(state["rng"]))
+        if "stats" in state:
+            self._stats = dict(zip(sorted(self._stats), (int(v) for v in state["stats"])))
         self.check_budget()
 
     # -------------------------------------------------------------- in situ
