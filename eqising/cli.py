@@ -1,4 +1,4 @@
-"""Command line: ``eqising train``, ``eqising evaluate`` and ``eqising export-c``."""
+"""Command line: ``eqising train``, ``eqising evaluate``, ``eqising export-c`` and ``eqising plot``."""
 
 from __future__ import annotations
 
@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", default=None, metavar="DIR",
                    help="continue the interrupted 'eqising train --out DIR' run in DIR with its own options; a "
                         "seeded run ends as if it had never stopped")
+    _plot_train_args(t)
 
     x = sub.add_parser("export-c", help="write a model as a C99 int8 library with a host harness")
     x.add_argument("model", help="model folder (or its model.json); trained with --backend mcu-int8, or quantised")
@@ -114,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="largest training batch the C scratch holds (default: the model's batch size)")
     x.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
     _trust_arg(x)
+
+    _add_plot_parser(sub)
 
     e = sub.add_parser("evaluate", help="score a saved model on a dataset")
     e.add_argument("model", help="model folder (or its model.json) written by 'eqising train --out'")
@@ -217,6 +220,7 @@ def _train_run(args: argparse.Namespace, out: Any) -> dict[str, Any]:
     )
     clf._validate_params()  # fail before loading anything heavy: scikit-learn's constraints,
     clf._resolve()  # then names, solver and backend parameters and the backend's requirements
+    _check_plots(args)
     if out is not None:
         if args.resume is not None and (out / "model.json").exists():
             trust = [args.sampler.split(":")[0]] if args.sampler else None  # the run's own sampler
@@ -280,8 +284,88 @@ def _train_run(args: argparse.Namespace, out: Any) -> dict[str, Any]:
     }
     if out is not None:
         summary["model"] = str(save_model(clf, out))  # the final model (no training state)
-        write_file(out / "summary.json", json.dumps(summary, indent=2).encode())
+        _save_summary(args, clf, data, summary, write_file)
     return summary
+
+
+# ------------------------------------------------------------------ figures
+def _plot_train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-plots", action="store_true",
+                   help="with --out, do not draw the PNG figures (they need matplotlib: pip install 'eqising[plots]')")
+
+
+def _add_plot_parser(sub: Any) -> None:
+    p = sub.add_parser("plot", help="draw the figures of a training run again from its summary.json")
+    p.add_argument("run", help="folder written by 'eqising train --out' (or its summary.json)")
+    p.add_argument("--out", default=None, help="folder to write the PNG figures into (default: the run's folder)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+
+
+def _check_plots(args: argparse.Namespace) -> None:
+    """Refuse ``train --out`` without matplotlib before training (unless ``--no-plots``)."""
+    from .plots import matplotlib_missing
+
+    if args.out and not args.no_plots and matplotlib_missing():
+        raise InvalidParameterError(
+            "The '--out' option of eqising train must come with matplotlib installed to draw the figures "
+            "(pip install 'eqising[plots]'), or with --no-plots. Got no matplotlib instead."
+        )
+
+
+def _save_summary(args: argparse.Namespace, clf: Any, data: Any, summary: dict[str, Any], write: Any) -> None:
+    """Write ``summary.json`` with the per-epoch history and the test reads, then the figures from it."""
+    from pathlib import Path
+
+    from .eqprop import class_scores
+    from .plots import write_figures
+
+    history = clf.history_
+    reads = clf.engine_.reads(data.X_test, num_reads=clf.num_reads, seed=clf.prediction_seed_)
+    settings = clf.engine_.settings
+    scores = class_scores(reads, clf.network_.output_slice, len(clf.classes_), settings.replicas)
+    saved = {
+        **summary,
+        "history": {
+            "loss": history.loss_curve,
+            "accuracy": history.accuracy_curve,
+            "seconds": [e.seconds for e in history.epochs],
+            "solver_cost": history.solver_cost_curve,
+            "backend_cost": history.backend_cost_curve,
+        },
+        "test_reads": {
+            "energies": np.round(reads.energies, 6).tolist(),
+            "correct": (clf.classes_[np.argmax(scores, axis=1)] == data.y_test).tolist(),
+        },
+    }
+    folder = Path(args.out)
+    write(folder / "summary.json", json.dumps(saved, indent=1).encode())
+    if not args.no_plots:
+        summary["figures"] = [str(p) for p in write_figures(saved, folder, owner="eqising train")]
+
+
+def _plot(args: argparse.Namespace) -> dict[str, Any]:
+    from pathlib import Path
+
+    from .plots import write_figures
+
+    path = Path(args.run)
+    if path.is_dir():
+        path = path / "summary.json"
+    try:
+        saved = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InvalidParameterError(
+            f"The 'run' argument of eqising plot must name a summary.json written by eqising train --out. "
+            f"Got {str(path)!r}, which is not JSON ({exc}) instead."
+        ) from None
+    if not isinstance(saved, dict):
+        raise InvalidParameterError(
+            f"The 'run' argument of eqising plot must name a summary.json holding a JSON object. Got {str(path)!r} instead."
+        )
+    out = Path(args.out) if args.out else path.parent
+    out.mkdir(parents=True, exist_ok=True)
+    figures = write_figures(saved, out, owner="eqising plot")
+    return {"command": "plot", "summary": str(path), "figures": [str(p) for p in figures]}
 
 
 def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
@@ -397,7 +481,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``eqising`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        summary = {"train": _train, "evaluate": _evaluate, "export-c": _export_c}[args.command](args)
+        summary = {"train": _train, "evaluate": _evaluate, "export-c": _export_c, "plot": _plot}[args.command](args)
     except (InvalidParameterError, OSError, ValueError) as exc:
         print(f"eqising {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -153,6 +153,24 @@ class TrainingEngine(abc.ABC):
         if state:
             raise ValueError(f"{type(self).__name__} keeps no training state; got entries {sorted(state)}")
 
+    def reads(self, X: np.ndarray, *, num_reads: int, seed: int) -> SpinSamples:
+        """The free-phase reads that :meth:`scores` predicts from, with their energies.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_examples, n_features)
+        num_reads : int
+        seed : int
+            As for :meth:`scores` (the same seed gives the reads it used).
+
+        Returns
+        -------
+        SpinSamples
+            Spins of shape (n_examples, num_reads, n_spins), energies of shape
+            (n_examples, num_reads).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not hand out its prediction reads")
+
 
 class FloatEngine(TrainingEngine):
     """Solver + optimizer + weight backend: the engine of every backend that takes float updates.
@@ -209,6 +227,9 @@ class FloatEngine(TrainingEngine):
         net = self.network
         samples = self.solver.sample(net.ising_batch(X), num_reads=num_reads, seed=example_seeds(seed, X))
         return class_scores(samples, net.output_slice, self.n_classes, self.settings.replicas)
+
+    def reads(self, X: np.ndarray, *, num_reads: int, seed: int) -> SpinSamples:
+        return self.solver.sample(self.network.ising_batch(X), num_reads=num_reads, seed=example_seeds(seed, X))
 
 
 def step_loss_and_correct(

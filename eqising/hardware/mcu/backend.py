@@ -24,7 +24,7 @@ from ..._validation import Described, check_float, check_int, param_error
 from ...seeding import generator
 from ...solvers.base import check_beta_range
 from ..base import WeightBackend, zero_cost
-from .engine import energies, external_fields, infer, train_step
+from .engine import energies, external_fields, infer, inference_reads, train_step
 from .fixed import ONE, quantize_inputs
 from .model import Int8Model, memory_budget
 
@@ -258,6 +258,24 @@ class McuInt8Backend(WeightBackend):
             for i in range(0, len(xq), chunk)
         ]) if len(xq) else np.zeros((0, n_classes), dtype=np.int64)
         return scores / (100.0 * num_reads * replicas)
+
+
+    def reads(self, X: np.ndarray, *, num_reads: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """The reads :meth:`scores` predicts from, and their energies (Q16 integers / 2**16).
+
+        Returns
+        -------
+        spins : ndarray of int8, shape (n_examples, num_reads, n_spins)
+        energies : ndarray of shape (n_examples, num_reads)
+        """
+        xq = self._inputs(X)
+        chunk = max(1, self.chunk_rows // num_reads)
+        parts = [inference_reads(self.model, xq[i:i + chunk], seed=int(seed) & 0xFFFFFFFF, num_reads=num_reads)
+                 for i in range(0, len(xq), chunk)]
+        if not parts:
+            return np.zeros((0, num_reads, self.model.n_spins), dtype=np.int8), np.zeros((0, num_reads))
+        return (np.concatenate([p[0] for p in parts]),
+                np.concatenate([p[1] for p in parts]).astype(np.float64) / ONE)
 
 
 def int8_device_for(

@@ -27,7 +27,9 @@ import numpy as np
 from .fixed import draws, mix32, sigmoid_table, stream_key
 from .model import QMAX, Int8Model
 
-__all__ = ["StepResult", "anneal", "external_fields", "infer", "input_keys", "train_step", "update_gains"]
+__all__ = [
+    "StepResult", "anneal", "external_fields", "infer", "inference_reads", "input_keys", "train_step", "update_gains",
+]
 
 _LUT = sigmoid_table().astype(np.int64)
 UPDATE_STREAM = 0xFFFFFFFF
@@ -304,6 +306,23 @@ def input_keys(xq: np.ndarray, seed: int) -> np.ndarray:
     return h
 
 
+def inference_reads(model: Int8Model, xq: np.ndarray, *, seed: int, num_reads: int) -> tuple[np.ndarray, np.ndarray]:
+    """The reads :func:`infer` scores: forward anneals from random spins, and their integer energies.
+
+    Returns
+    -------
+    spins : ndarray of int8, shape (n_examples, num_reads, n_spins)
+    energies : ndarray of int64, shape (n_examples, num_reads)
+        Q16 integers (divide by ``2**16`` for the energy).
+    """
+    n, R = xq.shape[0], num_reads
+    base = input_keys(xq, seed)
+    keys = stream_key(np.repeat(base, R), np.tile(np.arange(R, dtype=np.uint32), n))
+    ext = np.repeat(external_fields(model, xq), R, axis=0)
+    spins = anneal(model, ext, keys, np.arange(model.num_sweeps), 0)
+    return spins.reshape(n, R, -1), energies(model, ext, spins).reshape(n, R)
+
+
 def infer(model: Int8Model, xq: np.ndarray, *, seed: int, num_reads: int, n_classes: int) -> np.ndarray:
     """Integer class scores of a batch (forward anneals from random spins, no nudge).
 
@@ -318,11 +337,8 @@ def infer(model: Int8Model, xq: np.ndarray, *, seed: int, num_reads: int, n_clas
     ndarray of int64, shape (n_examples, n_classes)
     """
     n, R = xq.shape[0], num_reads
-    base = input_keys(xq, seed)
-    keys = stream_key(np.repeat(base, R), np.tile(np.arange(R, dtype=np.uint32), n))
-    ext = np.repeat(external_fields(model, xq), R, axis=0)
-    spins = anneal(model, ext, keys, np.arange(model.num_sweeps), 0)
-    e = energies(model, ext, spins).reshape(n, R)
+    spins, e = inference_reads(model, xq, seed=seed, num_reads=num_reads)
+    spins, e = spins.reshape(n * R, -1), e.reshape(n, R)
     out = spins[:, model.offsets[-2]:].astype(np.int64).reshape(n, R, n_classes, -1).sum(axis=3)
     best = out[np.arange(n), np.argmin(e, axis=1)]
     return 100 * R * best + out.sum(axis=1)

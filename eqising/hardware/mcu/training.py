@@ -62,3 +62,7 @@ class Int8DeviceEngine(TrainingEngine):
 
     def scores(self, X: np.ndarray, *, num_reads: int, seed: int) -> np.ndarray:
         return self.backend.scores(X, num_reads=num_reads, seed=seed, n_classes=self.n_classes)
+
+    def reads(self, X: np.ndarray, *, num_reads: int, seed: int) -> SpinSamples:
+        spins, energies = self.backend.reads(X, num_reads=num_reads, seed=seed)
+        return SpinSamples(spins, energies)
