@@ -140,18 +140,17 @@ def eqprop_phases(
     out_lo = N - signs.shape[1]
     states = chain_seeds(free_seeds, R)
     free = random_spins(states, N)
-    for c in numba.prange(n * R):
-        fe = c // R
-        fr = c - fe * R
-        _, fd = anneal_chain(
-            offsets, up, up_start, down, down_start, fields[fe], free_betas[fe], metropolis, greedy_sweeps,
-            free[fe, fr], states[fe, fr],
-        )
-        done[0, fe, fr] = fd
+    nudged_states = chain_seeds(nudged_seeds, R)
     matched = np.zeros((n, R), dtype=np.bool_)
-    active = np.empty(n, dtype=np.int64)
-    n_active = 0
-    for e in range(n):
+    # one task per example: its free chains, the skip rule, its nudged chains (if any); the caller hands
+    # them out one at a time (chunk size 1), since only the examples still wrong have nudged work
+    for e in numba.prange(n):
+        for r in range(R):
+            _, d = anneal_chain(
+                offsets, up, up_start, down, down_start, fields[e], free_betas[e], metropolis, greedy_sweeps,
+                free[e, r], states[e, r],
+            )
+            done[0, e, r] = d
         all_matched = True
         for r in range(R):
             if skip_correct:
@@ -161,34 +160,20 @@ def eqprop_phases(
                         same = False
                 matched[e, r] = same
             all_matched = all_matched and matched[e, r]
-        if not all_matched:
-            active[n_active] = e
-            n_active += 1
-    for p in range(P):
-        for e in range(n):
+        for p in range(P):
             for r in range(R):
                 done[1 + p, e, r] = 0
                 for i in range(N):
                     phase_spins[p, e, r, i] = free[e, r, i]
-    nudged_states = chain_seeds(nudged_seeds, R)
-    per_phase = n_active * R
-    for q in numba.prange(P * per_phase):
-        qp = q // per_phase
-        qk = (q - qp * per_phase) // R
-        qr = q - qp * per_phase - qk * R
-        qe = active[qk]
-        _, qd = anneal_chain(
-            offsets, up, up_start, down, down_start, fields[(1 + qp) * n + qe], nudged_betas[qp * n + qe], metropolis,
-            greedy_sweeps, phase_spins[qp, qe, qr], nudged_states[qe, qr],
-        )
-        done[1 + qp, qe, qr] = qd
-    for p in range(P):
-        for k in range(n_active):
-            e = active[k]
-            for r in range(R):
-                if matched[e, r]:
-                    for i in range(N):
-                        phase_spins[p, e, r, i] = free[e, r, i]
+                if not all_matched:
+                    _, d = anneal_chain(
+                        offsets, up, up_start, down, down_start, fields[(1 + p) * n + e], nudged_betas[p * n + e],
+                        metropolis, greedy_sweeps, phase_spins[p, e, r], nudged_states[e, r],
+                    )
+                    done[1 + p, e, r] = d
+                    if matched[e, r]:
+                        for i in range(N):
+                            phase_spins[p, e, r, i] = free[e, r, i]
     if P == 2:
         accumulate_gradients(X, phase_spins[0], phase_spins[1], w, offsets, weight_start, bias_start, grads)
     else:
@@ -271,14 +256,19 @@ class AnnealingEqPropStep:
         phase_spins, done = self._buffers[n]
         weight_start, bias_start, size = self._layout
         grads = np.zeros(size)
+        args = (
+            self._offsets, *layered_couplings(couplings, len(self._offset_tuple) - 1),
+            np.ascontiguousarray(fields, dtype=np.float32), free_betas, nudged_betas,
+            p["update"] == "metropolis", p["greedy_sweeps"], derive_many(seed, "free", n=n),
+            derive_many(seed, "nudged", n=n), R, np.sign(targets).astype(np.int8), self.skip_correct, X,
+            1.0 / (gap * n), weight_start, bias_start, phase_spins, done, grads,
+        )
         with KERNEL_LOCK:
-            free = eqprop_phases(
-                self._offsets, *layered_couplings(couplings, len(self._offset_tuple) - 1),
-                np.ascontiguousarray(fields, dtype=np.float32), free_betas, nudged_betas,
-                p["update"] == "metropolis", p["greedy_sweeps"], derive_many(seed, "free", n=n),
-                derive_many(seed, "nudged", n=n), R, np.sign(targets).astype(np.int8), self.skip_correct, X,
-                1.0 / (gap * n), weight_start, bias_start, phase_spins, done, grads,
-            )
+            chunks = numba.set_parallel_chunksize(1)  # examples one at a time: their nudged work differs
+            try:
+                free = eqprop_phases(*args)
+            finally:
+                numba.set_parallel_chunksize(chunks)
         free_updates, nudged_updates = N * int(done[0].sum()), N * int(done[1:].sum())
         energies = layered_energies(self._offset_tuple, couplings, free_fields, free)
         seconds = time.perf_counter() - start
