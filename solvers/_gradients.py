@@ -11,8 +11,9 @@ gradient of every parameter is::
 (:meth:`LayeredIsingNetwork.energy_gradients
 <eqising.network.LayeredIsingNetwork.energy_gradients>` of ``a`` minus that
 of ``b``). :func:`eqprop_gradients` computes it in one compiled pass; the
-sums over reads are exact integers, examples whose two phases agree are
-skipped (they contribute exactly zero), and examples are added in order, so
+sums over reads are exact integers, terms that are exactly zero (examples
+whose two phases agree, spins that did not change, zero inputs) are skipped,
+and examples are added in order, so
 the generic step (:func:`eqising.eqprop.eqprop_step`) and a solver's compiled
 step (:mod:`eqising.solvers.annealing_step`) that both call
 :func:`accumulate_gradients` get the same bits.
@@ -98,6 +99,7 @@ def accumulate_gradients(
     for l in range(L):
         n_max = max(n_max, offsets[l + 1] - offsets[l])
     diff = np.empty(n_max, dtype=np.float64)
+    nonzero = np.empty(n_max, dtype=np.int64)
     for e in range(n):
         same = True
         for r in range(R):
@@ -111,18 +113,25 @@ def accumulate_gradients(
         c = w[e] / R
         for l in range(L):
             lo, size = offsets[l], offsets[l + 1] - offsets[l]
+            n_nonzero = 0
             for j in range(size):
                 d = 0
                 for r in range(R):
                     d += np.int64(a[e, r, lo + j]) - np.int64(b[e, r, lo + j])
-                diff[j] = np.float64(d)
-                out[bias_start[l] + j] -= c * diff[j]
-            if l == 0:
+                if d != 0:  # zero differences add nothing: only the spins that changed are visited
+                    diff[n_nonzero] = np.float64(d)
+                    nonzero[n_nonzero] = j
+                    n_nonzero += 1
+            for q in range(n_nonzero):
+                out[bias_start[l] + nonzero[q]] -= c * diff[q]
+            if l == 0 and n_nonzero > 0:
                 for i in range(n_in):
+                    if X[e, i] == 0.0:
+                        continue
                     xi = c * X[e, i]
                     start = weight_start[0] + i * size
-                    for j in range(size):
-                        out[start + j] -= xi * diff[j]
+                    for q in range(n_nonzero):
+                        out[start + nonzero[q]] -= xi * diff[q]
         for l in range(1, L):
             lo0, n0 = offsets[l - 1], offsets[l] - offsets[l - 1]
             lo1, n1 = offsets[l], offsets[l + 1] - offsets[l]

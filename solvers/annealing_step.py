@@ -1,4 +1,4 @@
-"""The annealing solver's compiled EqProp step: both phases, the skip rule and the gradient in one call.
+"""The annealing solver's compiled EqProp step: both phases and the skip rule in one call, then the gradient.
 
 :meth:`AnnealingSolver.fused_eqprop <eqising.solvers.AnnealingSolver.fused_eqprop>`
 returns an :class:`AnnealingEqPropStep`; the float engine
@@ -16,11 +16,14 @@ One step on a minibatch of ``n`` examples and ``R`` reads per phase:
    :func:`eqising.ising.min_field_scale`, :func:`~eqising.solvers.schedule.beta_ends`,
    the functions :class:`~eqising.ising.IsingBatch` uses) and schedules
    (:meth:`AnnealSchedule.betas <eqising.solvers.schedule.AnnealSchedule.betas>`);
-2. one compiled call (:func:`eqprop_phases`) anneals the ``n * R`` free chains
-   in parallel, applies the skip rule, anneals the nudged chains of the active
-   examples in parallel (reverse-annealed from their free reads, on the
-   streams of the nudged seeds; both symmetric phases on the same streams),
-   and accumulates the gradient (:func:`eqising.solvers._gradients.accumulate_gradients`).
+2. one compiled call (:func:`eqprop_phases`) runs one parallel task per
+   example: its ``R`` free chains, the skip rule, and (if it is active) its
+   nudged chains, reverse-annealed from its free reads on the streams of the
+   nudged seeds (both symmetric phases on the same streams);
+3. one compiled call accumulates the gradient
+   (:func:`eqising.solvers._gradients.accumulate_gradients`, the very function
+   the generic step calls: compiled inside the fastmath kernel, LLVM could
+   contract its products into FMAs and change last bits).
 
 Every chain is annealed by :func:`~eqising.solvers._kernels.anneal_chain` on the
 stream :func:`~eqising.solvers._kernels.chain_seeds` gives it from its problem's
@@ -89,15 +92,10 @@ def eqprop_phases(
     n_reads: int,
     signs: np.ndarray,
     skip_correct: bool,
-    X: np.ndarray,
-    w: np.ndarray,
-    weight_start: np.ndarray,
-    bias_start: np.ndarray,
     phase_spins: np.ndarray,
     done: np.ndarray,
-    grads: np.ndarray,
 ) -> np.ndarray:
-    """Free phase, skip rule, nudged phase(s) and gradient of one minibatch.
+    """Free phase, skip rule and nudged phase(s) of one minibatch.
 
     Parameters
     ----------
@@ -116,17 +114,10 @@ def eqprop_phases(
     signs : ndarray of shape (n, n_out), int8
         Signs of the targets (the skip rule's desired outputs).
     skip_correct : bool
-    X : ndarray of shape (n, n_in), float64
-    w : ndarray of shape (n,), float64
-        Per-example gradient weights ``1 / ((nudge_a - nudge_b) * n)``.
-    weight_start, bias_start : ndarray of shape (L,), int64
-        :func:`eqising.solvers._gradients.gradient_layout`.
     phase_spins : ndarray of shape (P, n, R, N), int8
         Output: the nudged phases' spins (free reads where the skip rule applies).
     done : ndarray of shape (1 + P, n, R), int64
         Output: sweeps per chain, free phase first (0 for skipped chains).
-    grads : ndarray, float64
-        Output (accumulated into): the flat gradient.
 
     Returns
     -------
@@ -174,10 +165,6 @@ def eqprop_phases(
                     if matched[e, r]:
                         for i in range(N):
                             phase_spins[p, e, r, i] = free[e, r, i]
-    if P == 2:
-        accumulate_gradients(X, phase_spins[0], phase_spins[1], w, offsets, weight_start, bias_start, grads)
-    else:
-        accumulate_gradients(X, phase_spins[0], free, w, offsets, weight_start, bias_start, grads)
     return free
 
 
@@ -260,8 +247,8 @@ class AnnealingEqPropStep:
             self._offsets, *layered_couplings(couplings, len(self._offset_tuple) - 1),
             np.ascontiguousarray(fields, dtype=np.float32), free_betas, nudged_betas,
             p["update"] == "metropolis", p["greedy_sweeps"], derive_many(seed, "free", n=n),
-            derive_many(seed, "nudged", n=n), R, np.sign(targets).astype(np.int8), self.skip_correct, X,
-            1.0 / (gap * n), weight_start, bias_start, phase_spins, done, grads,
+            derive_many(seed, "nudged", n=n), R, np.sign(targets).astype(np.int8), self.skip_correct,
+            phase_spins, done,
         )
         with KERNEL_LOCK:
             chunks = numba.set_parallel_chunksize(1)  # examples one at a time: their nudged work differs
@@ -269,6 +256,10 @@ class AnnealingEqPropStep:
                 free = eqprop_phases(*args)
             finally:
                 numba.set_parallel_chunksize(chunks)
+        # the gradient by the very compiled function the generic step calls (compiled inside the fastmath
+        # kernel above, LLVM may contract its products into FMAs and change the last bit)
+        accumulate_gradients(X, phase_spins[0], phase_spins[1] if P == 2 else free, 1.0 / (gap * n), self._offsets,
+                             weight_start, bias_start, grads)
         free_updates, nudged_updates = N * int(done[0].sum()), N * int(done[1:].sum())
         energies = layered_energies(self._offset_tuple, couplings, free_fields, free)
         seconds = time.perf_counter() - start

@@ -99,3 +99,39 @@ def test_only_a_solver_that_offers_it_gets_the_compiled_step():
     assert watched.engine_.fused is None
     assert ExactSolver().fused_eqprop(watched.network_, nudge=1.0, mode="positive", num_reads=1,
                                       skip_correct=True) is None
+
+
+def test_fused_step_does_not_depend_on_the_threads():
+    from conftest import on_one_and_two_threads
+
+    rng = np.random.default_rng(1)
+    net = LayeredIsingNetwork.initialize((16, 20, 6), rng)
+    X = rng.uniform(0, 1, size=(13, 16))
+    targets = one_hot_spins(rng.integers(0, 3, size=13), 3, 2)
+    step = AnnealingSolver(num_sweeps=15).fused_eqprop(net, nudge=2.0, mode="symmetric", num_reads=2,
+                                                         skip_correct=True)
+    one, two = on_one_and_two_threads(lambda: step.step(X, targets, seed=11))
+    np.testing.assert_array_equal(one.free.spins, two.free.spins)
+    for a, b in zip(one.weight_grads + one.bias_grads, two.weight_grads + two.bias_grads):
+        np.testing.assert_array_equal(a, b)
+    assert one.spin_updates == two.spin_updates
+
+
+def test_compiled_adam_has_the_bits_of_the_numpy_formula():
+    from eqising.optim import Adam
+
+    rng = np.random.default_rng(2)
+    shapes = [(7, 5), (5,), (300,)]
+    adam = Adam([0.004, 0.0004, 0.01])
+    m = [np.zeros(s) for s in shapes]
+    v = [np.zeros(s) for s in shapes]
+    for t in range(1, 6):
+        grads = [rng.normal(size=s) * 10.0 ** rng.integers(-6, 2) for s in shapes]
+        deltas = adam.deltas(grads)
+        c1, c2 = 1 - 0.9**t, 1 - 0.999**t
+        for g, mi, vi, lr, d in zip(grads, m, v, adam.learning_rates, deltas):
+            mi *= 0.9
+            mi += (1 - 0.9) * g
+            vi *= 0.999
+            vi += (1 - 0.999) * g * g
+            np.testing.assert_array_equal(d, -(lr * (mi / c1) / (np.sqrt(vi / c2) + 1e-8)))
