@@ -32,8 +32,9 @@ exactly as :meth:`AnnealingSolver.sample <eqising.solvers.Solver.sample>` would.
 No :class:`~eqising.ising.IsingBatch` is built or validated and no
 :class:`~eqising.solvers.SpinSamples` per phase: the network's weights and the
 estimator's inputs are already checked. ``solver_seconds`` is the wall time of
-preparation and compiled call, split between the phases in proportion to their
-spin updates (the phases run in one call).
+preparation, compiled call and free-phase energies (what :meth:`Solver.sample
+<eqising.solvers.Solver.sample>` times; not the gradient), split between the
+phases in proportion to their spin updates (the phases run in one call).
 """
 
 from __future__ import annotations
@@ -256,13 +257,13 @@ class AnnealingEqPropStep:
                 free = eqprop_phases(*args)
             finally:
                 numba.set_parallel_chunksize(chunks)
+        free_updates, nudged_updates = N * int(done[0].sum()), N * int(done[1:].sum())
+        energies = layered_energies(self._offset_tuple, couplings, free_fields, free)
+        seconds = time.perf_counter() - start  # the solver's part, as sample() times it: not the gradient
         # the gradient by the very compiled function the generic step calls (compiled inside the fastmath
         # kernel above, LLVM may contract its products into FMAs and change the last bit)
         accumulate_gradients(X, phase_spins[0], phase_spins[1] if P == 2 else free, 1.0 / (gap * n), self._offsets,
                              weight_start, bias_start, grads)
-        free_updates, nudged_updates = N * int(done[0].sum()), N * int(done[1:].sum())
-        energies = layered_energies(self._offset_tuple, couplings, free_fields, free)
-        seconds = time.perf_counter() - start
         share = free_updates / max(free_updates + nudged_updates, 1)
         free_cost = {"solver_seconds": seconds * share, "spin_updates": free_updates}
         costs = {"free": free_cost, "nudged": {}}
