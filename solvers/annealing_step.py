@@ -15,7 +15,9 @@ One step on a minibatch of ``n`` examples and ``R`` reads per phase:
    per-problem beta ranges (:func:`eqising.ising.max_energy_change`,
    :func:`eqising.ising.min_field_scale`, :func:`~eqising.solvers.schedule.beta_ends`,
    the functions :class:`~eqising.ising.IsingBatch` uses) and schedules
-   (:meth:`AnnealSchedule.betas <eqising.solvers.schedule.AnnealSchedule.betas>`);
+   (:func:`~eqising.solvers.schedule.geometric_betas` and the reverse
+   schedule's :meth:`~eqising.solvers.schedule.AnnealSchedule.steps`, row by row
+   what :meth:`AnnealSchedule.betas <eqising.solvers.schedule.AnnealSchedule.betas>` computes);
 2. one compiled call (:func:`eqprop_phases`) runs one parallel task per
    example: its ``R`` free chains, the skip rule, and (if it is active) its
    nudged chains, reverse-annealed from its free reads on the streams of the
@@ -51,7 +53,7 @@ from ._gradients import accumulate_gradients, gradient_layout, split_gradients
 from ._kernels import _FASTMATH, KERNEL_LOCK, anneal_chain, chain_seeds, random_spins
 from ._numba_cache import cached_njit
 from .base import SpinSamples
-from .schedule import AnnealSchedule, beta_ends
+from .schedule import AnnealSchedule, beta_ends, geometric_betas
 
 __all__ = ["AnnealingEqPropStep", "eqprop_phases", "layered_couplings"]
 
@@ -195,8 +197,10 @@ class AnnealingEqPropStep:
         sizes = network.spin_layer_sizes
         self._offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self._offset_tuple = tuple(int(o) for o in self._offsets)
-        self._layout = gradient_layout(network.layer_sizes)
+        self._sizes = tuple(network.layer_sizes)
+        self._layout = gradient_layout(self._sizes)
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._schedules: dict[tuple, tuple[int, np.ndarray]] = {}
 
     def _strengths(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Nudge of every nudged phase, shape (P * n,), and ``nudge_a - nudge_b`` per example, shape (n,)."""
@@ -206,6 +210,14 @@ class AnnealingEqPropStep:
             a = self.nudge * generator(seed, "sign").choice([-1.0, 1.0], size=n)
             return a, a
         return np.full(n, self.nudge), np.full(n, self.nudge)
+
+    def _schedule(self, params: dict) -> tuple[int, np.ndarray]:
+        """Sweeps of the forward schedule and the steps of the reverse one, for the solver's current parameters."""
+        key = (params["num_sweeps"], params["reheat"])
+        if key not in self._schedules:
+            reverse = AnnealSchedule("reverse").resolved(params["num_sweeps"], params["beta_range"], params["reheat"])
+            self._schedules[key] = (int(reverse.num_sweeps), reverse.steps())
+        return self._schedules[key]
 
     def step(self, X: np.ndarray, targets: np.ndarray, *, seed: int) -> Any:
         """One EqProp step; the same :class:`~eqising.eqprop.EqPropStep` as :func:`~eqising.eqprop.eqprop_step`.
@@ -230,15 +242,17 @@ class AnnealingEqPropStep:
         free_fields = net.nudged_fields(base)
         fields = np.concatenate([free_fields, net.nudged_fields(np.tile(base, (P, 1)), strengths, np.tile(targets, (P, 1)))])
         couplings = tuple(net.weights[1:])
-        free_schedule = AnnealSchedule().resolved(p["num_sweeps"], p["beta_range"], p["reheat"])
-        reverse = AnnealSchedule("reverse").resolved(p["num_sweeps"], p["beta_range"], p["reheat"])
+        num_sweeps, reverse_steps = self._schedule(p)
         if p["beta_range"] is None:
             absolute, square = layered_row_norms(self._offset_tuple, couplings)
             hot, cold = beta_ends(max_energy_change(fields, absolute), min_field_scale(fields, square))
-        else:
-            hot = cold = np.ones(len(fields))
-        free_betas = np.ascontiguousarray(free_schedule.betas(hot[:n], cold[:n]), dtype=np.float32)
-        nudged_betas = np.ascontiguousarray(reverse.betas(hot[n:], cold[n:]), dtype=np.float32)
+        else:  # as AnnealSchedule.betas does with an explicit range
+            hot, cold = np.full(len(fields), p["beta_range"][0]), np.full(len(fields), p["beta_range"][1])
+        # every problem's forward walk at once (row by row what AnnealSchedule.betas computes); the
+        # nudged problems walk it back and forth (their reverse schedule's steps)
+        forward = geometric_betas(hot, cold, num_sweeps)
+        free_betas = np.ascontiguousarray(forward[:n], dtype=np.float32)
+        nudged_betas = np.ascontiguousarray(forward[n:, reverse_steps], dtype=np.float32)
         if n not in self._buffers:
             self._buffers[n] = (np.empty((P, n, R, N), np.int8), np.empty((1 + P, n, R), np.int64))
         phase_spins, done = self._buffers[n]
@@ -273,5 +287,5 @@ class AnnealingEqPropStep:
             "spin_updates": free_updates, "num_sweeps": int(free_betas.shape[1]), "greedy_sweeps": int(p["greedy_sweeps"]),
             "schedule": "forward", "solver_seconds": free_cost["solver_seconds"],
         }
-        dW, db = split_gradients(grads, net.layer_sizes)
+        dW, db = split_gradients(grads, self._sizes)
         return EqPropStep(dW, db, SpinSamples(free, energies, info), costs, {"free": {}, "nudged": {}})
