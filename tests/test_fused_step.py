@@ -135,3 +135,22 @@ def test_compiled_adam_has_the_bits_of_the_numpy_formula():
             vi *= 0.999
             vi += (1 - 0.999) * g * g
             np.testing.assert_array_equal(d, -(lr * (mi / c1) / (np.sqrt(vi / c2) + 1e-8)))
+
+
+def test_compiled_gradient_is_the_difference_of_the_energy_gradients():
+    from eqising.solvers._gradients import eqprop_gradients
+
+    rng = np.random.default_rng(4)
+    net = LayeredIsingNetwork.initialize((9, 7, 5, 4), rng)
+    X = rng.uniform(-1, 1, size=(6, 9))
+    X[:, 2] = 0.0  # zero inputs are skipped
+    a = rng.choice(np.array([-1, 1], dtype=np.int8), size=(6, 3, 16))
+    b = a.copy()
+    b[rng.uniform(size=b.shape) < 0.2] *= -1
+    b[1] = a[1]  # an example whose phases agree
+    w = rng.uniform(0.1, 1.0, size=6)
+    dW, db = eqprop_gradients(net.layer_sizes, X, a, b, w)
+    dWa, dba = net.energy_gradients(X, a, w)
+    dWb, dbb = net.energy_gradients(X, b, w)
+    for got, x, y in zip(dW + db, dWa + dba, dWb + dbb):
+        np.testing.assert_allclose(got, x - y, rtol=1e-12, atol=1e-14)
