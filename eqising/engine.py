@@ -184,6 +184,14 @@ class FloatEngine(TrainingEngine):
     optimizer : Optimizer
         One learning rate per parameter array (weights, then biases).
     settings : TrainingSettings
+
+    Attributes
+    ----------
+    fused : object or None
+        The solver's compiled EqProp step (:meth:`Solver.fused_eqprop
+        <eqising.solvers.Solver.fused_eqprop>`) when it offers one: :meth:`step`
+        then calls it instead of :func:`~eqising.eqprop.eqprop_step` (same
+        seed, same result).
     """
 
     def __init__(self, network: LayeredIsingNetwork, solver: Any, backend: Any, optimizer: Any,
@@ -191,6 +199,11 @@ class FloatEngine(TrainingEngine):
         self.network, self.solver, self.backend = network, solver, backend
         self.optimizer, self.settings = optimizer, settings
         self.n_classes = network.spin_layer_sizes[-1] // settings.replicas
+        offer = getattr(solver, "fused_eqprop", None)  # a solver's own compiled step, if it has one
+        self.fused = None if offer is None else offer(
+            network, nudge=settings.nudge, mode=settings.nudge_mode, num_reads=settings.phase_reads,
+            skip_correct=settings.skip_correct,
+        )
 
     @property
     def description(self) -> str:
@@ -203,10 +216,13 @@ class FloatEngine(TrainingEngine):
         nudge_targets = targets
         if s.balanced_nudge:  # the other classes' outputs pull 1/(n_classes - 1) as hard each
             nudge_targets = np.where(targets > 0, 1.0, -1.0 / (self.n_classes - 1))
-        step = eqprop_step(
-            net, self.solver, X, nudge_targets, nudge=s.nudge, mode=s.nudge_mode, num_reads=s.phase_reads,
-            seed=seed, skip_correct=s.skip_correct,
-        )
+        if self.fused is not None:
+            step = self.fused.step(X, nudge_targets, seed=seed)
+        else:
+            step = eqprop_step(
+                net, self.solver, X, nudge_targets, nudge=s.nudge, mode=s.nudge_mode, num_reads=s.phase_reads,
+                seed=seed, skip_correct=s.skip_correct,
+            )
         grads = step.weight_grads + step.bias_grads
         if len(X) < s.batch_size:  # a short last batch moves in proportion to its size
             grads = [g * (len(X) / s.batch_size) for g in grads]

@@ -31,6 +31,7 @@ from .history import mean_records
 from .network import LayeredIsingNetwork
 from .seeding import derive_many, generator
 from .solvers import AnnealSchedule, Solver, SpinSamples, add_costs
+from .solvers._gradients import eqprop_gradients
 
 __all__ = ["NUDGE_MODES", "EqPropStep", "class_scores", "eqprop_step", "one_hot_spins"]
 
@@ -145,7 +146,8 @@ def eqprop_step(
         the free one only by annealing noise.
     """
     n = X.shape[0]
-    free = solver.sample(network.ising_batch(X), num_reads=num_reads, seed=derive_many(seed, "free", n=n))
+    fields = network.input_fields(X)
+    free = solver.sample(network.encode(fields), num_reads=num_reads, seed=derive_many(seed, "free", n=n))
     if skip_correct:
         matched = (free.spins[..., network.output_slice] == np.sign(targets)[:, None, :]).all(axis=2)
     else:
@@ -160,7 +162,7 @@ def eqprop_step(
     def nudged(strength: np.ndarray) -> np.ndarray:
         spins = free.spins.copy()
         if active.size:
-            batch = network.ising_batch(X[active], nudge=strength[active], targets=targets[active])
+            batch = network.encode(fields[active], nudge=strength[active], targets=targets[active])
             samples = solver.sample(
                 batch, num_reads=num_reads, schedule=reverse, initial_states=init, seed=nudged_seeds[active]
             )
@@ -182,11 +184,10 @@ def eqprop_step(
     else:  # validated by callers
         raise ValueError(f"unknown nudge mode {mode!r}")
     w = 1.0 / ((a_nudge - b_nudge) * n)
-    dWa, dba = network.energy_gradients(X, a, w)
-    dWb, dbb = network.energy_gradients(X, b, w)
+    dW, db = eqprop_gradients(network.layer_sizes, X, a, b, w)
     return EqPropStep(
-        [x - y for x, y in zip(dWa, dWb)],
-        [x - y for x, y in zip(dba, dbb)],
+        dW,
+        db,
         free,
         costs,
         {phase: mean_records(records) for phase, records in reports.items()},

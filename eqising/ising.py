@@ -21,7 +21,7 @@ from ._validation import Described, check_finite_array, check_int, param_error
 if TYPE_CHECKING:  # pragma: no cover
     import dimod
 
-__all__ = ["IsingBatch"]
+__all__ = ["IsingBatch", "layered_energies", "layered_row_norms", "max_energy_change", "min_field_scale"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,20 +122,11 @@ class IsingBatch:
         ----------
         spins : ndarray of shape (n_problems, n_reads, n_spins)
         """
-        s = np.asarray(spins, dtype=np.float64)
-        e = -np.einsum("bi,bri->br", self.fields, s)
-        for l, Jl in enumerate(self.couplings):
-            a, b = self.layer_slice(l), self.layer_slice(l + 1)
-            e -= np.einsum("bri,bri->br", s[..., a] @ Jl, s[..., b])
-        return e
+        return layered_energies(self.offsets, self.couplings, self.fields, spins)
 
     def max_energy_change(self) -> np.ndarray:
         """Largest possible single-flip energy change per problem, shape (n_problems,)."""
-        row = np.zeros(self.n_spins)
-        for l, Jl in enumerate(self.couplings):
-            row[self.layer_slice(l)] += np.abs(Jl).sum(axis=1)
-            row[self.layer_slice(l + 1)] += np.abs(Jl).sum(axis=0)
-        return 2.0 * (np.abs(self.fields) + row).max(axis=1)
+        return max_energy_change(self.fields, layered_row_norms(self.offsets, self.couplings)[0])
 
     def min_field_scale(self) -> np.ndarray:
         """Smallest typical local-field magnitude over the spins, per problem, shape (n_problems,).
@@ -144,13 +135,7 @@ class IsingBatch:
         root-mean-square of ``h_i + sum_j J_ij s_j`` over random neighbours.
         Spins with no bias at all are ignored (1.0 if every spin is free).
         """
-        row = np.zeros(self.n_spins)
-        for l, Jl in enumerate(self.couplings):
-            row[self.layer_slice(l)] += (Jl**2).sum(axis=1)
-            row[self.layer_slice(l + 1)] += (Jl**2).sum(axis=0)
-        scale = np.sqrt(self.fields**2 + row[None, :])
-        smallest = np.where(scale > 0, scale, np.inf).min(axis=1)
-        return np.where(np.isfinite(smallest), smallest, 1.0)
+        return min_field_scale(self.fields, layered_row_norms(self.offsets, self.couplings)[1])
 
     def select(self, problems: np.ndarray | slice) -> IsingBatch:
         """A batch holding only the given problems (couplings shared, not copied)."""
@@ -195,3 +180,66 @@ class IsingBatch:
         return dimod.BinaryQuadraticModel.from_numpy_vectors(
             linear[problem], quadratic, 0.0, dimod.SPIN, variable_order=range(self.n_spins)
         )
+
+
+# ------------------------------------------------- the same physics on plain arrays
+# (IsingBatch's methods call these; a compiled training step that builds no IsingBatch calls them too,
+# so both compute the same numbers)
+def layered_energies(
+    offsets: tuple[int, ...], couplings: tuple[np.ndarray, ...], fields: np.ndarray, spins: np.ndarray
+) -> np.ndarray:
+    """Energies ``E(s)`` of shape (n_problems, n_reads) of a layered batch given as arrays.
+
+    Parameters
+    ----------
+    offsets : tuple of int
+        Start of every layer and the total, as :attr:`IsingBatch.offsets`.
+    couplings : tuple of ndarray
+        ``J_l`` of shape (n_l, n_{l+1}).
+    fields : ndarray of shape (n_problems, n_spins)
+    spins : ndarray of shape (n_problems, n_reads, n_spins)
+    """
+    s = np.asarray(spins, dtype=np.float64)
+    e = -np.einsum("bi,bri->br", fields, s)
+    for l, Jl in enumerate(couplings):
+        a, b = slice(offsets[l], offsets[l + 1]), slice(offsets[l + 1], offsets[l + 2])
+        e -= np.einsum("bri,bri->br", s[..., a] @ Jl, s[..., b])
+    return e
+
+
+def layered_row_norms(offsets: tuple[int, ...], couplings: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Per spin, ``sum_j |J_ij|`` and ``sum_j J_ij**2`` over its couplings: two ndarrays of shape (n_spins,)."""
+    absolute, square = np.zeros(offsets[-1]), np.zeros(offsets[-1])
+    for l, Jl in enumerate(couplings):
+        a, b = slice(offsets[l], offsets[l + 1]), slice(offsets[l + 1], offsets[l + 2])
+        absolute[a] += np.abs(Jl).sum(axis=1)
+        absolute[b] += np.abs(Jl).sum(axis=0)
+        square[a] += (Jl**2).sum(axis=1)
+        square[b] += (Jl**2).sum(axis=0)
+    return absolute, square
+
+
+def max_energy_change(fields: np.ndarray, absolute_rows: np.ndarray) -> np.ndarray:
+    """Largest single-flip energy change per problem, shape (n_problems,).
+
+    Parameters
+    ----------
+    fields : ndarray of shape (n_problems, n_spins)
+    absolute_rows : ndarray of shape (n_spins,)
+        ``sum_j |J_ij|`` (:func:`layered_row_norms`).
+    """
+    return 2.0 * (np.abs(fields) + absolute_rows).max(axis=1)
+
+
+def min_field_scale(fields: np.ndarray, square_rows: np.ndarray) -> np.ndarray:
+    """Smallest typical local-field magnitude per problem, shape (n_problems,) (:meth:`IsingBatch.min_field_scale`).
+
+    Parameters
+    ----------
+    fields : ndarray of shape (n_problems, n_spins)
+    square_rows : ndarray of shape (n_spins,)
+        ``sum_j J_ij**2`` (:func:`layered_row_norms`).
+    """
+    scale = np.sqrt(fields**2 + square_rows[None, :])
+    smallest = np.where(scale > 0, scale, np.inf).min(axis=1)
+    return np.where(np.isfinite(smallest), smallest, 1.0)

@@ -129,17 +129,60 @@ class LayeredIsingNetwork:
         IsingBatch
             Fields ``[b_1 + X W_0, b_2, ..., b_L (+ nudge * targets)]``, clipped.
         """
+        return self.encode(self.input_fields(X), nudge=nudge, targets=targets)
+
+    def input_fields(self, X: np.ndarray) -> np.ndarray:
+        """Unclipped, un-nudged fields ``[b_1 + X W_0, b_2, ..., b_L]``, ndarray of shape (n_examples, n_spins).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_examples, n_in)
+        """
         X = np.asarray(X, dtype=np.float64)
         n = X.shape[0]
         parts = [X @ self.weights[0] + self.biases[0]]
         parts += [np.broadcast_to(b, (n, b.size)) for b in self.biases[1:]]
-        fields = np.concatenate(parts, axis=1)
+        return np.concatenate(parts, axis=1)
+
+    def encode(
+        self, fields: np.ndarray, *, nudge: float | np.ndarray = 0.0, targets: np.ndarray | None = None
+    ) -> IsingBatch:
+        """The :class:`IsingBatch` of given :meth:`input_fields` (rows of a batch, possibly a subset).
+
+        Parameters
+        ----------
+        fields : ndarray of shape (n_examples, n_spins)
+            From :meth:`input_fields`; not modified.
+        nudge, targets
+            As :meth:`ising_batch`.
+        """
+        return IsingBatch(self.spin_layer_sizes, tuple(self.weights[1:]), self.nudged_fields(fields, nudge, targets))
+
+    def nudged_fields(
+        self, fields: np.ndarray, nudge: float | np.ndarray = 0.0, targets: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``fields`` with ``nudge * targets`` added to the outputs, clipped to ``field_clip`` (a new array).
+
+        Row ``e`` of the result depends only on row ``e`` of the arguments.
+
+        Parameters
+        ----------
+        fields : ndarray of shape (n_examples, n_spins)
+        nudge : float or ndarray of shape (n_examples,)
+        targets : ndarray of shape (n_examples, n_out) or None
+
+        Returns
+        -------
+        ndarray of shape (n_examples, n_spins)
+        """
+        fields = np.array(fields, dtype=np.float64)
+        n = fields.shape[0]
         nudge = np.broadcast_to(np.asarray(nudge, dtype=np.float64), (n,))
         if np.any(nudge != 0):
             fields[:, self.output_slice] += nudge[:, None] * targets
         if self.field_clip is not None:
             np.clip(fields, -self.field_clip, self.field_clip, out=fields)
-        return IsingBatch(self.spin_layer_sizes, tuple(self.weights[1:]), fields)
+        return fields
 
     def energy(self, X: np.ndarray, spins: np.ndarray) -> np.ndarray:
         """Energy of spin states given inputs.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
+
+from .solvers._numba_cache import cached_njit
 
 __all__ = ["OPTIMIZERS", "SGD", "Adam", "Optimizer", "make_optimizer"]
 
@@ -128,12 +131,29 @@ class Adam(Optimizer):
         c1, c2 = 1 - d1**self.t, 1 - d2**self.t
         out = []
         for g, m, v, lr in zip(grads, m_all, v_all, self.learning_rates):
-            m *= d1
-            m += (1 - d1) * g
-            v *= d2
-            v += (1 - d2) * g * g
-            out.append(-(lr * (m / c1) / (np.sqrt(v / c2) + self.epsilon)))
+            delta = np.empty_like(m)
+            _adam_pass(np.ascontiguousarray(g, dtype=np.float64).reshape(-1), m.reshape(-1), v.reshape(-1),
+                       float(d1), float(d2), float(c1), float(c2), float(lr), float(self.epsilon), delta.reshape(-1))
+            out.append(delta)
         return out
+
+
+@cached_njit()
+def _adam_pass(g, m, v, d1, d2, c1, c2, lr, epsilon, out):
+    """One Adam update of flat arrays in one pass, the same arithmetic, in the same order, as::
+
+        m = m * d1 + (1 - d1) * g;  v = v * d2 + ((1 - d2) * g) * g
+        out = -((lr * (m / c1)) / (sqrt(v / c2) + epsilon))
+
+    (IEEE operations without contraction, so the bits equal numpy's evaluation of the same formula.)
+    """
+    a1, a2 = 1.0 - d1, 1.0 - d2
+    for i in range(g.size):
+        mi = m[i] * d1 + a1 * g[i]
+        vi = v[i] * d2 + (a2 * g[i]) * g[i]
+        m[i] = mi
+        v[i] = vi
+        out[i] = -((lr * (mi / c1)) / (math.sqrt(vi / c2) + epsilon))
 
 
 #: Optimizer names the estimator's ``optimizer`` parameter takes.

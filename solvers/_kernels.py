@@ -36,7 +36,7 @@ import numpy as np
 
 from ._numba_cache import cached_njit
 
-__all__ = ["KERNEL_LOCK", "anneal_layered", "anneal_sparse", "chain_seeds", "random_spins"]
+__all__ = ["KERNEL_LOCK", "anneal_chain", "anneal_layered", "anneal_sparse", "chain_seeds", "random_spins"]
 
 
 def _select_threading_layer() -> None:
@@ -192,6 +192,133 @@ def _add_rows(target, mat, start, flipped, n_flip, new):
         q += 1
 
 
+@numba.njit(fastmath=_FASTMATH)
+def anneal_chain(
+    offsets: np.ndarray,
+    up: np.ndarray,
+    up_start: np.ndarray,
+    down: np.ndarray,
+    down_start: np.ndarray,
+    fields: np.ndarray,
+    betas: np.ndarray,
+    metropolis: bool,
+    greedy_sweeps: int,
+    spins: np.ndarray,
+    rng: np.uint64,
+) -> tuple[np.uint64, int]:
+    """Anneal one chain of a layered problem in place: the body of :func:`anneal_layered`.
+
+    Compiled kernels that anneal chains themselves (the fused EqProp step,
+    :mod:`eqising.solvers.annealing_step`) call this, so a chain's samples are
+    the same whichever kernel runs it.
+
+    Parameters
+    ----------
+    offsets, up, up_start, down, down_start
+        As :func:`anneal_layered`.
+    fields : ndarray of shape (N,), float32
+        The problem's fields.
+    betas : ndarray of shape (n_steps,), float32
+        Inverse temperature of every sweep.
+    metropolis : bool
+    greedy_sweeps : int
+    spins : ndarray of shape (N,), int8
+        Start state on entry, final state on exit.
+    rng : uint64
+        The chain's random-stream state.
+
+    Returns
+    -------
+    rng : uint64
+        The advanced stream state.
+    done : int
+        Sweeps performed.
+    """
+    N = spins.size
+    L = offsets.size - 1
+    n_steps = betas.size
+    n_max = 0
+    for l in range(L):
+        n_max = max(n_max, offsets[l + 1] - offsets[l])
+    s = np.empty(N, dtype=np.float32)
+    f = np.empty(N, dtype=np.float32)
+    new = np.empty(n_max, dtype=np.float32)
+    frac = np.empty(n_max, dtype=np.float32)
+    expo = np.empty(n_max, dtype=np.int32)
+    scale = expo.view(np.float32)  # 2**m from its exponent bits
+    flipped = np.empty(n_max + 1, dtype=np.int64)
+    for i in range(N):
+        s[i] = np.float32(spins[i])
+        f[i] = fields[i]
+    # full local fields once; afterwards only flips update them
+    for l in range(L - 1):
+        n0, n1 = offsets[l + 1] - offsets[l], offsets[l + 2] - offsets[l + 1]
+        s1 = s[offsets[l + 1] : offsets[l + 2]]
+        f1 = f[offsets[l + 1] : offsets[l + 2]]
+        for i in range(n0):
+            row = up[up_start[l] + i * n1 : up_start[l] + (i + 1) * n1]
+            si = s[offsets[l] + i]
+            acc = np.float32(0.0)
+            for k in range(n1):
+                acc += row[k] * s1[k]
+                f1[k] += row[k] * si
+            f[offsets[l] + i] += acc
+    done = 0
+    for step in range(n_steps + greedy_sweeps):
+        greedy = step >= n_steps
+        beta = np.float32(0.0) if greedy else betas[step]
+        flips = 0
+        for parity in range(2):
+            for l in range(parity, L, 2):
+                n = offsets[l + 1] - offsets[l]
+                fl = f[offsets[l] : offsets[l + 1]]
+                sl = s[offsets[l] : offsets[l + 1]]
+                # pass 1 (branch-free): the layer's spins are independent given its neighbours
+                if greedy:
+                    for k in range(n):
+                        new[k] = sl[k] if fl[k] == 0 else (np.float32(1.0) if fl[k] > 0 else np.float32(-1.0))
+                else:
+                    # P(+1) = 1 / (1 + exp(-2 x)), x = beta * field, clamped to |x| <= 9, where the
+                    # update is already deterministic in float32. exp(-2 x) = 2**y is split into
+                    # 2**floor(y) (exponent bits) times a polynomial, so both loops vectorise.
+                    for k in range(n):
+                        x = min(max(beta * fl[k], -_SURE), _SURE)
+                        y = _M2LOG2E * x
+                        m = math.floor(y)
+                        t = y - m - np.float32(0.5)
+                        frac[k] = _exp2_centered(t)
+                        expo[k] = (np.int32(m) + np.int32(127)) << np.int32(23)
+                    for k in range(n):
+                        u = _uniform(_mix(rng + np.uint64(k + 1) * _GOLDEN))
+                        e = frac[k] * scale[k]  # exp(-2 x)
+                        if metropolis:
+                            # flip with min(1, exp(-2 s x)): from +1 if u < e, from -1 if u < 1 / e
+                            stay = (u >= e) if sl[k] > 0 else (u * e >= np.float32(1.0))
+                            new[k] = sl[k] if stay else -sl[k]
+                        else:
+                            up1 = u * (np.float32(1.0) + e) < np.float32(1.0)
+                            new[k] = np.float32(1.0) if up1 else np.float32(-1.0)
+                    rng += np.uint64(n) * _GOLDEN
+                # pass 2: list the flips without branching, then apply them to the neighbouring fields
+                n_flip = 0
+                for k in range(n):
+                    flipped[n_flip] = k
+                    n_flip += np.int64(new[k] != sl[k])
+                flips += n_flip
+                for q in range(n_flip):
+                    sl[flipped[q]] = new[flipped[q]]
+                if l + 1 < L:
+                    _add_rows(f[offsets[l + 1] : offsets[l + 2]], up, up_start[l], flipped, n_flip, new)
+                if l > 0:
+                    _add_rows(f[offsets[l - 1] : offsets[l]], down, down_start[l], flipped, n_flip, new)
+        done += 1
+        if greedy and flips == 0:
+            break
+    for i in range(N):
+        spins[i] = np.int8(s[i])
+    return rng, done
+
+
 @cached_njit(parallel=True, fastmath=_FASTMATH)
 def anneal_layered(
     offsets: np.ndarray,
@@ -238,94 +365,16 @@ def anneal_layered(
     sweeps_done : ndarray of shape (B, R), int64
         Sweeps performed per chain (output).
     """
-    B, R, N = spins.shape
-    L = offsets.size - 1
-    n_steps = betas.shape[1]
-    n_max = 0
-    for l in range(L):
-        n_max = max(n_max, offsets[l + 1] - offsets[l])
+    B, R = spins.shape[:2]
     for c in numba.prange(B * R):
         b = c // R
         r = c - b * R
-        s = np.empty(N, dtype=np.float32)
-        f = np.empty(N, dtype=np.float32)
-        new = np.empty(n_max, dtype=np.float32)
-        frac = np.empty(n_max, dtype=np.float32)
-        expo = np.empty(n_max, dtype=np.int32)
-        scale = expo.view(np.float32)  # 2**m from its exponent bits
-        flipped = np.empty(n_max + 1, dtype=np.int64)
-        for i in range(N):
-            s[i] = np.float32(spins[b, r, i])
-            f[i] = fields[b, i]
-        # full local fields once; afterwards only flips update them
-        for l in range(L - 1):
-            n0, n1 = offsets[l + 1] - offsets[l], offsets[l + 2] - offsets[l + 1]
-            s1 = s[offsets[l + 1] : offsets[l + 2]]
-            f1 = f[offsets[l + 1] : offsets[l + 2]]
-            for i in range(n0):
-                row = up[up_start[l] + i * n1 : up_start[l] + (i + 1) * n1]
-                si = s[offsets[l] + i]
-                acc = np.float32(0.0)
-                for k in range(n1):
-                    acc += row[k] * s1[k]
-                    f1[k] += row[k] * si
-                f[offsets[l] + i] += acc
-        rng = states[b, r]
-        done = 0
-        for step in range(n_steps + greedy_sweeps):
-            greedy = step >= n_steps
-            beta = np.float32(0.0) if greedy else betas[b, step]
-            flips = 0
-            for parity in range(2):
-                for l in range(parity, L, 2):
-                    n = offsets[l + 1] - offsets[l]
-                    fl = f[offsets[l] : offsets[l + 1]]
-                    sl = s[offsets[l] : offsets[l + 1]]
-                    # pass 1 (branch-free): the layer's spins are independent given its neighbours
-                    if greedy:
-                        for k in range(n):
-                            new[k] = sl[k] if fl[k] == 0 else (np.float32(1.0) if fl[k] > 0 else np.float32(-1.0))
-                    else:
-                        # P(+1) = 1 / (1 + exp(-2 x)), x = beta * field, clamped to |x| <= 9, where the
-                        # update is already deterministic in float32. exp(-2 x) = 2**y is split into
-                        # 2**floor(y) (exponent bits) times a polynomial, so both loops vectorise.
-                        for k in range(n):
-                            x = min(max(beta * fl[k], -_SURE), _SURE)
-                            y = _M2LOG2E * x
-                            m = math.floor(y)
-                            t = y - m - np.float32(0.5)
-                            frac[k] = _exp2_centered(t)
-                            expo[k] = (np.int32(m) + np.int32(127)) << np.int32(23)
-                        for k in range(n):
-                            u = _uniform(_mix(rng + np.uint64(k + 1) * _GOLDEN))
-                            e = frac[k] * scale[k]  # exp(-2 x)
-                            if metropolis:
-                                # flip with min(1, exp(-2 s x)): from +1 if u < e, from -1 if u < 1 / e
-                                stay = (u >= e) if sl[k] > 0 else (u * e >= np.float32(1.0))
-                                new[k] = sl[k] if stay else -sl[k]
-                            else:
-                                up1 = u * (np.float32(1.0) + e) < np.float32(1.0)
-                                new[k] = np.float32(1.0) if up1 else np.float32(-1.0)
-                        rng += np.uint64(n) * _GOLDEN
-                    # pass 2: list the flips without branching, then apply them to the neighbouring fields
-                    n_flip = 0
-                    for k in range(n):
-                        flipped[n_flip] = k
-                        n_flip += np.int64(new[k] != sl[k])
-                    flips += n_flip
-                    for q in range(n_flip):
-                        sl[flipped[q]] = new[flipped[q]]
-                    if l + 1 < L:
-                        _add_rows(f[offsets[l + 1] : offsets[l + 2]], up, up_start[l], flipped, n_flip, new)
-                    if l > 0:
-                        _add_rows(f[offsets[l - 1] : offsets[l]], down, down_start[l], flipped, n_flip, new)
-            done += 1
-            if greedy and flips == 0:
-                break
+        rng, done = anneal_chain(
+            offsets, up, up_start, down, down_start, fields[b], betas[b], metropolis, greedy_sweeps, spins[b, r],
+            states[b, r],
+        )
         states[b, r] = rng
         sweeps_done[b, r] = done
-        for i in range(N):
-            spins[b, r, i] = np.int8(s[i])
 
 
 @cached_njit(parallel=True)

@@ -21,6 +21,7 @@ from .._validation import check_choice, check_int
 from ..ising import IsingBatch
 from ._chunks import chain_chunks
 from ._kernels import KERNEL_LOCK, anneal_layered, chain_seeds, random_spins
+from .annealing_step import AnnealingEqPropStep, layered_couplings
 from .base import Solver, SolverCapabilities, SpinSamples
 from .schedule import SCHEDULE_DEFAULTS, AnnealSchedule, check_schedule_params, schedule_betas
 
@@ -90,8 +91,9 @@ class AnnealingSolver(Solver):
         else:
             spins = np.ascontiguousarray(initial_states)  # the validated int8 copy made by sample()
         done = np.zeros((B, R), dtype=np.int64)
-        arrays = _layered_arrays(batch)
-        offsets, up, up_start, down, down_start, fields = arrays
+        offsets = np.asarray(batch.offsets, dtype=np.int64)
+        up, up_start, down, down_start = layered_couplings(batch.couplings, len(batch.layer_sizes))
+        fields = np.ascontiguousarray(batch.fields, dtype=np.float32)
         # long anneals go in chunks of problems (bit-identical to one launch); Ctrl-C is seen between them
         for b0, b1 in chain_chunks(B, R * N * (betas.shape[1] + p["greedy_sweeps"]), R):
             with KERNEL_LOCK:
@@ -106,24 +108,14 @@ class AnnealingSolver(Solver):
         }
         return SpinSamples(spins, batch.energies(spins), info)
 
+    def fused_eqprop(self, network: Any, *, nudge: float, mode: str, num_reads: int, skip_correct: bool) -> Any:
+        """The compiled EqProp step (:class:`~eqising.solvers.annealing_step.AnnealingEqPropStep`).
 
-def _layered_arrays(batch: IsingBatch) -> tuple[np.ndarray, ...]:
-    """The kernel's view of a batch: offsets, packed ``J_l`` and ``J_l^T``, float32 fields."""
-    L = len(batch.layer_sizes)
-    up_start = np.zeros(L, dtype=np.int64)
-    down_start = np.zeros(L, dtype=np.int64)
-    ups, downs = [], []
-    for l, J in enumerate(batch.couplings):
-        up_start[l] = sum(a.size for a in ups)
-        ups.append(np.asarray(J, dtype=np.float32).ravel())
-        down_start[l + 1] = sum(a.size for a in downs)
-        downs.append(np.ascontiguousarray(J.T, dtype=np.float32).ravel())
-    empty = np.zeros(0, dtype=np.float32)
-    return (
-        np.asarray(batch.offsets, dtype=np.int64),
-        np.concatenate(ups) if ups else empty,
-        up_start,
-        np.concatenate(downs) if downs else empty,
-        down_start,
-        np.ascontiguousarray(batch.fields, dtype=np.float32),
-    )
+        ``None`` where it would not reproduce :meth:`sample` (a subclass with its
+        own sampling, or ``estimate_temperature``, whose diagnostics need
+        the samples of every phase): the engine then runs the generic step.
+        """
+        if type(self)._sample is not AnnealingSolver._sample or self.params["estimate_temperature"]:
+            return None
+        return AnnealingEqPropStep(self, network, nudge=nudge, mode=mode, num_reads=num_reads,
+                                   skip_correct=skip_correct)

@@ -224,6 +224,29 @@ class Solver(abc.ABC):
     ) -> SpinSamples:
         """Sample a validated call; ``seeds`` has shape (n_problems,), dtype uint64."""
 
+    def fused_eqprop(self, network: Any, *, nudge: float, mode: str, num_reads: int, skip_correct: bool) -> Any:
+        """A compiled EqProp step of this solver on ``network``, or ``None`` (the default).
+
+        A solver that can run a whole EqProp step itself (both phases, the
+        skip rule and the gradient, e.g. in one compiled call) returns an
+        object with ``step(X, targets, *, seed) -> EqPropStep`` that gives
+        exactly what :func:`eqising.eqprop.eqprop_step` gives with this
+        solver and these settings; the float engine
+        (:class:`eqising.engine.FloatEngine`) then calls it instead. With
+        ``None`` the engine runs the generic step on :meth:`sample`.
+
+        Parameters
+        ----------
+        network : LayeredIsingNetwork
+            The network trained; its weights are read at every step.
+        nudge : float
+        mode : {'positive', 'symmetric', 'random-sign'}
+        num_reads : int
+            Reads per phase.
+        skip_correct : bool
+        """
+        return None
+
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor parameters as given (defaults filled in), as scikit-learn's ``get_params``.
 

@@ -1,0 +1,291 @@
+"""The annealing solver's compiled EqProp step: both phases and the skip rule in one call, then the gradient.
+
+:meth:`AnnealingSolver.fused_eqprop <eqising.solvers.AnnealingSolver.fused_eqprop>`
+returns an :class:`AnnealingEqPropStep`; the float engine
+(:class:`eqising.engine.FloatEngine`) calls its :meth:`~AnnealingEqPropStep.step`
+instead of :func:`eqising.eqprop.eqprop_step` and gets the same
+:class:`~eqising.eqprop.EqPropStep`, bit for bit, for the same step seed.
+
+One step on a minibatch of ``n`` examples and ``R`` reads per phase:
+
+1. a few vectorised array operations prepare every phase at once: the
+   fields of the free and of the nudged problems (:meth:`LayeredIsingNetwork.input_fields
+   <eqising.network.LayeredIsingNetwork.input_fields>` and ``nudged_fields``, the
+   functions :meth:`~eqising.network.LayeredIsingNetwork.encode` uses), their
+   per-problem beta ranges (:func:`eqising.ising.max_energy_change`,
+   :func:`eqising.ising.min_field_scale`, :func:`~eqising.solvers.schedule.beta_ends`,
+   the functions :class:`~eqising.ising.IsingBatch` uses) and schedules
+   (:func:`~eqising.solvers.schedule.geometric_betas` and the reverse
+   schedule's :meth:`~eqising.solvers.schedule.AnnealSchedule.steps`, row by row
+   what :meth:`AnnealSchedule.betas <eqising.solvers.schedule.AnnealSchedule.betas>` computes);
+2. one compiled call (:func:`eqprop_phases`) runs one parallel task per
+   example: its ``R`` free chains, the skip rule, and (if it is active) its
+   nudged chains, reverse-annealed from its free reads on the streams of the
+   nudged seeds (both symmetric phases on the same streams);
+3. one compiled call accumulates the gradient
+   (:func:`eqising.solvers._gradients.accumulate_gradients`, the very function
+   the generic step calls: compiled inside the fastmath kernel, LLVM could
+   contract its products into FMAs and change last bits).
+
+Every chain is annealed by :func:`~eqising.solvers._kernels.anneal_chain` on the
+stream :func:`~eqising.solvers._kernels.chain_seeds` gives it from its problem's
+seed (``derive_many(seed, 'free', n)`` and ``derive_many(seed, 'nudged', n)``),
+exactly as :meth:`AnnealingSolver.sample <eqising.solvers.Solver.sample>` would.
+No :class:`~eqising.ising.IsingBatch` is built or validated and no
+:class:`~eqising.solvers.SpinSamples` per phase: the network's weights and the
+estimator's inputs are already checked. ``solver_seconds`` is the wall time of
+preparation, compiled call and free-phase energies (what :meth:`Solver.sample
+<eqising.solvers.Solver.sample>` times; not the gradient), split between the
+phases in proportion to their spin updates (the phases run in one call).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numba
+import numpy as np
+
+from ..ising import layered_energies, layered_row_norms, max_energy_change, min_field_scale
+from ..seeding import derive_many, generator
+from ._gradients import accumulate_gradients, gradient_layout, split_gradients
+from ._kernels import _FASTMATH, KERNEL_LOCK, anneal_chain, chain_seeds, random_spins
+from ._numba_cache import cached_njit
+from .base import SpinSamples
+from .schedule import AnnealSchedule, beta_ends, geometric_betas
+
+__all__ = ["AnnealingEqPropStep", "eqprop_phases", "layered_couplings"]
+
+
+def layered_couplings(couplings: tuple[np.ndarray, ...], n_layers: int) -> tuple[np.ndarray, ...]:
+    """The kernel's packed couplings: ``(up, up_start, down, down_start)`` (see :func:`anneal_layered
+    <eqising.solvers._kernels.anneal_layered>`), float32."""
+    up_start = np.zeros(n_layers, dtype=np.int64)
+    down_start = np.zeros(n_layers, dtype=np.int64)
+    ups, downs = [], []
+    for l, J in enumerate(couplings):
+        up_start[l] = sum(a.size for a in ups)
+        ups.append(np.asarray(J, dtype=np.float32).ravel())
+        down_start[l + 1] = sum(a.size for a in downs)
+        downs.append(np.ascontiguousarray(J.T, dtype=np.float32).ravel())
+    empty = np.zeros(0, dtype=np.float32)
+    return (
+        np.concatenate(ups) if ups else empty,
+        up_start,
+        np.concatenate(downs) if downs else empty,
+        down_start,
+    )
+
+
+@cached_njit(parallel=True, fastmath=_FASTMATH)
+def eqprop_phases(
+    offsets: np.ndarray,
+    up: np.ndarray,
+    up_start: np.ndarray,
+    down: np.ndarray,
+    down_start: np.ndarray,
+    fields: np.ndarray,
+    free_betas: np.ndarray,
+    nudged_betas: np.ndarray,
+    metropolis: bool,
+    greedy_sweeps: int,
+    free_seeds: np.ndarray,
+    nudged_seeds: np.ndarray,
+    n_reads: int,
+    signs: np.ndarray,
+    skip_correct: bool,
+    phase_spins: np.ndarray,
+    done: np.ndarray,
+) -> np.ndarray:
+    """Free phase, skip rule and nudged phase(s) of one minibatch.
+
+    Parameters
+    ----------
+    offsets, up, up_start, down, down_start
+        The layered problem (:func:`~eqising.solvers._kernels.anneal_layered`).
+    fields : ndarray of shape ((1 + P) * n, N), float32
+        Free fields of the ``n`` examples, then the nudged fields of each of
+        the ``P`` nudged phases.
+    free_betas : ndarray of shape (n, n_forward), float32
+    nudged_betas : ndarray of shape (P * n, n_reverse), float32
+    metropolis : bool
+    greedy_sweeps : int
+    free_seeds, nudged_seeds : ndarray of shape (n,), uint64
+        Problem seeds of the free and of the nudged problems.
+    n_reads : int
+    signs : ndarray of shape (n, n_out), int8
+        Signs of the targets (the skip rule's desired outputs).
+    skip_correct : bool
+    phase_spins : ndarray of shape (P, n, R, N), int8
+        Output: the nudged phases' spins (free reads where the skip rule applies).
+    done : ndarray of shape (1 + P, n, R), int64
+        Output: sweeps per chain, free phase first (0 for skipped chains).
+
+    Returns
+    -------
+    ndarray of shape (n, R, N), int8
+        The free phase's spins.
+    """
+    n = free_seeds.size
+    R = n_reads
+    N = fields.shape[1]
+    P = phase_spins.shape[0]
+    out_lo = N - signs.shape[1]
+    states = chain_seeds(free_seeds, R)
+    free = random_spins(states, N)
+    nudged_states = chain_seeds(nudged_seeds, R)
+    matched = np.zeros((n, R), dtype=np.bool_)
+    # one task per example: its free chains, the skip rule, its nudged chains (if any); the caller hands
+    # them out one at a time (chunk size 1), since only the examples still wrong have nudged work
+    for e in numba.prange(n):
+        for r in range(R):
+            _, d = anneal_chain(
+                offsets, up, up_start, down, down_start, fields[e], free_betas[e], metropolis, greedy_sweeps,
+                free[e, r], states[e, r],
+            )
+            done[0, e, r] = d
+        all_matched = True
+        for r in range(R):
+            if skip_correct:
+                same = True
+                for j in range(signs.shape[1]):
+                    if free[e, r, out_lo + j] != signs[e, j]:
+                        same = False
+                matched[e, r] = same
+            all_matched = all_matched and matched[e, r]
+        for p in range(P):
+            for r in range(R):
+                done[1 + p, e, r] = 0
+                for i in range(N):
+                    phase_spins[p, e, r, i] = free[e, r, i]
+                if not all_matched:
+                    _, d = anneal_chain(
+                        offsets, up, up_start, down, down_start, fields[(1 + p) * n + e], nudged_betas[p * n + e],
+                        metropolis, greedy_sweeps, phase_spins[p, e, r], nudged_states[e, r],
+                    )
+                    done[1 + p, e, r] = d
+                    if matched[e, r]:
+                        for i in range(N):
+                            phase_spins[p, e, r, i] = free[e, r, i]
+    return free
+
+
+class AnnealingEqPropStep:
+    """The compiled EqProp step of an :class:`~eqising.solvers.AnnealingSolver` on one network.
+
+    Built by :meth:`AnnealingSolver.fused_eqprop
+    <eqising.solvers.AnnealingSolver.fused_eqprop>`; reads the solver's
+    parameters and the network's weights at every step.
+
+    Parameters
+    ----------
+    solver : AnnealingSolver
+    network : LayeredIsingNetwork
+    nudge : float
+    mode : {'positive', 'symmetric', 'random-sign'}
+    num_reads : int
+        Reads per phase.
+    skip_correct : bool
+    """
+
+    def __init__(self, solver: Any, network: Any, *, nudge: float, mode: str, num_reads: int,
+                 skip_correct: bool) -> None:
+        self.solver, self.network = solver, network
+        self.nudge, self.mode, self.num_reads, self.skip_correct = float(nudge), mode, int(num_reads), bool(skip_correct)
+        self.n_phases = 2 if mode == "symmetric" else 1
+        sizes = network.spin_layer_sizes
+        self._offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self._offset_tuple = tuple(int(o) for o in self._offsets)
+        self._sizes = tuple(network.layer_sizes)
+        self._layout = gradient_layout(self._sizes)
+        self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._schedules: dict[tuple, tuple[int, np.ndarray]] = {}
+
+    def _strengths(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Nudge of every nudged phase, shape (P * n,), and ``nudge_a - nudge_b`` per example, shape (n,)."""
+        if self.mode == "symmetric":
+            return np.concatenate([np.full(n, self.nudge), np.full(n, -self.nudge)]), np.full(n, 2 * self.nudge)
+        if self.mode == "random-sign":
+            a = self.nudge * generator(seed, "sign").choice([-1.0, 1.0], size=n)
+            return a, a
+        return np.full(n, self.nudge), np.full(n, self.nudge)
+
+    def _schedule(self, params: dict) -> tuple[int, np.ndarray]:
+        """Sweeps of the forward schedule and the steps of the reverse one, for the solver's current parameters."""
+        key = (params["num_sweeps"], params["reheat"])
+        if key not in self._schedules:
+            reverse = AnnealSchedule("reverse").resolved(params["num_sweeps"], params["beta_range"], params["reheat"])
+            self._schedules[key] = (int(reverse.num_sweeps), reverse.steps())
+        return self._schedules[key]
+
+    def step(self, X: np.ndarray, targets: np.ndarray, *, seed: int) -> Any:
+        """One EqProp step; the same :class:`~eqising.eqprop.EqPropStep` as :func:`~eqising.eqprop.eqprop_step`.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_examples, n_in)
+        targets : ndarray of shape (n_examples, n_out)
+            Nudge targets (signs: desired outputs; values: nudge weights).
+        seed : int
+            The step's seed.
+        """
+        from ..eqprop import EqPropStep
+
+        start = time.perf_counter()
+        net, p = self.network, self.solver.params
+        n, R, P, N = X.shape[0], self.num_reads, self.n_phases, self._offset_tuple[-1]
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        targets = np.asarray(targets, dtype=np.float64)
+        strengths, gap = self._strengths(n, seed)
+        base = net.input_fields(X)
+        free_fields = net.nudged_fields(base)
+        fields = np.concatenate([free_fields, net.nudged_fields(np.tile(base, (P, 1)), strengths, np.tile(targets, (P, 1)))])
+        couplings = tuple(net.weights[1:])
+        num_sweeps, reverse_steps = self._schedule(p)
+        if p["beta_range"] is None:
+            absolute, square = layered_row_norms(self._offset_tuple, couplings)
+            hot, cold = beta_ends(max_energy_change(fields, absolute), min_field_scale(fields, square))
+        else:  # as AnnealSchedule.betas does with an explicit range
+            hot, cold = np.full(len(fields), p["beta_range"][0]), np.full(len(fields), p["beta_range"][1])
+        # every problem's forward walk at once (row by row what AnnealSchedule.betas computes); the
+        # nudged problems walk it back and forth (their reverse schedule's steps)
+        forward = geometric_betas(hot, cold, num_sweeps)
+        free_betas = np.ascontiguousarray(forward[:n], dtype=np.float32)
+        nudged_betas = np.ascontiguousarray(forward[n:, reverse_steps], dtype=np.float32)
+        if n not in self._buffers:
+            self._buffers[n] = (np.empty((P, n, R, N), np.int8), np.empty((1 + P, n, R), np.int64))
+        phase_spins, done = self._buffers[n]
+        weight_start, bias_start, size = self._layout
+        grads = np.zeros(size)
+        args = (
+            self._offsets, *layered_couplings(couplings, len(self._offset_tuple) - 1),
+            np.ascontiguousarray(fields, dtype=np.float32), free_betas, nudged_betas,
+            p["update"] == "metropolis", p["greedy_sweeps"], derive_many(seed, "free", n=n),
+            derive_many(seed, "nudged", n=n), R, np.sign(targets).astype(np.int8), self.skip_correct,
+            phase_spins, done,
+        )
+        with KERNEL_LOCK:
+            chunks = numba.set_parallel_chunksize(1)  # examples one at a time: their nudged work differs
+            try:
+                free = eqprop_phases(*args)
+            finally:
+                numba.set_parallel_chunksize(chunks)
+        free_updates, nudged_updates = N * int(done[0].sum()), N * int(done[1:].sum())
+        energies = layered_energies(self._offset_tuple, couplings, free_fields, free)
+        seconds = time.perf_counter() - start  # the solver's part, as sample() times it: not the gradient
+        # the gradient by the very compiled function the generic step calls (compiled inside the fastmath
+        # kernel above, LLVM may contract its products into FMAs and change the last bit)
+        accumulate_gradients(X, phase_spins[0], phase_spins[1] if P == 2 else free, 1.0 / (gap * n), self._offsets,
+                             weight_start, bias_start, grads)
+        share = free_updates / max(free_updates + nudged_updates, 1)
+        free_cost = {"solver_seconds": seconds * share, "spin_updates": free_updates}
+        costs = {"free": free_cost, "nudged": {}}
+        if nudged_updates:
+            costs["nudged"] = {"solver_seconds": seconds - free_cost["solver_seconds"], "spin_updates": nudged_updates}
+        info = {
+            "spin_updates": free_updates, "num_sweeps": int(free_betas.shape[1]), "greedy_sweeps": int(p["greedy_sweeps"]),
+            "schedule": "forward", "solver_seconds": free_cost["solver_seconds"],
+        }
+        dW, db = split_gradients(grads, self._sizes)
+        return EqPropStep(dW, db, SpinSamples(free, energies, info), costs, {"free": {}, "nudged": {}})
