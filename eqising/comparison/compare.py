@@ -16,9 +16,9 @@ from .report import jsonable, markdown_summary, runs_csv, write_text
 from .run import RunSpec
 from .runner import run_all
 from .stats import summarize
-from .targets import OWNER, Target, load_grid, plan, targets_from_dicts
+from .targets import OWNER, Skipped, Target, load_grid, plan, targets_from_dicts
 
-__all__ = ["Comparison", "compare"]
+__all__ = ["Comparison", "Request", "check_request", "compare"]
 
 
 @dataclass
@@ -57,6 +57,63 @@ def _seeds(seeds: Any) -> list[int]:
     if len(set(out)) != len(out):
         raise param_error("seeds", OWNER, "a non-empty list of distinct ints", list(seeds))
     return out
+
+
+@dataclass(frozen=True)
+class Request:
+    """A checked comparison request (:func:`check_request`)."""
+
+    settings: dict[str, Any]
+    runnable: list[Target]
+    skipped: list[Skipped]
+    seeds: list[int]
+    reference: str
+    jobs: int
+
+
+def check_request(
+    targets: Sequence[Target | Mapping[str, Any]] | str | os.PathLike,
+    *,
+    settings: Mapping[str, Any] | None = None,
+    seeds: Sequence[int] = (0, 1, 2),
+    reference: str | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    cost: str = "energy_joules",
+) -> Request:
+    """Check what :func:`compare` is asked to run, before any data is loaded or any run starts.
+
+    Parameters are those of :func:`compare`.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a bad grid (no targets, an unknown solver, backend or parameter,
+        a grid file that does not parse), bad seeds, jobs or scheduler, or an
+        unknown reference.
+    """
+    settings = dict(settings or {})
+    if isinstance(targets, (str, os.PathLike)):
+        file_settings, targets = load_grid(targets)
+        settings.update(file_settings)
+    else:
+        targets = targets_from_dicts(list(targets))
+    seeds = _seeds(seeds)
+    jobs = check_int(jobs, "jobs", OWNER, low=1)
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler):
+        raise param_error("scheduler", OWNER, "None, 'local' or a scheduler address", scheduler)
+    if not isinstance(cost, str):
+        raise param_error("cost", OWNER, "a row column name such as 'energy_joules'", cost)
+    runnable, skipped = plan(targets, settings)
+    if not runnable:
+        raise param_error("targets", OWNER, "at least one target that can run (all were skipped: "
+                          + "; ".join(f"{s.name}: {s.reason}" for s in skipped) + ")", [t.name for t in targets])
+    names = [t.name for t in runnable]
+    if reference is None:
+        reference = names[0]
+    elif reference not in names:
+        raise param_error("reference", OWNER, f"one of the targets that run {names}", reference)
+    return Request(settings, runnable, skipped, seeds, reference, jobs)
 
 
 def compare(
@@ -133,27 +190,11 @@ def compare(
     ...                  data=load_dataset("digits", train_size=200), seeds=[0, 1],
     ...                  settings={"hidden_layer_sizes": (16,), "max_iter": 3})
     """
-    settings = dict(settings or {})
-    if isinstance(targets, (str, os.PathLike)):
-        file_settings, targets = load_grid(targets)
-        settings.update(file_settings)
-    else:
-        targets = targets_from_dicts(list(targets))
-    seeds = _seeds(seeds)
-    jobs = check_int(jobs, "jobs", OWNER, low=1)
-    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler):
-        raise param_error("scheduler", OWNER, "None, 'local' or a scheduler address", scheduler)
-    if not isinstance(cost, str):
-        raise param_error("cost", OWNER, "a row column name such as 'energy_joules'", cost)
-    runnable, skipped = plan(targets, settings)
-    if not runnable:
-        raise param_error("targets", OWNER, "at least one target that can run (all were skipped: "
-                          + "; ".join(f"{s.name}: {s.reason}" for s in skipped) + ")", [t.name for t in targets])
+    request = check_request(targets, settings=settings, seeds=seeds, reference=reference, jobs=jobs,
+                            scheduler=scheduler, cost=cost)
+    settings, runnable, skipped = request.settings, request.runnable, request.skipped
+    seeds, reference, jobs = request.seeds, request.reference, request.jobs
     names = [t.name for t in runnable]
-    if reference is None:
-        reference = names[0]
-    elif reference not in names:
-        raise param_error("reference", OWNER, f"one of the targets that run {names}", reference)
     if data is None:
         data = load_dataset("digits", random_state=0)
     elif not isinstance(data, Dataset):

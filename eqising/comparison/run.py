@@ -26,7 +26,8 @@ __all__ = ["FitResult", "RunSpec", "cost_columns", "execute", "fit_and_score", "
 #: Row columns every run has, in table order.
 BASE_COLUMNS = (
     "target", "seed", "status", "error", "solver", "backend", "test_accuracy", "train_accuracy",
-    "train_seconds", "predict_seconds", "solver_seconds", "spin_updates", "energy_joules", "epochs", "key",
+    "train_seconds", "predict_seconds", "solver_seconds", "spin_updates", "energy_joules", "epochs", "root_seed",
+    "key",
 )
 
 
@@ -157,6 +158,7 @@ def execute(spec: RunSpec, data: Dataset, threads: int | None = None) -> dict[st
             "spin_updates": int(clf.spin_updates_),
             "energy_joules": training_energy(costs),
             "epochs": int(clf.n_iter_),
+            "root_seed": int(clf.root_seed_),
             "key": spec.key,
             **costs,
             "accuracy_curve": [float(a) for a in clf.accuracy_curve_],

@@ -186,7 +186,7 @@ def targets_from_dicts(entries: Sequence[Mapping[str, Any]], where: str = "targe
 
     Each entry holds estimator parameters, an optional ``name`` and an
     optional ``grid``: a table mapping a parameter (``'nudge'``) or a key of
-    a parameter dict (``'backend_params.prune_fraction'``) to a list of
+    a parameter dict (``'backend_params.prune_ratio'``) to a list of
     values; the entry stands for every combination of them.
     """
     if not isinstance(entries, Sequence) or isinstance(entries, (str, bytes)) or not entries:
@@ -213,7 +213,7 @@ def load_grid(path: str | Path) -> tuple[dict[str, Any], list[Target]]:
         [[targets]]
         name = "cbram"
         backend = "cbram"
-        grid = { "backend_params.prune_fraction" = [0.1, 0.3], nudge = [1.0, 2.0] }
+        grid = { "backend_params.prune_ratio" = [0.1, 0.3], nudge = [1.0, 2.0] }
 
     JSON has the same shape: ``{"settings": {...}, "targets": [{...}, ...]}``.
 
