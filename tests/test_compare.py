@@ -316,10 +316,9 @@ def test_cache_key_changes_with_data_target_seed_and_versions(data):
 def test_no_name_branch_in_the_comparison_package():
     """The comparison reads requirements generically: it never compares with a solver or backend name."""
     import eqising.comparison as package
-    from test_targets import _compared_strings
-
     from eqising.hardware import BACKENDS
     from eqising.solvers import SOLVERS
+    from test_targets import _compared_strings
 
     names = set(SOLVERS) | set(BACKENDS)
     for path in Path(package.__file__).parent.glob("*.py"):
