@@ -89,14 +89,15 @@ def write_plots(folder: Path, summary: Sequence[Mapping[str, Any]], rows: Sequen
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     paths = []
-    cost_label = "training energy (J)" if cost == "energy_joules" else cost
+    cost_label = "training energy (J; 0: not modelled by the target)" if cost == "energy_joules" else cost
     for name, column, label in (("accuracy_vs_cost.png", cost, cost_label),
                                 ("accuracy_vs_time.png", "train_seconds", "training wall time (s)")):
         fig, ax = plt.subplots(figsize=(6.4, 4.6))
         _tradeoff(ax, summary, rows, column, label)
-        ax.set_title(f"test accuracy against {label}")
+        ax.set_title(f"test accuracy against {label.split(' (')[0]}")
         fig.tight_layout()
         paths.append(_save(fig, folder / name))
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
@@ -110,6 +111,7 @@ def write_plots(folder: Path, summary: Sequence[Mapping[str, Any]], rows: Sequen
         ax.plot(epochs, a.mean(axis=0), color=color, label=t["target"])
         if len(a) > 1:
             ax.fill_between(epochs, a.min(axis=0), a.max(axis=0), color=color, alpha=0.15)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("training accuracy (free phase)")
     ax.set_title("learning curves: mean over seeds, band min-max")

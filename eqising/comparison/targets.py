@@ -152,8 +152,8 @@ def _expand(entry: Mapping[str, Any], where: str) -> list[Target]:
     base_name = entry.pop("name", None)
     if base_name is not None and not isinstance(base_name, str):
         raise param_error(f"{where}.name", OWNER, "a str", base_name)
-    if base_name is None:
-        base_name = f"{_label(entry.get('solver'))}/{entry.get('backend', 'ideal')}"
+    if base_name is None:  # 'auto': the solver the estimator picks for the backend
+        base_name = f"{entry.get('solver') or 'auto'}/{entry.get('backend', 'ideal')}"
     if grid is None:
         return [Target(base_name, entry)]
     if not isinstance(grid, Mapping) or not grid:
