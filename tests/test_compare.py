@@ -323,3 +323,11 @@ def test_no_name_branch_in_the_comparison_package():
     names = set(SOLVERS) | set(BACKENDS)
     for path in Path(package.__file__).parent.glob("*.py"):
         assert not (_compared_strings(path) & names), path
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "benchmarks" / "grids").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_shipped_grid_files_plan_cleanly(path):
+    settings, targets = load_grid(path)
+    runnable, skipped = plan(targets, settings)
+    assert runnable and not skipped

@@ -1,4 +1,4 @@
-"""Plots of a comparison (PNG, matplotlib's Agg backend, imported only when plotting).
+"""Plots of a comparison (PNG, rendered by matplotlib without pyplot, imported only when plotting).
 
 - accuracy against training energy (or another cost), Pareto front marked;
 - accuracy against training wall time, Pareto front marked;
@@ -85,22 +85,21 @@ def write_plots(folder: Path, summary: Sequence[Mapping[str, Any]], rows: Sequen
         the training energy every solver phase and the backend report; or a
         cost column such as ``'backend.pulses'``).
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
+    from matplotlib.figure import Figure  # no pyplot: no global backend or figure state is touched
 
     paths = []
     cost_label = "training energy (J; 0: not modelled by the target)" if cost == "energy_joules" else cost
     for name, column, label in (("accuracy_vs_cost.png", cost, cost_label),
                                 ("accuracy_vs_time.png", "train_seconds", "training wall time (s)")):
-        fig, ax = plt.subplots(figsize=(6.4, 4.6))
+        fig = Figure(figsize=(6.4, 4.6))
+        ax = fig.subplots()
         _tradeoff(ax, summary, rows, column, label)
         ax.set_title(f"test accuracy against {label.split(' (')[0]}")
         fig.tight_layout()
         paths.append(_save(fig, folder / name))
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    fig = Figure(figsize=(6.4, 4.6))
+    ax = fig.subplots()
     for color, t in zip(_colors(len(summary)), summary):
         curves = [r["accuracy_curve"] for r in rows if r.get("status") == "ok" and r["target"] == t["target"]]
         if not curves:
@@ -123,11 +122,8 @@ def write_plots(folder: Path, summary: Sequence[Mapping[str, Any]], rows: Sequen
 
 
 def _save(fig: Any, path: Path) -> Path:
-    """Render ``fig`` as PNG and write it atomically (no half-written file), then close it."""
-    import matplotlib.pyplot as plt
-
+    """Render ``fig`` as PNG and write it atomically (no half-written file)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
     _atomic_write(path, buffer.getvalue())
     return path
