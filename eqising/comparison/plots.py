@@ -20,11 +20,15 @@ __all__ = ["pareto_front", "write_plots"]
 
 
 def pareto_front(costs: Sequence[float], accuracies: Sequence[float]) -> list[int]:
-    """Indices of the points no other point beats (cost no higher and accuracy higher), by rising cost."""
+    """Indices of the points no other point beats (cost no higher and accuracy higher), by rising cost.
+
+    Accuracies within 1e-9 count as equal (means of the same values can differ in the last bit), so
+    a costlier point with the same accuracy is not on the front.
+    """
     order = sorted(range(len(costs)), key=lambda i: (costs[i], -accuracies[i]))
     front, best = [], -np.inf
     for i in order:
-        if accuracies[i] > best:
+        if accuracies[i] > best + 1e-9:
             front.append(i)
             best = accuracies[i]
     return front
@@ -59,7 +63,7 @@ def _tradeoff(ax: Any, summary: Sequence[Mapping[str, Any]], rows: Sequence[Mapp
     ax.set_xlabel(label)
     ax.set_ylabel("test accuracy")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
 
 
 def _colors(n: int) -> list[Any]:
@@ -92,13 +96,13 @@ def write_plots(folder: Path, summary: Sequence[Mapping[str, Any]], rows: Sequen
     cost_label = "training energy (J; 0: not modelled by the target)" if cost == "energy_joules" else cost
     for name, column, label in (("accuracy_vs_cost.png", cost, cost_label),
                                 ("accuracy_vs_time.png", "train_seconds", "training wall time (s)")):
-        fig = Figure(figsize=(6.4, 4.6))
+        fig = Figure(figsize=(8.4, 4.6))
         ax = fig.subplots()
         _tradeoff(ax, summary, rows, column, label)
         ax.set_title(f"test accuracy against {label.split(' (')[0]}")
         fig.tight_layout()
         paths.append(_save(fig, folder / name))
-    fig = Figure(figsize=(6.4, 4.6))
+    fig = Figure(figsize=(8.4, 4.6))
     ax = fig.subplots()
     for color, t in zip(_colors(len(summary)), summary):
         curves = [r["accuracy_curve"] for r in rows if r.get("status") == "ok" and r["target"] == t["target"]]
@@ -115,7 +119,7 @@ def write_plots(folder: Path, summary: Sequence[Mapping[str, Any]], rows: Sequen
     ax.set_ylabel("training accuracy (free phase)")
     ax.set_title("learning curves: mean over seeds, band min-max")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     paths.append(_save(fig, folder / "learning_curves.png"))
     return paths
