@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .comparison import compare
 from .datasets import Dataset, load_dataset
 from .estimator import EqPropClassifier
 from .ising import IsingBatch
@@ -20,6 +21,7 @@ __all__ = [
     "IsingBatch",
     "LayeredIsingNetwork",
     "__version__",
+    "compare",
     "load_dataset",
     "load_model",
     "save_model",

@@ -1,4 +1,4 @@
-"""Command line: ``eqising train``, ``eqising evaluate``, ``eqising export-c`` and ``eqising plot``."""
+"""Command line: ``eqising train``, ``evaluate``, ``export-c``, ``plot`` and ``compare``."""
 
 from __future__ import annotations
 
@@ -122,7 +122,103 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("model", help="model folder (or its model.json) written by 'eqising train --out'")
     _data_args(e)
     _trust_arg(e)
+    _compare_parser(sub)
     return parser
+
+
+def _names(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"must be comma-separated names such as 'annealing,memristor'; got {text!r}")
+    return names
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated ints >= 0 such as '0,1,2'; got {text!r}") from None
+    if min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"must be comma-separated ints >= 0; got {text!r}")
+    return seeds
+
+
+#: eqising compare options that set a common estimator parameter (only when given).
+_COMPARE_SETTINGS = {
+    "hidden": "hidden_layer_sizes", "replicas": "replicas", "nudge": "nudge", "nudge_mode": "nudge_mode",
+    "learning_rate": "learning_rate", "optimizer": "optimizer", "epochs": "max_iter", "batch_size": "batch_size",
+    "reads": "num_reads",
+}
+
+
+def _compare_parser(sub: Any) -> None:
+    c = sub.add_parser(
+        "compare", help="train a grid of targets (solver x backend x parameters) x seeds on one split and compare",
+        description="Every target at every seed on one split, paired by seed; writes runs (CSV, JSON), a summary "
+                    "(JSON, Markdown) and PNG plots into --out, caching each finished run there so that an "
+                    "interrupted compare resumes.",
+    )
+    _data_args(c)
+    c.add_argument("--solvers", type=_names, default=None, help="comma-separated solver names (default: annealing)")
+    c.add_argument("--backends", type=_names, default=None, help="comma-separated backend names (default: ideal)")
+    c.add_argument("--grid", default=None, metavar="FILE",
+                   help="TOML or JSON grid file of named targets and parameter grids (instead of --solvers/--backends)")
+    c.add_argument("--solver-params", type=_solver_params, default=None, help="parameters of every solver, as JSON")
+    c.add_argument("--backend-params", type=_solver_params, default=None, help="parameters of every backend, as JSON")
+    c.add_argument("--seeds", type=_seed_list, default=[0, 1, 2], help="comma-separated seeds (default: 0,1,2)")
+    c.add_argument("--reference", default=None, help="target the others are compared with (default: the first)")
+    c.add_argument("--out", default=None, help="folder for the tables, plots and the run cache")
+    c.add_argument("--jobs", type=int, default=1, help="runs at a time (joblib processes; dask workers with "
+                                                        "--scheduler local)")
+    c.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="dask scheduler address, or 'local' to start a LocalCluster on this machine")
+    c.add_argument("--cost", default="energy_joules",
+                   help="run column on the x axis of the cost plot (default: energy_joules, the training energy)")
+    c.add_argument("--hidden", type=_hidden, default=None, help="hidden sizes, e.g. 120 or 256,128")
+    c.add_argument("--replicas", type=int, default=None)
+    c.add_argument("--nudge", type=float, default=None)
+    c.add_argument("--nudge-mode", default=None)
+    c.add_argument("--learning-rate", type=_auto_float, default=None)
+    c.add_argument("--optimizer", default=None)
+    c.add_argument("--epochs", type=int, default=None)
+    c.add_argument("--batch-size", type=int, default=None)
+    c.add_argument("--reads", type=int, default=None, help="free-phase reads per example at prediction")
+
+
+def _compare(args: argparse.Namespace) -> dict[str, Any]:
+    from .comparison import compare, cross_targets
+
+    owner = "eqising compare"
+    if args.grid is not None and (args.solvers or args.backends or args.solver_params or args.backend_params):
+        raise InvalidParameterError(f"The '--grid' option of {owner} must come without --solvers, --backends, "
+                                    "--solver-params and --backend-params (the file names the targets). Got both instead.")
+    if args.dataset == "mnist" and args.data_dir is None:
+        raise InvalidParameterError(f"The '--data-dir' option of {owner} must be a folder with the MNIST IDX files "
+                                    "when --dataset is mnist. Got nothing instead.")
+    settings = {name: getattr(args, option) for option, name in _COMPARE_SETTINGS.items()
+                if getattr(args, option) is not None}
+    if args.grid is not None:
+        targets: Any = args.grid
+    else:
+        targets = cross_targets(args.solvers or ["annealing"], args.backends or ["ideal"],
+                                solver_params=args.solver_params, backend_params=args.backend_params)
+    # targets, seeds and options are checked before the data is loaded and before any run
+    from .comparison.compare import check_request
+
+    check_request(targets, settings=settings, seeds=args.seeds, reference=args.reference, jobs=args.jobs,
+                  scheduler=args.scheduler)
+    data = _load(args)
+    try:
+        result = compare(targets, data=data, seeds=args.seeds, settings=settings, reference=args.reference,
+                         out=args.out, jobs=args.jobs, scheduler=args.scheduler, cost=args.cost, progress=True)
+    except KeyboardInterrupt:
+        where = f"; the finished runs are cached in {args.out}: run the same command to resume" if args.out else ""
+        raise InterruptedError(f"interrupted{where}") from None
+    if not args.json:
+        print(result.markdown())
+        if args.out:
+            print(f"wrote {', '.join(sorted(result.summary['files'].values()))}")
+    return result.summary
 
 
 def _log(args: argparse.Namespace, text: str) -> None:
@@ -204,6 +300,7 @@ def _train_run(args: argparse.Namespace, out: Any) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     from ._files import write_file
+    from .comparison.run import fit_and_score
     from .estimator import EqPropClassifier
     from .persistence import load_model, save_model
 
@@ -231,13 +328,11 @@ def _train_run(args: argparse.Namespace, out: Any) -> dict[str, Any]:
     data = _load(args)
     classes = np.unique(data.y_train)
     layers = "-".join(str(n) for n in (data.X_train.shape[1], *args.hidden, len(classes) * args.replicas))
-    first = getattr(clf, "n_iter_", 0) if hasattr(clf, "history_") else 0
+    first = clf.n_iter_ if hasattr(clf, "history_") else 0
     args.epochs_done = first
-    start = time.perf_counter()
-    bar = tqdm(range(first, args.epochs), desc="training", unit="epoch", file=sys.stderr, disable=None,
-               initial=first, total=args.epochs)
-    for epoch in bar:
-        clf.partial_fit(data.X_train, data.y_train, classes=classes)
+    bar = tqdm(total=args.epochs, initial=first, desc="training", unit="epoch", file=sys.stderr, disable=None)
+
+    def on_epoch(epoch: int, clf: EqPropClassifier) -> None:
         if out is not None:  # the checkpoint of the last finished epoch, swapped in whole
             save_model(clf, out, checkpoint=True)
         args.epochs_done = epoch + 1
@@ -247,13 +342,15 @@ def _train_run(args: argparse.Namespace, out: Any) -> dict[str, Any]:
                        f"network {layers}, solver {clf.engine_.description}, backend {clf.backend_.name}, "
                        f"nudge {s.nudge} ({s.nudge_mode}), optimizer {s.optimizer}"
                        + (f", resumed after epoch {first}" if first else ""))
+        bar.update(1)
         bar.set_postfix(train_acc=f"{clf.accuracy_curve_[-1]:.3f}")
         line = f"epoch {epoch + 1:3d}/{args.epochs}: train accuracy {clf.accuracy_curve_[-1]:.4f}, loss {clf.loss_curve_[-1]:.4f}"
         bar.write(line, file=sys.stderr if args.json else sys.stdout)
-    train_seconds = time.perf_counter() - start
+
+    # the training path eqising compare runs too: a compare run reports these very numbers
+    result = fit_and_score(clf, data, on_epoch=on_epoch)
     bar.close()
-    t0 = time.perf_counter()
-    test_accuracy = float(clf.score(data.X_test, data.y_test))
+    train_seconds, test_accuracy = result.train_seconds, result.test_accuracy
     summary = {
         "command": "train",
         "dataset": data.name,
@@ -280,7 +377,7 @@ def _train_run(args: argparse.Namespace, out: Any) -> dict[str, Any]:
         "backend": clf.backend_.name,
         "backend_cost": clf.backend_cost_,
         "backend_diagnostics": clf.backend_.diagnostics(),
-        "predict_seconds": time.perf_counter() - t0,
+        "predict_seconds": result.predict_seconds,
     }
     if out is not None:
         summary["model"] = str(save_model(clf, out))  # the final model (no training state)
@@ -481,14 +578,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``eqising`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        summary = {"train": _train, "evaluate": _evaluate, "export-c": _export_c, "plot": _plot}[args.command](args)
+        summary = {"train": _train, "evaluate": _evaluate, "export-c": _export_c, "plot": _plot,
+                   "compare": _compare}[args.command](args)
+    except InterruptedError as exc:
+        print(f"eqising {args.command}: {exc}", file=sys.stderr)
+        return 130
     except (InvalidParameterError, OSError, ValueError) as exc:
         print(f"eqising {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"eqising {args.command}: interrupted{_interrupted_note(args)}", file=sys.stderr)
         return 130
-    _print_summary(args, summary)
+    if args.json or summary.get("command") != "compare":  # compare printed its table already
+        _print_summary(args, summary)
     return 0
 
 
