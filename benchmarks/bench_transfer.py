@@ -27,6 +27,7 @@ Examples
 
     python benchmarks/bench_transfer.py                    # 3 seeds, tolerance 0.01 and 0.05
     python benchmarks/bench_transfer.py --seeds 0 --presets li --tolerances 0.02 --out transfer.md
+    python benchmarks/bench_transfer.py --read-noise 10        # noisy reads: verify accepts on a noisy read
 """
 
 from __future__ import annotations
@@ -57,26 +58,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="write-verify tolerance, network units (weights are clipped to +-1)")
     p.add_argument("--epochs", type=int, default=EqPropClassifier().max_iter)
     p.add_argument("--max-pulses", type=int, default=10_000)
+    p.add_argument("--read-noise", type=float, default=0.0,
+                   help="read noise of the devices in units of dw_min, both paths (presets: 0)")
     p.add_argument("--out", default=None, help="write the Markdown table here too")
     return p.parse_args(argv)
 
 
-def blank_crossbar(preset: str, weights, biases, seed: int) -> EcramBackend:
+def blank_crossbar(preset: str, weights, biases, seed: int, read_noise: float) -> EcramBackend:
     """An ECRAM backend of ``preset`` with every device at its symmetry point (0), variation from ``seed``."""
-    backend = EcramBackend(preset=preset)
+    backend = EcramBackend(preset=preset, read_noise=read_noise)
     backend.program([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases],
                     weight_clip=1.0, bias_clip=1.0, seed=seed)
     return backend
 
 
 def in_situ(preset: str, data, seed: int, args) -> dict:
-    clf = EqPropClassifier(backend="ecram", backend_params={"preset": preset}, max_iter=args.epochs, random_state=seed)
+    clf = EqPropClassifier(backend="ecram", backend_params={"preset": preset, "read_noise": args.read_noise}, max_iter=args.epochs, random_state=seed)
     clf.fit(data.X_train, data.y_train)
     cost, p = clf.backend_cost_, clf.backend_.params
     # what writing the random initial weights by write-verify would cost on the same devices
     sizes = (data.X_train.shape[1], *clf.hidden_layer_sizes, len(clf.classes_) * clf.replicas)
     init = LayeredIsingNetwork.initialize(sizes, SeedSource(clf.root_seed_).generator("init"), field_clip=clf.field_clip)
-    report = blank_crossbar(preset, init.weights, init.biases, clf.backend_seed_).write_verify(
+    report = blank_crossbar(preset, init.weights, init.biases, clf.backend_seed_, args.read_noise).write_verify(
         init.weights, init.biases, tolerance=args.tolerances[0], max_pulses=args.max_pulses)
     return {
         "accuracy": float(clf.score(data.X_test, data.y_test)),
@@ -91,7 +94,7 @@ def in_situ(preset: str, data, seed: int, args) -> dict:
 
 def transfer(preset: str, ideal: EqPropClassifier, data, tolerance: float, args) -> dict:
     net = ideal.network_
-    backend = blank_crossbar(preset, net.weights, net.biases, ideal.backend_seed_)
+    backend = blank_crossbar(preset, net.weights, net.biases, ideal.backend_seed_, args.read_noise)
     report = backend.write_verify(net.weights, net.biases, tolerance=tolerance, max_pulses=args.max_pulses)
     moved = copy.deepcopy(ideal)
     moved.network_.weights, moved.network_.biases = backend.effective_weights()
@@ -146,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                       + f" ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     table = markdown(rows)
     print(f"digits ({len(data.X_train)} train / {len(data.X_test)} test), seeds {args.seeds}, {args.epochs} epochs; "
-          f"ideal (float) accuracy {_pm(ideal_acc, '.3f')}; init column at tolerance {args.tolerances[0]:g}\n")
+          f"read noise {args.read_noise:g} x dw_min; ideal (float) accuracy {_pm(ideal_acc, '.3f')}; init column at tolerance {args.tolerances[0]:g}\n")
     print(table)
     if args.out:
         Path(args.out).write_text(table + "\n")

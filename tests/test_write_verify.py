@@ -58,14 +58,17 @@ def test_noisy_device_needs_more_rounds_than_noiseless():
     assert r_noisy.rounds > 1 and r_noisy.converged_fraction == 1.0
 
 
-@pytest.mark.parametrize("burst", [True, False])
-def test_noiseless_constant_step_needs_closed_form_pulses(burst):
+@pytest.mark.parametrize(("burst", "aim"), [(True, "center"), (True, "edge"), (False, "center")])
+def test_noiseless_constant_step_needs_closed_form_pulses(burst, aim):
     weights, biases = _targets(3)
     backend = _blank(EcramBackend(**NOISELESS, gamma_up=0.0, gamma_down=0.0), weights, biases)
     dw, tol = 0.01, 0.007  # scale 1: clip 1 onto bounds +-1
-    report = backend.write_verify(weights, biases, tolerance=tol, burst=burst)
-    targets = np.concatenate([a.ravel() for pair in zip(weights, biases) for a in pair])
-    expected = np.maximum(np.ceil((np.abs(targets) - tol) / dw - 1e-9), 0).astype(np.int64)
+    report = backend.write_verify(weights, biases, tolerance=tol, burst=burst, aim=aim)
+    t = np.abs(np.concatenate([a.ravel() for pair in zip(weights, biases) for a in pair]))
+    if burst and aim == "center":  # one burst of round(|t| / dw) pulses, for devices outside the band
+        expected = np.where(t > tol, np.rint(t / dw), 0).astype(np.int64)
+    else:  # the near edge of the band: the fewest pulses
+        expected = np.maximum(np.ceil((t - tol) / dw - 1e-9), 0).astype(np.int64)
     np.testing.assert_array_equal(np.concatenate(report.pulses_per_device), expected)
     assert report.pulses == expected.sum()
     assert report.converged_fraction == 1.0
@@ -115,6 +118,8 @@ def test_write_verify_rejects_bad_input_before_pulsing():
     before = [a.copy() for a in backend.effective_weights()[0]]
     with pytest.raises(InvalidParameterError, match="'tolerance' parameter of write_verify must be"):
         backend.write_verify(weights, biases, tolerance=0.0)
+    with pytest.raises(InvalidParameterError, match="'aim' parameter of write_verify must be one of"):
+        backend.write_verify(weights, biases, tolerance=0.01, aim="middle")
     with pytest.raises(InvalidParameterError, match="'max_pulses' parameter"):
         backend.write_verify(weights, biases, tolerance=0.01, max_pulses=0)
     with pytest.raises(InvalidParameterError, match="'weights' parameter .* shape"):
@@ -132,3 +137,20 @@ def test_write_verify_rejects_bad_input_before_pulsing():
     ideal = IdealBackend()
     with pytest.raises(InvalidParameterError, match="pulsed backend"):
         write_verify(ideal, weights, biases, tolerance=0.01)
+
+
+def test_center_aim_hits_the_target_and_edge_aim_stops_short():
+    weights, biases = _targets(8)
+    dw, tol = 0.01, 0.03
+    report = {}
+    for aim in ("center", "edge"):
+        backend = _blank(EcramBackend(**NOISELESS, gamma_up=0.0, gamma_down=0.0), weights, biases)
+        report[aim] = backend.write_verify(weights, biases, tolerance=tol, aim=aim)
+    t = np.concatenate([a.ravel() for pair in zip(weights, biases) for a in pair])
+    held = {aim: np.concatenate([a.ravel() for pair in zip(r.weights, r.biases) for a in pair])
+            for aim, r in report.items()}
+    outside = np.abs(t) > tol
+    assert np.abs(held["center"] - t)[outside].max() <= dw / 2 + 1e-12
+    assert np.all(np.abs(held["edge"][outside]) <= np.abs(t[outside]) + 1e-12)  # short of the target, toward 0
+    assert np.abs(held["edge"] - t)[outside].mean() > tol - dw
+    assert report["edge"].pulses < report["center"].pulses

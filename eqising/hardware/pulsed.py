@@ -112,6 +112,7 @@ class PulsedBackend(WeightBackend):
         max_pulses: int = 10_000,
         patience: int = 10,
         burst: bool = True,
+        aim: str = "center",
         read_seconds: float = 1e-7,
     ) -> WriteVerifyReport:
         """Program the devices to ``weights`` and ``biases`` by pulse-read-repeat.
@@ -121,7 +122,7 @@ class PulsedBackend(WeightBackend):
         :meth:`effective_weights`.
         """
         return write_verify(self, weights, biases, tolerance=tolerance, max_pulses=max_pulses, patience=patience,
-                            burst=burst, read_seconds=read_seconds)
+                            burst=burst, aim=aim, read_seconds=read_seconds)
 
     # ------------------------------------------------------------- protocol
     def _program(

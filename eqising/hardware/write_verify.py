@@ -11,13 +11,16 @@ device makes it.
 
 The controller knows only the nominal step ``s`` per pulse (as
 :meth:`PulsedBackend._apply` does). With read error ``e = target - read``,
-a burst has ``max(1, ceil((|e| - tol) / s))`` pulses in the direction of
-``e``: the fewest nominal steps that bring the device to the near edge of the
-tolerance band. On a noiseless constant-step device (``c2c = 0``, no
-variation, ``gamma = 0``) and ``tol >= s / 2`` this lands in the band after
-one burst, with the closed-form count ``ceil((|e| - tol) / s)`` (0 when the
-device is already in the band). ``burst=False`` sends one pulse per read
-(the textbook pulse-read loop).
+a burst sends pulses in the direction of ``e``: ``aim='center'`` (default)
+``max(1, round(|e| / s))`` of them, the nominal steps to the target itself;
+``aim='edge'`` ``max(1, ceil((|e| - tol) / s))``, the fewest that reach the
+near edge of the tolerance band (fewer pulses, but every weight ends up
+about ``tol`` short of its target, toward where it started). On a noiseless
+constant-step device (``c2c = 0``, no variation, ``gamma = 0``) and
+``tol >= s / 2`` either lands in the band after one burst, with the
+closed-form counts ``round(|e| / s)`` and ``ceil((|e| - tol) / s)`` (0 when
+the device is already in the band). ``burst=False`` sends one pulse per read
+(the textbook pulse-read loop, which stops at the edge of the band).
 
 Cost model (van Doremaele et al., Sci. Adv. 10, eado8999 (2024): a
 transferred network must have every device programmed and verified one by
@@ -41,7 +44,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._validation import check_finite_array, check_float, check_int, param_error
+from .._validation import check_choice, check_finite_array, check_float, check_int, param_error
 
 if TYPE_CHECKING:
     from .pulsed import PulsedBackend, Tile
@@ -104,7 +107,7 @@ def _subset(devices: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.nda
 
 def _verify_tile(
     backend: PulsedBackend, tile: Tile, target: np.ndarray, tol: float, max_pulses: int, patience: int,
-    burst: bool, read_seconds: float,
+    burst: bool, aim: str, read_seconds: float,
 ) -> dict[str, float | np.ndarray]:
     """Write-verify one tile to ``target`` (device units, shape (n,)); return its counts and costs."""
     rng, devices = backend._rng, tile.arrays
@@ -124,7 +127,8 @@ def _verify_tile(
         up = e > 0
         if burst:
             step = np.where(up, up_step, down_step)
-            want = np.maximum(np.ceil((np.abs(e) - tol) / step), 1).astype(np.int64)
+            nominal = np.rint(np.abs(e) / step) if aim == "center" else np.ceil((np.abs(e) - tol) / step)
+            want = np.maximum(nominal, 1).astype(np.int64)
         else:
             want = np.ones(active.size, dtype=np.int64)
         want = np.minimum(want, max_pulses - used[active])
@@ -160,6 +164,7 @@ def write_verify(
     max_pulses: int = 10_000,
     patience: int = 10,
     burst: bool = True,
+    aim: str = "center",
     read_seconds: float = 1e-7,
 ) -> WriteVerifyReport:
     """Program a backend's devices to ``weights`` and ``biases`` by write-verify.
@@ -189,6 +194,8 @@ def write_verify(
     burst : bool, default=True
         Size each burst from the read error (see the module docstring);
         ``False``: one pulse per read.
+    aim : {'center', 'edge'}, default='center'
+        Size bursts to reach the target or the near edge of the band.
     read_seconds : float >= 0, default=1e-7
         Duration of one verify read (100 ns, the read of the backends'
         read-energy figures).
@@ -216,6 +223,7 @@ def write_verify(
     read_seconds = check_float(read_seconds, "read_seconds", owner, low=0.0)
     if not isinstance(burst, (bool, np.bool_)):
         raise param_error("burst", owner, "a bool", burst)
+    aim = check_choice(aim, "aim", owner, ("center", "edge"))
     if not isinstance(weights, (list, tuple)) or len(weights) != len(tiles):
         raise param_error("weights", owner, f"a list of {len(tiles)} arrays (one per layer)", weights)
     if not isinstance(biases, (list, tuple)) or len(biases) != len(tiles):
@@ -237,7 +245,7 @@ def write_verify(
     converged = total = 0
     for layer, which, target in sorted(targets, key=lambda t: (t[0], t[1])):
         tile = tiles[layer][which]
-        out = _verify_tile(backend, tile, target, tolerance / tile.scale, max_pulses, patience, bool(burst),
+        out = _verify_tile(backend, tile, target, tolerance / tile.scale, max_pulses, patience, bool(burst), aim,
                            read_seconds)
         used = out["used"]
         report.pulses_per_device.append(used)
