@@ -8,7 +8,10 @@ all of them) or digits. For every fraction in ``--fractions`` and mode
 ``hard`` (the same kind of selection, the weights removed), the backend's
 pruning schedule freezes ``prune_step`` of each layer per window of
 ``prune_window`` updates after ``prune_start`` updates, up to the fraction
-(``prune_ratio``). Fraction 0 is the unpruned CBRAM run (the same for both
+(``prune_ratio``). By default pruning starts after a quarter of the run's
+updates, when the weights have had time to mature (Shi et al. freeze
+*matured* weights; frozen early, a soft-pruned weight keeps its random
+initial value). Fraction 0 is the unpruned CBRAM run (the same for both
 modes); an ``ideal`` (float) run per seed is the reference.
 
 Columns: test accuracy, fraction frozen at the end, write pulses, pulses
@@ -36,8 +39,6 @@ import numpy as np
 
 from eqising import EqPropClassifier, load_dataset
 
-SCHEDULE = {"prune_start": 200, "prune_window": 100, "prune_step": 0.1}
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -47,7 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--test-size", type=int, default=1000)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--fractions", nargs="+", type=float, default=[0.0, 0.25, 0.5, 0.75, 0.9])
-    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--prune-start", type=int, default=None,
+                   help="updates before the first freeze (default: a quarter of the run's updates)")
+    p.add_argument("--prune-window", type=int, default=100)
+    p.add_argument("--prune-step", type=float, default=0.1)
     p.add_argument("--out", default=None, help="write the Markdown table here too")
     p.add_argument("--json", default=None, help="write every run's numbers here (JSON)")
     p.add_argument("--plot", default=None, help="write accuracy and pulses saved against the fraction here (PNG)")
@@ -139,11 +144,14 @@ def main(argv: list[str] | None = None) -> int:
         data = load_dataset("mnist", data_dir=args.data_dir, train_size=args.train_size, test_size=args.test_size)
     else:
         data = load_dataset("digits", random_state=0)
+    steps_per_epoch = -(-len(data.X_train) // EqPropClassifier().batch_size)
+    start_at = args.prune_start if args.prune_start is not None else args.epochs * steps_per_epoch // 4
+    schedule = {"prune_start": start_at, "prune_window": args.prune_window, "prune_step": args.prune_step}
     configs = [("ideal", "ideal", {}), ("none@0", "cbram", {})]
     for fraction in args.fractions:
         if fraction > 0:
             for mode in ("soft", "hard"):
-                configs.append((f"{mode}@{fraction}", "cbram", {"pruning": mode, "prune_ratio": fraction, **SCHEDULE}))
+                configs.append((f"{mode}@{fraction}", "cbram", {"pruning": mode, "prune_ratio": fraction, **schedule}))
     runs: dict[str, dict[int, dict]] = {}
     start = time.perf_counter()
     for seed in args.seeds:
@@ -154,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{time.perf_counter() - start:.0f} s in all)", file=sys.stderr, flush=True)
     rows = summarise(runs)
     desc = (f"{args.dataset} ({len(data.X_train)} train / {len(data.X_test)} test), seeds {args.seeds}, "
-            f"{args.epochs} epochs, cbram defaults, schedule {SCHEDULE}")
+            f"{args.epochs} epochs, cbram defaults, schedule {schedule} "
+            f"({steps_per_epoch} updates per epoch)")
     table = markdown(rows, runs["ideal"])
     print(desc + "\n")
     print(table)
