@@ -4,10 +4,11 @@ This is how weights trained elsewhere (on a computer, the ``ideal`` backend)
 are transferred into analog devices: each device is read, a burst of pulses
 is sent toward its target, it is read again, and so on until the read value
 is within ``tolerance`` of the target, the device has used ``max_pulses``
-pulses, or ``patience`` rounds in a row brought it no closer. The pulses follow the backend's own device model (state-dependent
-steps, up/down asymmetry, cycle-to-cycle noise, device-to-device variation,
-bounds, read noise), so the number of rounds and pulses it takes is what the
-device makes it.
+pulses, or ``patience`` rounds in a row brought it no closer. The pulses
+follow the backend's own device model (state-dependent steps, up/down
+asymmetry, cycle-to-cycle noise, device-to-device variation, bounds, read
+noise), so the number of rounds and pulses it takes is what the device makes
+it.
 
 The controller knows only the nominal step ``s`` per pulse (as
 :meth:`PulsedBackend._apply` does). With read error ``e = target - read``,
@@ -22,9 +23,9 @@ closed-form counts ``round(|e| / s)`` and ``ceil((|e| - tol) / s)`` (0 when
 the device is already in the band). ``burst=False`` sends one pulse per read
 (the textbook pulse-read loop, which stops at the edge of the band).
 
-Cost model (van Doremaele et al., Sci. Adv. 10, eado8999 (2024): a
-transferred network must have every device programmed and verified one by
-one):
+Cost model (after the argument of van Doremaele et al., Sci. Adv. 10,
+eado8999 (2024), for in-situ training: a transferred network needs every
+device programmed and verified one by one):
 
 - ``pulses`` and ``reads``: every burst pulse and every verify read (one
   initial read per device, then one per burst);
