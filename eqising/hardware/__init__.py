@@ -13,6 +13,7 @@ from .ecram import ECRAM_PRESETS, EcramBackend
 from .ideal import IdealBackend
 from .mcu import McuInt8Backend
 from .registry import BACKENDS, as_backend, make_backend
+from .write_verify import WriteVerifyReport, write_verify
 
 __all__ = [
     "BACKENDS",
@@ -24,7 +25,9 @@ __all__ = [
     "IdealBackend",
     "McuInt8Backend",
     "WeightBackend",
+    "WriteVerifyReport",
     "as_backend",
     "make_backend",
+    "write_verify",
     "zero_cost",
 ]

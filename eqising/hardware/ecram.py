@@ -173,5 +173,8 @@ class EcramBackend(PulsedBackend):
             return w + self.params["read_noise"] * self.params["dw_min"] * rng.standard_normal(w.size)
         return w.copy()
 
+    def _held_values(self, devices: dict[str, np.ndarray]) -> np.ndarray:
+        return devices["w"].copy()
+
     def _read_energy(self, devices: dict[str, np.ndarray]) -> float:
         return devices["w"].size * self.params["read_joules"]

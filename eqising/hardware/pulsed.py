@@ -35,6 +35,7 @@ from .._validation import param_error
 from ..seeding import generator
 from .base import WeightBackend, zero_cost
 from .pruning import Pruner, check_pruning_params
+from .write_verify import WriteVerifyReport, write_verify
 
 __all__ = ["PulsedBackend", "Tile"]
 
@@ -98,6 +99,31 @@ class PulsedBackend(WeightBackend):
     @abc.abstractmethod
     def _read_energy(self, devices: dict[str, np.ndarray]) -> float:
         """Energy in joules of reading every device once."""
+
+    def _held_values(self, devices: dict[str, np.ndarray]) -> np.ndarray:
+        """Device values as held, without read noise, shape (n,); override when reads are noisy."""
+        return self._values(devices, self._rng)
+
+    def write_verify(
+        self,
+        weights: list[np.ndarray],
+        biases: list[np.ndarray],
+        *,
+        tolerance: float,
+        max_pulses: int = 10_000,
+        patience: int = 10,
+        burst: bool = True,
+        aim: str = "center",
+        read_seconds: float = 1e-7,
+    ) -> WriteVerifyReport:
+        """Program the devices to ``weights`` and ``biases`` by pulse-read-repeat.
+
+        See :func:`eqising.hardware.write_verify.write_verify` (this calls it
+        with ``self``); the parameters the solver sees afterwards are
+        :meth:`effective_weights`.
+        """
+        return write_verify(self, weights, biases, tolerance=tolerance, max_pulses=max_pulses, patience=patience,
+                            burst=burst, aim=aim, read_seconds=read_seconds)
 
     # ------------------------------------------------------------- protocol
     def _program(
