@@ -49,13 +49,13 @@ def test_embedding_is_found_once_and_reused_from_disk(tmp_path, monkeypatch):
     import eqising.solvers.ocean.embedding as embedding
 
     searches = []
-    original = embedding.find_layered_embedding
+    original = embedding.find_parallel_embeddings
 
     def counting(*args, **kwargs):
         searches.append(args[0])
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(embedding, "find_layered_embedding", counting)
+    monkeypatch.setattr(embedding, "find_parallel_embeddings", counting)
     rng = np.random.default_rng(0)
     batch = random_batch((6, 4), 3, rng)
     solver = mock(tmp_path)
@@ -93,7 +93,7 @@ def test_network_that_does_not_fit_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize("chain_strength", [None, 0.3])
 def test_logical_samples_decoded_from_chains_are_the_returned_spins(tmp_path, monkeypatch, chain_strength):
     batch = random_batch((6, 4), 3, np.random.default_rng(2))
-    solver = mock(tmp_path, chain_strength=chain_strength, beta=2.0)
+    solver = mock(tmp_path, chain_strength=chain_strength, beta=2.0, max_copies=1)
     calls = spy(monkeypatch, solver)
     out = solver.sample(batch, num_reads=8, seed=3)
     emb = solver.embedding((6, 4))
@@ -161,11 +161,12 @@ def test_emulator_rejects_out_of_range_biases_like_a_qpu():
 def test_reverse_anneal_parameters_reach_the_sampler(tmp_path, monkeypatch):
     rng = np.random.default_rng(6)
     batch = random_batch((6, 4), 2, rng)
-    solver = mock(tmp_path, reverse_ramp_time=7.0)
     init = np.array(
         [[[1] * 10, [-1] * 10, [1, -1] * 5], [[1, -1] * 5, [-1] * 10, [1, -1] * 5]], dtype=np.int8
     )
-    # problem 0: three start states -> three calls of 1 read; problem 1: two reads share one -> 2 calls
+    # one problem per call (max_copies=1): problem 0: three start states -> three calls of 1 read;
+    # problem 1: two reads share one -> 2 calls
+    solver = mock(tmp_path, reverse_ramp_time=7.0, max_copies=1)
     calls = spy(monkeypatch, solver)
     solver.sample(
         batch, num_reads=3, schedule=AnnealSchedule("reverse", reheat=0.6), initial_states=init, seed=2
@@ -265,7 +266,7 @@ def test_qpu_cost_model_and_its_accounting(tmp_path, monkeypatch):
     assert t10["qpu_access_time"] == pytest.approx(t0["qpu_access_time"] + 10 * per_read)
     assert t10["qpu_programming_time"] + t10["qpu_sampling_time"] == pytest.approx(t10["qpu_access_time"])
     batch = random_batch((6, 4), 3, np.random.default_rng(10))
-    solver = mock(tmp_path)
+    solver = mock(tmp_path, max_copies=1)
     calls = spy(monkeypatch, solver)
     out = solver.sample(batch, num_reads=4, seed=0)
     expected = sum(estimate_timing(len(bqm), 4, kw)["qpu_access_time"] for bqm, kw, _ in calls) * 1e-6
@@ -293,7 +294,8 @@ def test_dwave_path_up_to_the_network_call(tmp_path, monkeypatch):
 
     monkeypatch.setattr(dwave.system, "DWaveSampler", fake_sampler)
     solver = make_solver(
-        "dwave", {"qpu_solver": "Advantage_system4.1", "timeout": 30.0, "embedding_cache": str(tmp_path)}
+        "dwave",
+        {"qpu_solver": "Advantage_system4.1", "timeout": 30.0, "embedding_cache": str(tmp_path), "max_copies": 1},
     )
     calls = spy(monkeypatch, solver)
     batch = random_batch((6, 4), 2, np.random.default_rng(11))

@@ -29,21 +29,21 @@ What differs from a real QPU (also in the README):
 
 from __future__ import annotations
 
-import functools
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import dimod
 import numpy as np
 
-from ..._validation import check_float, check_int, param_error
-from ...seeding import generator, root_seed
+from ..._validation import Described, check_float, check_int, param_error
+from ...seeding import derive, root_seed
 from ..schedule import (
     anneal_fraction_to_beta,
     anneal_fractions,
     forward_anneal_schedule,
     is_reverse_anneal_schedule,
 )
+from ._emulator_kernel import anneal_copies
 from .dwave_solver import DWaveSolver
 
 __all__ = ["AnnealEmulator", "DWaveMockSolver", "estimate_timing"]
@@ -53,13 +53,19 @@ class AnnealEmulator(dimod.Sampler):
     """A stand-in for QPU sampling: simulated annealing that follows QPU anneal parameters.
 
     Each anneal plays the ``s(t)`` schedule as ``num_sweeps`` sequential Metropolis
-    sweeps (a numba kernel) at inverse temperatures ``beta * 100 ** (s - 1)``. When the
-    chains of the embedding are known (:attr:`chains`), every ``sweeps_per_move``
-    sweeps are followed by whole-chain Metropolis flips: a chain then moves as
-    one logical spin, as it does when a QPU tunnels, instead of freezing as soon
-    as single-qubit flips against the chain coupling stop being accepted.
-    Both moves satisfy detailed balance, so at a fixed ``s`` the emulator samples
-    the Boltzmann distribution of the programmed problem at that inverse temperature.
+    sweeps at inverse temperatures ``beta * 100 ** (s - 1)``. When the chains of
+    the embedding are known (:attr:`chains`), every ``sweeps_per_move`` sweeps are
+    followed by whole-chain Metropolis flips: a chain then moves as one logical
+    spin, as it does when a QPU tunnels, instead of freezing as soon as
+    single-qubit flips against the chain coupling stop being accepted. Both
+    moves satisfy detailed balance, so at a fixed ``s`` the emulator samples the
+    Boltzmann distribution of the programmed problem at that inverse temperature.
+
+    One call anneals every read of every copy (:attr:`copies`, the disjoint
+    parallel embeddings programmed together) in one compiled, multithreaded
+    kernel (:mod:`._emulator_kernel`); each (copy, read) draws from its own
+    stream, seeded from the copy's seed, so a copy's reads do not depend on the
+    other copies of the call.
 
     Parameters
     ----------
@@ -74,11 +80,16 @@ class AnnealEmulator(dimod.Sampler):
 
     Attributes
     ----------
-    seed : int or None
-        Seed of the next call (set before each call by :class:`DWaveMockSolver`);
-        the call draws from ``eqising.seeding.generator(seed, "anneal-emulator")``.
+    seed : int, sequence of int, or None
+        Seed of the next call (set before each call by :class:`DWaveMockSolver`):
+        one per copy when :attr:`copies` is set, else one for the call (copy ``c``
+        then draws from ``eqising.seeding.derive(seed, "anneal-emulator", c)``).
     chains : list of list or None
-        Qubit labels of every chain of the embedding in use (set by :class:`DWaveMockSolver`).
+        Qubit labels of every chain of the embedding(s) in use (set by :class:`DWaveMockSolver`).
+    copies : list of sequence or None
+        Qubit labels of every copy, each in its sweep order; every variable of
+        the problem belongs to exactly one. ``None``: the whole problem is one copy,
+        swept in its variable order.
     """
 
     parameters = None
@@ -94,8 +105,9 @@ class AnnealEmulator(dimod.Sampler):
     ) -> None:
         self.beta, self.num_sweeps, self.sweeps_per_move = beta, num_sweeps, sweeps_per_move
         self.h_range, self.j_range = tuple(h_range), tuple(j_range)
-        self.seed: int | None = None
+        self.seed: Any = None
         self.chains: list | None = None
+        self.copies: list | None = None
         self.parameters = {
             k: []
             for k in (
@@ -141,7 +153,19 @@ class AnnealEmulator(dimod.Sampler):
             raise param_error(
                 "auto_scale", owner, "False (the emulator programs the problem as given)", auto_scale
             )
-        labels = list(bqm.variables)
+        reverse = is_reverse_anneal_schedule(anneal_schedule)
+        if reverse and initial_state is None:
+            raise param_error(
+                "initial_state", owner, "given for a reverse anneal (schedule starting at s=1)", None
+            )
+        if initial_state is not None and not reinitialize_state:
+            raise param_error(
+                "reinitialize_state",
+                owner,
+                "True (the emulator restarts every read from initial_state)",
+                reinitialize_state,
+            )
+        labels, copy_seeds, qptr = self._layout(bqm, owner)
         ldata, (irow, icol, qdata), _ = bqm.to_numpy_vectors(variable_order=labels)
         if ldata.size and (ldata.min() < self.h_range[0] or ldata.max() > self.h_range[1]):
             raise param_error(
@@ -157,103 +181,80 @@ class AnnealEmulator(dimod.Sampler):
                 f"couplings inside j_range {self.j_range}",
                 (float(qdata.min()), float(qdata.max())),
             )
-        reverse = is_reverse_anneal_schedule(anneal_schedule)
-        if reverse and initial_state is None:
-            raise param_error(
-                "initial_state", owner, "given for a reverse anneal (schedule starting at s=1)", None
-            )
-        if initial_state is not None and not reinitialize_state:
-            raise param_error(
-                "reinitialize_state",
-                owner,
-                "True (the emulator restarts every read from initial_state)",
-                reinitialize_state,
-            )
-        rng = generator(root_seed(self.seed, "seed", owner), "anneal-emulator")
         Q = len(labels)
         if initial_state is not None:
-            states = np.tile(np.array([initial_state[v] for v in labels], dtype=np.int8), (num_reads, 1))
+            start = np.fromiter((initial_state[v] for v in labels), dtype=np.int8, count=Q)
+            states = np.tile(start, (num_reads, 1))
         else:
-            states = (2 * rng.integers(0, 2, size=(num_reads, Q)) - 1).astype(np.int8)
-        betas = self.betas(anneal_schedule, annealing_time)
+            states = np.empty((num_reads, Q), dtype=np.int8)
+        chain_of, chain_qubits, chain_ptr, cptr = self._chains(labels, qptr)
+        rows = np.concatenate([irow, icol]).astype(np.int64)
+        cols = np.concatenate([icol, irow]).astype(np.int64)
+        by_row = np.lexsort((cols, rows))  # neighbours in sweep order: a copy's sums do not depend on labels
+        indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=Q))].astype(np.int64)
+        values = np.concatenate([qdata, qdata]).astype(np.float64)[by_row]
+        moves = self.sweeps_per_move if self.chains else 0
+        anneal_copies(
+            states,
+            initial_state is None,
+            ldata.astype(np.float64),
+            indptr,
+            cols[by_row],
+            values,
+            qptr,
+            chain_of,
+            chain_qubits,
+            chain_ptr,
+            cptr,
+            self.betas(anneal_schedule, annealing_time),
+            moves,
+            copy_seeds,
+        )
+        return dimod.SampleSet.from_samples_bqm((states, labels), bqm)
+
+    def _layout(self, bqm: dimod.BinaryQuadraticModel, owner: str) -> tuple[list, np.ndarray, np.ndarray]:
+        """Variables in sweep order (copy after copy), one seed per copy, copy bounds ``qptr``."""
+        if self.copies is None:
+            labels = list(bqm.variables)
+            seed = root_seed(self.seed, "seed", owner)
+            return labels, np.array([derive(seed, "anneal-emulator", 0)], dtype=np.uint64), np.array(
+                [0, len(labels)], dtype=np.int64
+            )
+        labels = [v for copy in self.copies for v in copy]
+        if len(labels) != len(bqm.variables) or set(labels) != set(bqm.variables):
+            raise param_error(
+                "copies", owner, "qubit lists that partition the problem's variables", Described("other lists")
+            )
+        seeds = [self.seed] * len(self.copies) if np.ndim(self.seed) == 0 else list(self.seed)
+        if len(seeds) != len(self.copies):
+            raise param_error("seed", owner, f"one seed per copy ({len(self.copies)})", self.seed)
+        copy_seeds = np.array(
+            [derive(root_seed(s, "seed", owner), "anneal-emulator", 0) for s in seeds], dtype=np.uint64
+        )
+        qptr = np.r_[0, np.cumsum([len(copy) for copy in self.copies])].astype(np.int64)
+        return labels, copy_seeds, qptr
+
+    def _chains(self, labels: list, qptr: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Chains in the call's qubit positions: ``chain_of``, ``chain_qubits``, ``chain_ptr``, per-copy ``cptr``.
+
+        Qubits outside every known chain are chains of one. Chains are ordered
+        by their first qubit, so they follow the copies and each copy's sweep order.
+        """
+        Q = len(labels)
         chain_of = np.arange(Q, dtype=np.int64)  # no chains known: every qubit is its own chain
         if self.chains:
             position = {v: i for i, v in enumerate(labels)}
-            for c, chain in enumerate(self.chains):
-                for q in chain:
-                    if q in position:
-                        chain_of[position[q]] = Q + c
+            for chain in self.chains:
+                where = [position[q] for q in chain if q in position]
+                if where:
+                    chain_of[where] = min(where)
+        # renumber chains 0.. in order of their first qubit
+        first, chain_of = np.unique(chain_of, return_inverse=True)
+        chain_of = chain_of.astype(np.int64)
         order = np.argsort(chain_of, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, np.diff(chain_of[order]) != 0, True])
-        rows = np.concatenate([irow, icol]).astype(np.int64)
-        cols = np.concatenate([icol, irow]).astype(np.int64)
-        vals = np.concatenate([qdata, qdata])
-        by_row = np.argsort(rows, kind="stable")
-        indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=Q))].astype(np.int64)
-        h, nbr, J = ldata.astype(np.float64), cols[by_row], vals[by_row].astype(np.float64)
-        bounds = bounds.astype(np.int64)
-        moves = self.sweeps_per_move if self.chains else 0
-        n_rounds = 0 if moves == 0 else len(betas) // moves
-        for r in range(num_reads):
-            _kernel()(
-                states[r],
-                h,
-                indptr,
-                nbr,
-                J,
-                chain_of,
-                order,
-                bounds,
-                betas,
-                moves,
-                rng.random((len(betas), Q)),
-                rng.random((max(n_rounds, 1), len(bounds) - 1)),
-            )
-        return dimod.SampleSet.from_samples_bqm((states, labels), bqm)
-
-
-def _anneal_read_py(s, h, indptr, nbr, J, chain_of, order, bounds, betas, moves, u_spin, u_chain):
-    """One read: Metropolis sweeps over ``betas`` (dimod sign), whole-chain flips every ``moves`` sweeps.
-
-    ``s`` (int8, n_qubits) is updated in place. Chains are the runs of ``order``
-    delimited by ``bounds``; ``chain_of`` gives each qubit's chain id.
-    """
-    Q = s.shape[0]
-    for k in range(betas.shape[0]):
-        beta = betas[k]
-        for q in range(Q):
-            f = h[q]
-            for e in range(indptr[q], indptr[q + 1]):
-                f += J[e] * s[nbr[e]]
-            delta = -2.0 * s[q] * f
-            if delta <= 0.0 or u_spin[k, q] < np.exp(-beta * delta):
-                s[q] = -s[q]
-        if moves > 0 and (k + 1) % moves == 0:
-            rnd = (k + 1) // moves - 1
-            for c in range(bounds.shape[0] - 1):
-                if bounds[c + 1] - bounds[c] < 2:
-                    continue  # single qubits were just swept
-                own = chain_of[order[bounds[c]]]
-                total = 0.0
-                for i in range(bounds[c], bounds[c + 1]):
-                    q = order[i]
-                    f = h[q]
-                    for e in range(indptr[q], indptr[q + 1]):
-                        if chain_of[nbr[e]] != own:
-                            f += J[e] * s[nbr[e]]
-                    total += s[q] * f
-                delta = -2.0 * total
-                if delta <= 0.0 or u_chain[rnd, c] < np.exp(-beta * delta):
-                    for i in range(bounds[c], bounds[c + 1]):
-                        s[order[i]] = -s[order[i]]
-
-
-@functools.cache
-def _kernel() -> Any:
-    """The read kernel, compiled by numba on first use (not at import)."""
-    from .._numba_cache import cached_njit
-
-    return cached_njit(nogil=True)(_anneal_read_py)
+        chain_ptr = np.r_[0, np.cumsum(np.bincount(chain_of, minlength=first.size))].astype(np.int64)
+        cptr = np.searchsorted(first, qptr).astype(np.int64)
+        return chain_of, order.astype(np.int64), chain_ptr, cptr
 
 
 def estimate_timing(num_qubits: int, num_reads: int, kwargs: dict[str, Any]) -> dict[str, float]:
@@ -335,13 +336,16 @@ class DWaveMockSolver(DWaveSolver):
         return mock
 
     def _sample(self, batch, num_reads, schedule, initial_states, seeds):
-        emb = self.embedding(batch.layer_sizes)
-        self.sampler.substitute_sampler.chains = [emb.qubits[chain].tolist() for chain in emb.chains]
+        par = self.parallel_embedding(batch.layer_sizes)
+        self.sampler.substitute_sampler.chains = [
+            labels[chain].tolist() for labels in par.labels for chain in par.base.chains
+        ]
         return super()._sample(batch, num_reads, schedule, initial_states, seeds)
 
-    def _submit(self, bqm: Any, seed: int, kwargs: dict[str, Any]) -> Any:
-        self.sampler.substitute_sampler.seed = seed
-        return super()._submit(bqm, seed, kwargs)
+    def _submit(self, bqm: Any, seeds: list[int], copies: list[np.ndarray], kwargs: dict[str, Any]) -> Any:
+        emulator = self.sampler.substitute_sampler
+        emulator.seed, emulator.copies = seeds, [copy.tolist() for copy in copies]
+        return super()._submit(bqm, seeds, copies, kwargs)
 
     def _timing(self, sampleset: Any, bqm: Any, kwargs: dict[str, Any]) -> dict[str, float]:
         return estimate_timing(len(bqm), kwargs["num_reads"], kwargs)
