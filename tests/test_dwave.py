@@ -30,7 +30,10 @@ def mock(tmp_path, **params):
 
 
 def spy(monkeypatch, solver):
-    """Record (bqm, kwargs, sampleset) of every call that reaches the (mock) QPU sampler."""
+    """Record (bqm, kwargs, sampleset) of every call that reaches the (mock) QPU sampler.
+
+    The mock must route its calls through the sampler (``through_dimod=True``)."""
+    assert solver.params.get("through_dimod", True)
     calls = []
     sampler = solver.sampler
     original = sampler.sample
@@ -93,7 +96,7 @@ def test_network_that_does_not_fit_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize("chain_strength", [None, 0.3])
 def test_logical_samples_decoded_from_chains_are_the_returned_spins(tmp_path, monkeypatch, chain_strength):
     batch = random_batch((6, 4), 3, np.random.default_rng(2))
-    solver = mock(tmp_path, chain_strength=chain_strength, beta=2.0, max_copies=1)
+    solver = mock(tmp_path, chain_strength=chain_strength, beta=2.0, max_copies=1, through_dimod=True)
     calls = spy(monkeypatch, solver)
     out = solver.sample(batch, num_reads=8, seed=3)
     emb = solver.embedding((6, 4))
@@ -115,7 +118,7 @@ def test_logical_samples_decoded_from_chains_are_the_returned_spins(tmp_path, mo
 @pytest.mark.parametrize("h_scale, j_scale", [(0.1, 0.1), (1.0, 1.0), (10.0, 3.0)])
 def test_scaling_keeps_every_bias_inside_the_ranges(tmp_path, monkeypatch, h_scale, j_scale):
     batch = random_batch((6, 4), 4, np.random.default_rng(4), j_scale=j_scale, h_scale=h_scale)
-    solver = mock(tmp_path)
+    solver = mock(tmp_path, through_dimod=True)
     calls = spy(monkeypatch, solver)
     out = solver.sample(batch, num_reads=1, seed=0)
     props = solver.sampler.properties
@@ -133,7 +136,7 @@ def test_scaling_keeps_every_bias_inside_the_ranges(tmp_path, monkeypatch, h_sca
 
 def test_fixed_scale_is_applied_or_rejected(tmp_path, monkeypatch):
     batch = random_batch((6, 4), 2, np.random.default_rng(5), j_scale=0.2, h_scale=0.2)
-    solver = mock(tmp_path, scale=2.0, chain_strength=1.0)
+    solver = mock(tmp_path, scale=2.0, chain_strength=1.0, through_dimod=True)
     calls = spy(monkeypatch, solver)
     solver.sample(batch, num_reads=1, seed=0)
     emb = solver.embedding((6, 4))
@@ -166,7 +169,7 @@ def test_reverse_anneal_parameters_reach_the_sampler(tmp_path, monkeypatch):
     )
     # one problem per call (max_copies=1): problem 0: three start states -> three calls of 1 read;
     # problem 1: two reads share one -> 2 calls
-    solver = mock(tmp_path, reverse_ramp_time=7.0, max_copies=1)
+    solver = mock(tmp_path, reverse_ramp_time=7.0, max_copies=1, through_dimod=True)
     calls = spy(monkeypatch, solver)
     solver.sample(
         batch, num_reads=3, schedule=AnnealSchedule("reverse", reheat=0.6), initial_states=init, seed=2
@@ -266,7 +269,7 @@ def test_qpu_cost_model_and_its_accounting(tmp_path, monkeypatch):
     assert t10["qpu_access_time"] == pytest.approx(t0["qpu_access_time"] + 10 * per_read)
     assert t10["qpu_programming_time"] + t10["qpu_sampling_time"] == pytest.approx(t10["qpu_access_time"])
     batch = random_batch((6, 4), 3, np.random.default_rng(10))
-    solver = mock(tmp_path, max_copies=1)
+    solver = mock(tmp_path, max_copies=1, through_dimod=True)
     calls = spy(monkeypatch, solver)
     out = solver.sample(batch, num_reads=4, seed=0)
     expected = sum(estimate_timing(len(bqm), 4, kw)["qpu_access_time"] for bqm, kw, _ in calls) * 1e-6
@@ -324,7 +327,7 @@ def test_dwave_without_a_token_is_a_clear_error(tmp_path, monkeypatch):
 def test_timeouts_are_retried_a_bounded_number_of_times(tmp_path, monkeypatch):
     from dwave.cloud.exceptions import PollingTimeout
 
-    solver = mock(tmp_path, retries=2)
+    solver = mock(tmp_path, retries=2, through_dimod=True)
     attempts = []
 
     def timing_out(bqm, **kwargs):

@@ -33,6 +33,8 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 _UNIT = 1.0 / 9007199254740992.0  # 2**-53
+#: A flip costing more than this many units of 1/beta is never accepted (exp(-40) ~ 4e-18 < 2**-53 steps).
+_NEVER = 40.0
 
 
 def read_seeds(copy_seeds: np.ndarray, n_reads: int) -> np.ndarray:
@@ -98,6 +100,8 @@ def _anneal_copies_py(
                 if delta <= 0.0:
                     s[q] = -s[q]
                     continue
+                if beta * delta > _NEVER:
+                    continue
                 x, u = _uniform(x)
                 if u < np.exp(-beta * delta):
                     s[q] = -s[q]
@@ -115,7 +119,7 @@ def _anneal_copies_py(
                         total += s[q] * f
                     delta = -2.0 * total
                     accept = delta <= 0.0
-                    if not accept:
+                    if not accept and beta * delta <= _NEVER:
                         x, u = _uniform(x)
                         accept = u < np.exp(-beta * delta)
                     if accept:

@@ -29,6 +29,7 @@ What differs from a real QPU (also in the README):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -46,7 +47,7 @@ from ..schedule import (
 from ._emulator_kernel import anneal_copies
 from .dwave_solver import DWaveSolver
 
-__all__ = ["AnnealEmulator", "DWaveMockSolver", "estimate_timing"]
+__all__ = ["AnnealEmulator", "DWaveMockSolver", "EmulatorLayout", "estimate_timing"]
 
 
 class AnnealEmulator(dimod.Sampler):
@@ -167,50 +168,82 @@ class AnnealEmulator(dimod.Sampler):
             )
         labels, copy_seeds, qptr = self._layout(bqm, owner)
         ldata, (irow, icol, qdata), _ = bqm.to_numpy_vectors(variable_order=labels)
-        if ldata.size and (ldata.min() < self.h_range[0] or ldata.max() > self.h_range[1]):
-            raise param_error(
-                "bqm",
-                owner,
-                f"fields inside h_range {self.h_range}",
-                (float(ldata.min()), float(ldata.max())),
-            )
-        if qdata.size and (qdata.min() < self.j_range[0] or qdata.max() > self.j_range[1]):
-            raise param_error(
-                "bqm",
-                owner,
-                f"couplings inside j_range {self.j_range}",
-                (float(qdata.min()), float(qdata.max())),
-            )
-        Q = len(labels)
+        chain_of = np.arange(len(labels), dtype=np.int64)  # no chains known: every qubit is its own chain
+        if self.chains:
+            position = {v: i for i, v in enumerate(labels)}
+            for chain in self.chains:
+                where = [position[q] for q in chain if q in position]
+                chain_of[where] = min(where, default=0)
+        layout = EmulatorLayout.build(irow, icol, qptr, chain_of)
+        start = None
         if initial_state is not None:
-            start = np.fromiter((initial_state[v] for v in labels), dtype=np.int8, count=Q)
-            states = np.tile(start, (num_reads, 1))
+            start = np.fromiter((initial_state[v] for v in labels), dtype=np.int8, count=len(labels))
+        states = self.anneal(
+            layout, ldata, qdata, num_reads, self.betas(anneal_schedule, annealing_time), start, copy_seeds, owner
+        )
+        return dimod.SampleSet.from_samples_bqm((states, labels), bqm)
+
+    def anneal(
+        self,
+        layout: EmulatorLayout,
+        h: np.ndarray,
+        J: np.ndarray,
+        num_reads: int,
+        betas: np.ndarray,
+        initial_state: np.ndarray | None,
+        copy_seeds: np.ndarray,
+        owner: str = "AnnealEmulator.anneal",
+    ) -> np.ndarray:
+        """The array core of :meth:`sample`: anneal every read of every copy of a programmed problem.
+
+        Parameters
+        ----------
+        layout : EmulatorLayout
+            Couplers, copies and chains, in the call's qubit order.
+        h : ndarray of shape (n_qubits,)
+            Fields (dimod sign).
+        J : ndarray of shape (n_couplers,)
+            Couplings of ``layout``'s ``(rows, cols)`` pairs (dimod sign).
+        num_reads : int
+        betas : ndarray of shape (n_sweeps,)
+        initial_state : ndarray of shape (n_qubits,) or None
+            Start of every read (reverse anneal); ``None`` draws random starts.
+        copy_seeds : ndarray of shape (n_copies,), dtype uint64
+
+        Returns
+        -------
+        ndarray of shape (num_reads, n_qubits), dtype int8
+        """
+        if h.size and (h.min() < self.h_range[0] or h.max() > self.h_range[1]):
+            raise param_error(
+                "bqm", owner, f"fields inside h_range {self.h_range}", (float(h.min()), float(h.max()))
+            )
+        if J.size and (J.min() < self.j_range[0] or J.max() > self.j_range[1]):
+            raise param_error(
+                "bqm", owner, f"couplings inside j_range {self.j_range}", (float(J.min()), float(J.max()))
+            )
+        if initial_state is not None:
+            states = np.tile(np.asarray(initial_state, dtype=np.int8), (num_reads, 1))
         else:
-            states = np.empty((num_reads, Q), dtype=np.int8)
-        chain_of, chain_qubits, chain_ptr, cptr = self._chains(labels, qptr)
-        rows = np.concatenate([irow, icol]).astype(np.int64)
-        cols = np.concatenate([icol, irow]).astype(np.int64)
-        by_row = np.lexsort((cols, rows))  # neighbours in sweep order: a copy's sums do not depend on labels
-        indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=Q))].astype(np.int64)
-        values = np.concatenate([qdata, qdata]).astype(np.float64)[by_row]
-        moves = self.sweeps_per_move if self.chains else 0
+            states = np.empty((num_reads, h.size), dtype=np.int8)
+        lay = layout
         anneal_copies(
             states,
             initial_state is None,
-            ldata.astype(np.float64),
-            indptr,
-            cols[by_row],
-            values,
-            qptr,
-            chain_of,
-            chain_qubits,
-            chain_ptr,
-            cptr,
-            self.betas(anneal_schedule, annealing_time),
-            moves,
-            copy_seeds,
+            np.asarray(h, dtype=np.float64),
+            lay.indptr,
+            lay.nbr,
+            np.asarray(J, dtype=np.float64)[lay.entry_coupler],
+            lay.qptr,
+            lay.chain_of,
+            lay.chain_qubits,
+            lay.chain_ptr,
+            lay.cptr,
+            np.asarray(betas, dtype=np.float64),
+            self.sweeps_per_move if lay.has_chains else 0,
+            np.asarray(copy_seeds, dtype=np.uint64),
         )
-        return dimod.SampleSet.from_samples_bqm((states, labels), bqm)
+        return states
 
     def _layout(self, bqm: dimod.BinaryQuadraticModel, owner: str) -> tuple[list, np.ndarray, np.ndarray]:
         """Variables in sweep order (copy after copy), one seed per copy, copy bounds ``qptr``."""
@@ -234,27 +267,69 @@ class AnnealEmulator(dimod.Sampler):
         qptr = np.r_[0, np.cumsum([len(copy) for copy in self.copies])].astype(np.int64)
         return labels, copy_seeds, qptr
 
-    def _chains(self, labels: list, qptr: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Chains in the call's qubit positions: ``chain_of``, ``chain_qubits``, ``chain_ptr``, per-copy ``cptr``.
 
-        Qubits outside every known chain are chains of one. Chains are ordered
-        by their first qubit, so they follow the copies and each copy's sweep order.
+
+@dataclass(frozen=True, eq=False)
+class EmulatorLayout:
+    """A programmed problem's structure in the emulator's qubit order (built once per structure).
+
+    Attributes
+    ----------
+    indptr, nbr : ndarray of int64
+        CSR neighbours of every qubit, sorted by position (so a copy's local
+        field sums do not depend on qubit labels or on the other copies).
+    entry_coupler : ndarray of int64
+        Coupler (index into the ``(rows, cols)`` pairs) of every CSR entry.
+    qptr : ndarray of shape (n_copies + 1,), dtype int64
+    chain_of, chain_qubits, chain_ptr, cptr : ndarray of int64
+        Chain of every qubit, the qubits of every chain, chain bounds, per-copy chain bounds.
+    has_chains : bool
+        Some chain has two or more qubits.
+    """
+
+    indptr: np.ndarray
+    nbr: np.ndarray
+    entry_coupler: np.ndarray
+    qptr: np.ndarray
+    chain_of: np.ndarray
+    chain_qubits: np.ndarray
+    chain_ptr: np.ndarray
+    cptr: np.ndarray
+    has_chains: bool
+
+    @classmethod
+    def build(cls, rows: np.ndarray, cols: np.ndarray, qptr: np.ndarray, chain_of: np.ndarray) -> EmulatorLayout:
+        """Layout of couplers ``(rows[k], cols[k])`` on qubits split into copies at ``qptr``.
+
+        ``chain_of`` (n_qubits,) gives each qubit a chain key (equal keys: one
+        chain, which must lie inside one copy); chains are numbered by their
+        first qubit, so they follow the copies and each copy's sweep order.
         """
-        Q = len(labels)
-        chain_of = np.arange(Q, dtype=np.int64)  # no chains known: every qubit is its own chain
-        if self.chains:
-            position = {v: i for i, v in enumerate(labels)}
-            for chain in self.chains:
-                where = [position[q] for q in chain if q in position]
-                if where:
-                    chain_of[where] = min(where)
-        # renumber chains 0.. in order of their first qubit
-        first, chain_of = np.unique(chain_of, return_inverse=True)
-        chain_of = chain_of.astype(np.int64)
-        order = np.argsort(chain_of, kind="stable")
-        chain_ptr = np.r_[0, np.cumsum(np.bincount(chain_of, minlength=first.size))].astype(np.int64)
-        cptr = np.searchsorted(first, qptr).astype(np.int64)
-        return chain_of, order.astype(np.int64), chain_ptr, cptr
+        Q = chain_of.size
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        both_r, both_c = np.concatenate([rows, cols]), np.concatenate([cols, rows])
+        by_row = np.lexsort((both_c, both_r))
+        indptr = np.r_[0, np.cumsum(np.bincount(both_r, minlength=Q))].astype(np.int64)
+        entry_coupler = np.concatenate([np.arange(rows.size), np.arange(rows.size)])[by_row]
+        keys, inverse = np.unique(chain_of, return_inverse=True)
+        inverse = inverse.ravel().astype(np.int64)
+        first = np.full(keys.size, Q, dtype=np.int64)
+        np.minimum.at(first, inverse, np.arange(Q))
+        rank = np.empty(keys.size, dtype=np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(keys.size)
+        number = rank[inverse]
+        counts = np.bincount(number, minlength=keys.size)
+        return cls(
+            indptr,
+            both_c[by_row].astype(np.int64),
+            entry_coupler.astype(np.int64),
+            np.asarray(qptr, dtype=np.int64),
+            number,
+            np.argsort(number, kind="stable").astype(np.int64),
+            np.r_[0, np.cumsum(counts)].astype(np.int64),
+            np.searchsorted(np.sort(first), np.asarray(qptr)).astype(np.int64),
+            bool(np.any(counts > 1)),
+        )
 
 
 def estimate_timing(num_qubits: int, num_reads: int, kwargs: dict[str, Any]) -> dict[str, float]:
@@ -299,6 +374,13 @@ class DWaveMockSolver(DWaveSolver):
         Emulator inverse temperature at s=1, in programmed units.
     num_sweeps : int, default=100
         Emulator sweeps per anneal.
+    through_dimod : bool, default=False
+        Submit every call as a ``dimod.BinaryQuadraticModel`` through
+        ``MockDWaveSampler.sample`` (the QPU's interface, with its per-coupler
+        structure check) instead of handing the programmed arrays straight to
+        the emulator. Both give the same samples; the array path skips the
+        BQM and sampleset round trip (the couplers are the embedding's, checked
+        against the chip once when the embedding is built).
     **others
         As for :class:`~eqising.solvers.ocean.DWaveSolver` (without ``qpu_solver``).
     """
@@ -309,6 +391,7 @@ class DWaveMockSolver(DWaveSolver):
         "topology_shape": 16,
         "beta": 20.0,
         "num_sweeps": 100,
+        "through_dimod": False,
     }
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -316,6 +399,9 @@ class DWaveMockSolver(DWaveSolver):
         params["topology_shape"] = check_int(params["topology_shape"], "topology_shape", owner, low=2)
         params["beta"] = check_float(params["beta"], "beta", owner, low=0.0, low_open=True)
         params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
+        if not isinstance(params["through_dimod"], (bool, np.bool_)):
+            raise param_error("through_dimod", owner, "a bool", params["through_dimod"])
+        self._layouts: dict[tuple[int, int], EmulatorLayout] = {}
         return super()._check_params(params)
 
     def _make_sampler(self) -> Any:
@@ -336,11 +422,36 @@ class DWaveMockSolver(DWaveSolver):
         return mock
 
     def _sample(self, batch, num_reads, schedule, initial_states, seeds):
-        par = self.parallel_embedding(batch.layer_sizes)
-        self.sampler.substitute_sampler.chains = [
-            labels[chain].tolist() for labels in par.labels for chain in par.base.chains
-        ]
+        if self.params["through_dimod"]:  # the emulator learns the chains from labels
+            par = self.parallel_embedding(batch.layer_sizes)
+            self.sampler.substitute_sampler.chains = [
+                labels[chain].tolist() for labels in par.labels for chain in par.base.chains
+            ]
         return super()._sample(batch, num_reads, schedule, initial_states, seeds)
+
+    def _call(self, par, h, J, state, seeds, kwargs):
+        if self.params["through_dimod"]:
+            return super()._call(par, h, J, state, seeds, kwargs)
+        n = len(seeds)
+        key = (id(par), n)
+        if key not in self._layouts:
+            u, v = par.base.pairs
+            Q = par.base.qubits.size
+            shift = (np.arange(n) * Q)[:, None]
+            chain_of = (par.base.qubit_var[None, :] + (np.arange(n) * Q)[:, None]).ravel()
+            self._layouts[key] = EmulatorLayout.build(
+                (u[None, :] + shift).ravel(), (v[None, :] + shift).ravel(), np.arange(n + 1) * Q, chain_of
+            )
+        emulator = self.sampler.substitute_sampler
+        owner = f"{type(self).__name__}.sample"
+        betas = emulator.betas(kwargs.get("anneal_schedule"), kwargs.get("annealing_time", 20.0))
+        copy_seeds = np.array(
+            [derive(root_seed(seed, "seed", owner), "anneal-emulator", 0) for seed in seeds], dtype=np.uint64
+        )
+        physical = emulator.anneal(self._layouts[key], h, J, kwargs["num_reads"], betas, state, copy_seeds, owner)
+        if state is not None:  # the timing model only asks whether an initial state was given
+            kwargs = dict(kwargs, initial_state=True)
+        return physical, estimate_timing(h.size, kwargs["num_reads"], kwargs)
 
     def _submit(self, bqm: Any, seeds: list[int], copies: list[np.ndarray], kwargs: dict[str, Any]) -> Any:
         emulator = self.sampler.substitute_sampler

@@ -233,6 +233,56 @@ class DWaveSolver(Solver):
         """QPU timing fields of a call, in microseconds."""
         return dict(sampleset.info.get("timing", {}))
 
+    def _call(
+        self,
+        par: ParallelEmbedding,
+        h: np.ndarray,
+        J: np.ndarray,
+        state: np.ndarray | None,
+        seeds: list[int],
+        kwargs: dict[str, Any],
+    ) -> tuple[np.ndarray, dict[str, float]]:
+        """One QPU call on the first ``len(seeds)`` copies.
+
+        Parameters
+        ----------
+        par : ParallelEmbedding
+        h : ndarray of shape (n_copies_used * n_qubits,)
+            Programmed fields, copy after copy (each in ``par.base.qubits`` order).
+        J : ndarray of shape (n_copies_used * n_pairs,)
+            Programmed couplings of ``par.base.pairs``, copy after copy.
+        state : ndarray of shape (n_copies_used * n_qubits,) or None
+            ``initial_state`` of a reverse anneal.
+        seeds : list of int
+            One per copy used.
+        kwargs : dict
+            Sampler parameters (``num_reads``, schedule, ...).
+
+        Returns
+        -------
+        physical : ndarray of shape (num_reads, n_copies_used * n_qubits)
+            Reads in the order of ``h``.
+        timing : dict of str to float
+            The call's QPU timing fields (microseconds).
+        """
+        import dimod
+
+        n = len(seeds)
+        labels = par.labels[:n]
+        u, v = par.base.pairs
+        shift = (np.arange(n) * par.base.qubits.size)[:, None]
+        bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
+            h,
+            ((u[None, :] + shift).ravel(), (v[None, :] + shift).ravel(), J),
+            0.0,
+            dimod.SPIN,
+            variable_order=labels.ravel().tolist(),
+        )
+        if state is not None:
+            kwargs = dict(kwargs, initial_state=dict(zip(labels.ravel().tolist(), state.tolist())))
+        sampleset = self._submit(bqm, seeds, list(labels), kwargs)
+        return _ordered(sampleset, labels.ravel()), self._timing(sampleset, bqm, kwargs)
+
     # ------------------------------------------------------- embedding
     def embedding(self, layer_sizes: tuple[int, ...]) -> ChainEmbedding:
         """The fixed embedding of a network's spin layers (copy 0 of :meth:`parallel_embedding`)."""
@@ -342,33 +392,20 @@ class DWaveSolver(Solver):
             "qpu_calls": 0,
             "qpu_examples": batch.n_problems,
         }
-        u, v = emb.pairs
         n_qubits = emb.qubits.size
         C = par.n_copies
         for size, group in tasks.items():
             for first_task in range(0, len(group), C):
                 call = group[first_task : first_task + C]
-                n = len(call)
-                labels = par.labels[:n]
-                shift = (np.arange(n) * n_qubits)[:, None]
-                bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
-                    np.concatenate([h[b] / scales[b] for b, *_ in call]),
-                    (
-                        (u[None, :] + shift).ravel(),
-                        (v[None, :] + shift).ravel(),
-                        np.concatenate([J / scales[b] for b, *_ in call]),
-                    ),
-                    0.0,
-                    dimod.SPIN,
-                    variable_order=labels.ravel().tolist(),
-                )
                 kwargs = dict(base_kwargs, num_reads=int(size), label=f"eqising {self.name} {schedule.kind}")
-                if reverse:
-                    state = np.concatenate([start[emb.qubit_var] for _, _, start, _ in call])
-                    kwargs["initial_state"] = dict(zip(labels.ravel().tolist(), state.tolist()))
-                call_seeds = [derive(int(seeds[b]), "qpu-call", k) for b, k, _, _ in call]
-                sampleset = self._submit(bqm, call_seeds, list(labels), kwargs)
-                physical = _ordered(sampleset, labels.ravel())
+                physical, timing = self._call(
+                    par,
+                    np.concatenate([h[b] / scales[b] for b, *_ in call]),
+                    np.concatenate([J / scales[b] for b, *_ in call]),
+                    np.concatenate([start[emb.qubit_var] for _, _, start, _ in call]) if reverse else None,
+                    [derive(int(seeds[b]), "qpu-call", k) for b, k, _, _ in call],
+                    kwargs,
+                )
                 if len(physical) != size:
                     raise param_error(
                         "sampler", owner, f"a QPU answer with {size} reads", Described(f"{len(physical)} reads")
@@ -379,7 +416,6 @@ class DWaveSolver(Solver):
                     )
                     spins[b, reads] = logical
                     broken_sum += float(broken.mean(axis=1).sum())
-                timing = self._timing(sampleset, bqm, kwargs)
                 add_costs(
                     cost,
                     {

@@ -100,16 +100,22 @@ def _layered_edges(layer_sizes: tuple[int, ...]) -> list[tuple[int, int]]:
 
 
 def _pegasus_boxes(m: int, n_spins: int, n_edges: int, max_copies: int | None) -> list[tuple[int, int, int]]:
-    """Candidate boxes ``(cx, cy, copies)`` of unit tiles on a Pegasus P(m), most copies first."""
+    """Candidate boxes ``(cx, cy, copies)`` of unit tiles on a Pegasus P(m), most copies first.
+
+    A box must have room for the network by a rule of thumb: a tile holds 24
+    qubits, and an embedding of a dense layered graph needs about
+    ``1.5 * (n_spins + n_edges / 7)`` qubits (minorminer puts about seven
+    logical couplings on a qubit of a Pegasus chain; 1.5 is room to search in).
+    """
     n = m - 1  # tiles per side in which both orientations of qubits have their full range
+    need = 1.5 * (n_spins + n_edges / 7.0)
     boxes = {(n // a, n // b) for a in range(1, n + 1) for b in range(1, n + 1)}
     cap = max_copies if max_copies is not None else n * n
-    found = []
-    for cx, cy in boxes:
-        copies = (n // cx) * (n // cy)
-        # a tile holds 24 qubits and at most ~180 couplers: skip boxes that cannot hold the network
-        if copies >= 2 and 24 * cx * cy >= n_spins and 180 * cx * cy >= n_edges:
-            found.append((cx, cy, copies))
+    found = [
+        (cx, cy, (n // cx) * (n // cy))
+        for cx, cy in boxes
+        if (n // cx) * (n // cy) >= 2 and 24 * cx * cy >= need
+    ]
     return sorted(found, key=lambda b: (-min(b[2], cap), -b[0] * b[1], b))
 
 
@@ -120,8 +126,8 @@ def find_parallel_embeddings(
     *,
     max_copies: int | None = None,
     seed: int = 0,
-    timeout: float = 20.0,
-    attempts: int = 6,
+    timeout: float = 60.0,
+    attempts: int = 4,
 ) -> list[dict[int, list[int]]]:
     """Disjoint copies of the layered embedding on ``graph``, each with the same chains, relabelled.
 
