@@ -54,7 +54,7 @@ def _graph_key(topology: dict, nodes: list, edges: list, layer_sizes: tuple[int,
 
 
 def find_layered_embedding(
-    layer_sizes: tuple[int, ...], graph: Any, *, seed: int = 0, timeout: float = 60.0
+    layer_sizes: tuple[int, ...], graph: Any, *, seed: int = 0, timeout: float = 60.0, thorough: bool = False
 ) -> dict[int, list[int]]:
     """Embed the layered problem graph (complete bipartite between adjacent layers) in ``graph``.
 
@@ -67,6 +67,9 @@ def find_layered_embedding(
         minorminer's random seed (deeper networks).
     timeout : float, default=60.0
         minorminer's time limit in seconds.
+    thorough : bool, default=False
+        For one hidden layer, try minorminer too when busclique finds none
+        (minorminer's chains are often shorter, so it fits smaller regions).
 
     Returns
     -------
@@ -81,7 +84,8 @@ def find_layered_embedding(
         from minorminer import busclique
 
         found = busclique.busgraph_cache(graph).find_biclique_embedding(*layer_sizes)
-        return {int(v): [int(q) for q in chain] for v, chain in found.items()} if found else {}
+        if found or not thorough:
+            return {int(v): [int(q) for q in chain] for v, chain in found.items()} if found else {}
     import minorminer
 
     source = _layered_edges(layer_sizes)
@@ -126,7 +130,7 @@ def find_parallel_embeddings(
     *,
     max_copies: int | None = None,
     seed: int = 0,
-    timeout: float = 60.0,
+    timeout: float = 150.0,
     attempts: int = 4,
 ) -> list[dict[int, list[int]]]:
     """Disjoint copies of the layered embedding on ``graph``, each with the same chains, relabelled.
@@ -196,7 +200,9 @@ def _tiled_pegasus(
 
     for cx, cy, _ in _pegasus_boxes(m, sum(layer_sizes), n_edges, max_copies)[:attempts]:
         box = [q for q, (u, w, _, z) in position.items() if ((w < cx and z < cy) if u == 0 else (w < cy and z < cx))]
-        base = find_layered_embedding(layer_sizes, graph.subgraph(box).copy(), seed=seed, timeout=timeout)
+        base = find_layered_embedding(
+            layer_sizes, graph.subgraph(box).copy(), seed=seed, timeout=timeout, thorough=True
+        )
         if not base:
             continue
         qubits = {q for chain in base.values() for q in chain}
