@@ -55,7 +55,7 @@ def thrml_sampler(batch: IsingBatch, reads: int, betas: np.ndarray, seed: int):
     blocks = [Block(nodes[:n1]), Block(nodes[n1:])]
     fields = jnp.asarray(np.repeat(batch.fields, reads, axis=0), dtype=jnp.float32)  # (B*R, n)
     beta_arr = jnp.asarray(betas, dtype=jnp.float32)
-    one_sweep = SamplingSchedule(n_warmup=0, n_samples=1, steps_per_sample=1)
+    one_sweep = SamplingSchedule(n_warmup=1, n_samples=1, steps_per_sample=1)
 
     def chain(key, bias):
         def program(beta):

@@ -86,25 +86,31 @@ def _anneal_copies_py(
         r = task - c * n_reads
         x = starts[c, r]
         s = states[r]
+        lo, hi = qptr[c], qptr[c + 1]
         if randomize:
-            for q in range(qptr[c], qptr[c + 1]):
+            for q in range(lo, hi):
                 x, u = _uniform(x)
                 s[q] = 1 if u < 0.5 else -1
+        # local fields f_q = h_q + sum_j J_qj s_j of the copy's qubits, kept up to date on every flip
+        f = np.empty(hi - lo)
+        for q in range(lo, hi):
+            acc = h[q]
+            for e in range(indptr[q], indptr[q + 1]):
+                acc += J[e] * s[nbr[e]]
+            f[q - lo] = acc
         for k in range(betas.shape[0]):
             beta = betas[k]
-            for q in range(qptr[c], qptr[c + 1]):
-                f = h[q]
+            for q in range(lo, hi):
+                delta = -2.0 * s[q] * f[q - lo]
+                if delta > 0.0:
+                    if beta * delta > _NEVER:
+                        continue
+                    x, u = _uniform(x)
+                    if u >= np.exp(-beta * delta):
+                        continue
+                s[q] = -s[q]
                 for e in range(indptr[q], indptr[q + 1]):
-                    f += J[e] * s[nbr[e]]
-                delta = -2.0 * s[q] * f
-                if delta <= 0.0:
-                    s[q] = -s[q]
-                    continue
-                if beta * delta > _NEVER:
-                    continue
-                x, u = _uniform(x)
-                if u < np.exp(-beta * delta):
-                    s[q] = -s[q]
+                    f[nbr[e] - lo] += 2.0 * J[e] * s[q]
             if moves > 0 and (k + 1) % moves == 0:
                 for ch in range(cptr[c], cptr[c + 1]):
                     if chain_ptr[ch + 1] - chain_ptr[ch] < 2:
@@ -112,11 +118,11 @@ def _anneal_copies_py(
                     total = 0.0
                     for i in range(chain_ptr[ch], chain_ptr[ch + 1]):
                         q = chain_qubits[i]
-                        f = h[q]
+                        inner = 0.0  # the part of the field from the chain itself, unchanged by the flip
                         for e in range(indptr[q], indptr[q + 1]):
-                            if chain_of[nbr[e]] != ch:
-                                f += J[e] * s[nbr[e]]
-                        total += s[q] * f
+                            if chain_of[nbr[e]] == ch:
+                                inner += J[e] * s[nbr[e]]
+                        total += s[q] * (f[q - lo] - inner)
                     delta = -2.0 * total
                     accept = delta <= 0.0
                     if not accept and beta * delta <= _NEVER:
@@ -124,7 +130,10 @@ def _anneal_copies_py(
                         accept = u < np.exp(-beta * delta)
                     if accept:
                         for i in range(chain_ptr[ch], chain_ptr[ch + 1]):
-                            s[chain_qubits[i]] = -s[chain_qubits[i]]
+                            q = chain_qubits[i]
+                            s[q] = -s[q]
+                            for e in range(indptr[q], indptr[q + 1]):
+                                f[nbr[e] - lo] += 2.0 * J[e] * s[q]
 
 
 @functools.cache
