@@ -14,6 +14,17 @@ Two problems, same sweeps, same reads, same geometric inverse-temperature schedu
   neighbours on average), ours :class:`~eqising.solvers.AnnealingSampler`
   (sequential Metropolis, like neal) against neal on the same BQM.
 
+- ``peers`` (``--only peers``): the mnist-shaped batch, same sweeps, same reads,
+  at one fixed inverse temperature (``--beta``) and annealed (geometric
+  ``default_beta_range``), for ours, neal (Metropolis and Gibbs, one thread and
+  a thread pool), thrml (JAX block Gibbs, chains vmapped, timed after
+  compilation) and dwave-pytorch-plugin's BlockSampler (torch CPU, Gibbs, one
+  model per problem since its biases are per model). At the fixed temperature
+  every sampler's mean energy is printed with its standard error (over
+  problems x reads): equal means within about 2 standard errors say the
+  samplers draw the same distribution. Peers are the ``bench`` extra
+  (``pip install 'eqising[bench]'``, and torch as ``pip install torch==2.13.0``).
+
 Prints spin updates per second, the ratio, mean and minimum energies, and an
 estimate of the machine's limit (measured float32 matmul peak and memory
 bandwidth against the flops and bytes a spin update needs). Wall-clock
@@ -138,6 +149,68 @@ def bench_mnist(args) -> None:
     machine_limit(batch, r_ours["rate"])
 
 
+def bench_peers(args) -> None:
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _peers import neal_spins, plugin_models, plugin_spins, thrml_sampler
+
+    from eqising.solvers import AnnealSchedule
+
+    batch = mnist_batch(args.data_dir, args.problems, args.weights, args.seed)
+    B, R, N, S = batch.n_problems, args.reads, batch.n_spins, args.sweeps
+    updates = B * R * N * S
+    hot, cold = default_beta_range(batch)
+    hot, cold = float(hot.mean()), float(cold.mean())  # one schedule for every sampler and problem
+    modes = {
+        f"fixed beta={args.beta:g}": (AnnealSchedule.constant(args.beta, S), np.full(S, args.beta)),
+        f"annealed beta {hot:.3g} -> {cold:.3g}": (
+            AnnealSchedule(num_sweeps=S, beta_range=(hot, cold)), np.geomspace(hot, cold, S)
+        ),
+    }
+    models = plugin_models(batch)
+    def run_mode(mode: str, schedule: AnnealSchedule, betas: np.ndarray) -> float:
+        print(f"\n## peers, {mode}: {B} problems x {R} reads, {N} spins, {S} sweeps, weights {args.weights}\n")
+        print("| sampler | wall ms | M spin-updates/s | CPU ms | mean E +- s.e. | ours / it |\n|---|---:|---:|---:|---:|---:|")
+        rows = []
+
+        def add(name, seconds, spins, _rows=rows):
+            E = batch.energies(spins)
+            _rows.append((name, seconds, CPU[-1], E.mean(), E.std(ddof=1) / np.sqrt(E.size)))
+
+        solver = AnnealingSolver()
+        solver.sample(batch.select(slice(0, 2)), num_reads=R, schedule=schedule, seed=0)  # compile
+        t, out = best_of(lambda: solver.sample(batch, num_reads=R, schedule=schedule, seed=args.seed), args.repeats)
+        add(f"eqising annealing, heat-bath ({numba.config.NUMBA_NUM_THREADS} threads)", t, out.spins)
+        for criterion in ("Metropolis", "Gibbs"):
+            for threads in args.neal_threads:
+                t, spins = best_of(lambda c=criterion, k=threads: neal_spins(batch, R, betas, c, k), args.repeats)
+                add(f"neal {criterion}, {threads} thread(s), BQM build included", t, spins)
+        thrml = thrml_sampler(batch, R, betas, args.seed)
+        start = time.perf_counter()
+        thrml()
+        compile_s = time.perf_counter() - start
+        t, spins = best_of(thrml, args.repeats)
+        add(f"thrml block Gibbs, chains vmapped (JIT {compile_s:.1f} s not counted)", t, spins)
+        t, spins = best_of(lambda: plugin_spins(batch, R, betas, args.seed, models), 1)
+        add("dwave-pytorch-plugin BlockSampler Gibbs, one model per problem (build not counted)", t, spins)
+        ours_rate = updates / rows[0][1]
+        for name, seconds, cpu, mean, se in rows:
+            rate = updates / seconds
+            print(f"| {name} | {seconds * 1e3:9.1f} | {rate / 1e6:9.1f} | {cpu * 1e3:9.1f} | {mean:10.3f} +- {se:.3f} | "
+                  f"{ours_rate / rate:6.1f}x |")
+        if mode.startswith("fixed"):
+            mean0, se0 = rows[0][3], rows[0][4]
+            for name, _, _, mean, se in rows[1:]:
+                z = (mean0 - mean) / np.hypot(se0, se)
+                print(f"ours vs {name}: difference {mean0 - mean:+.3f} = {z:+.1f} combined s.e.")
+        return ours_rate
+
+    rates = [run_mode(mode, schedule, betas) for mode, (schedule, betas) in modes.items()]
+    machine_limit(batch, rates[0])
+
+
 def bench_sparse(args) -> None:
     rng = np.random.default_rng(args.seed)
     n, deg = 1000, args.degree
@@ -195,7 +268,8 @@ def main() -> None:
     p.add_argument("--degree", type=float, default=16.0)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--only", choices=["mnist", "sparse"], default=None)
+    p.add_argument("--beta", type=float, default=1.0, help="inverse temperature of the fixed-temperature peers run")
+    p.add_argument("--only", choices=["mnist", "sparse", "peers"], default=None)
     args = p.parse_args()
     # numba.get_num_threads() would start numba's threads before eqising's first kernel picks the
     # layer, so the thread count is read from the configuration and the layer reported at the end
@@ -204,6 +278,8 @@ def main() -> None:
         bench_mnist(args)
     if args.only in (None, "sparse"):
         bench_sparse(args)
+    if args.only == "peers":
+        bench_peers(args)
     print(f"\nthreading layer: {numba.threading_layer()}")
 
 

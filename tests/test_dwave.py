@@ -30,7 +30,10 @@ def mock(tmp_path, **params):
 
 
 def spy(monkeypatch, solver):
-    """Record (bqm, kwargs, sampleset) of every call that reaches the (mock) QPU sampler."""
+    """Record (bqm, kwargs, sampleset) of every call that reaches the (mock) QPU sampler.
+
+    The mock must route its calls through the sampler (``through_dimod=True``)."""
+    assert solver.params.get("through_dimod", True)
     calls = []
     sampler = solver.sampler
     original = sampler.sample
@@ -49,13 +52,13 @@ def test_embedding_is_found_once_and_reused_from_disk(tmp_path, monkeypatch):
     import eqising.solvers.ocean.embedding as embedding
 
     searches = []
-    original = embedding.find_layered_embedding
+    original = embedding.find_parallel_embeddings
 
     def counting(*args, **kwargs):
         searches.append(args[0])
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(embedding, "find_layered_embedding", counting)
+    monkeypatch.setattr(embedding, "find_parallel_embeddings", counting)
     rng = np.random.default_rng(0)
     batch = random_batch((6, 4), 3, rng)
     solver = mock(tmp_path)
@@ -93,7 +96,7 @@ def test_network_that_does_not_fit_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize("chain_strength", [None, 0.3])
 def test_logical_samples_decoded_from_chains_are_the_returned_spins(tmp_path, monkeypatch, chain_strength):
     batch = random_batch((6, 4), 3, np.random.default_rng(2))
-    solver = mock(tmp_path, chain_strength=chain_strength, beta=2.0)
+    solver = mock(tmp_path, chain_strength=chain_strength, beta=2.0, max_copies=1, through_dimod=True)
     calls = spy(monkeypatch, solver)
     out = solver.sample(batch, num_reads=8, seed=3)
     emb = solver.embedding((6, 4))
@@ -115,7 +118,7 @@ def test_logical_samples_decoded_from_chains_are_the_returned_spins(tmp_path, mo
 @pytest.mark.parametrize("h_scale, j_scale", [(0.1, 0.1), (1.0, 1.0), (10.0, 3.0)])
 def test_scaling_keeps_every_bias_inside_the_ranges(tmp_path, monkeypatch, h_scale, j_scale):
     batch = random_batch((6, 4), 4, np.random.default_rng(4), j_scale=j_scale, h_scale=h_scale)
-    solver = mock(tmp_path)
+    solver = mock(tmp_path, through_dimod=True)
     calls = spy(monkeypatch, solver)
     out = solver.sample(batch, num_reads=1, seed=0)
     props = solver.sampler.properties
@@ -133,7 +136,7 @@ def test_scaling_keeps_every_bias_inside_the_ranges(tmp_path, monkeypatch, h_sca
 
 def test_fixed_scale_is_applied_or_rejected(tmp_path, monkeypatch):
     batch = random_batch((6, 4), 2, np.random.default_rng(5), j_scale=0.2, h_scale=0.2)
-    solver = mock(tmp_path, scale=2.0, chain_strength=1.0)
+    solver = mock(tmp_path, scale=2.0, chain_strength=1.0, through_dimod=True)
     calls = spy(monkeypatch, solver)
     solver.sample(batch, num_reads=1, seed=0)
     emb = solver.embedding((6, 4))
@@ -161,11 +164,12 @@ def test_emulator_rejects_out_of_range_biases_like_a_qpu():
 def test_reverse_anneal_parameters_reach_the_sampler(tmp_path, monkeypatch):
     rng = np.random.default_rng(6)
     batch = random_batch((6, 4), 2, rng)
-    solver = mock(tmp_path, reverse_ramp_time=7.0)
     init = np.array(
         [[[1] * 10, [-1] * 10, [1, -1] * 5], [[1, -1] * 5, [-1] * 10, [1, -1] * 5]], dtype=np.int8
     )
-    # problem 0: three start states -> three calls of 1 read; problem 1: two reads share one -> 2 calls
+    # one problem per call (max_copies=1): problem 0: three start states -> three calls of 1 read;
+    # problem 1: two reads share one -> 2 calls
+    solver = mock(tmp_path, reverse_ramp_time=7.0, max_copies=1, through_dimod=True)
     calls = spy(monkeypatch, solver)
     solver.sample(
         batch, num_reads=3, schedule=AnnealSchedule("reverse", reheat=0.6), initial_states=init, seed=2
@@ -265,7 +269,7 @@ def test_qpu_cost_model_and_its_accounting(tmp_path, monkeypatch):
     assert t10["qpu_access_time"] == pytest.approx(t0["qpu_access_time"] + 10 * per_read)
     assert t10["qpu_programming_time"] + t10["qpu_sampling_time"] == pytest.approx(t10["qpu_access_time"])
     batch = random_batch((6, 4), 3, np.random.default_rng(10))
-    solver = mock(tmp_path)
+    solver = mock(tmp_path, max_copies=1, through_dimod=True)
     calls = spy(monkeypatch, solver)
     out = solver.sample(batch, num_reads=4, seed=0)
     expected = sum(estimate_timing(len(bqm), 4, kw)["qpu_access_time"] for bqm, kw, _ in calls) * 1e-6
@@ -293,7 +297,8 @@ def test_dwave_path_up_to_the_network_call(tmp_path, monkeypatch):
 
     monkeypatch.setattr(dwave.system, "DWaveSampler", fake_sampler)
     solver = make_solver(
-        "dwave", {"qpu_solver": "Advantage_system4.1", "timeout": 30.0, "embedding_cache": str(tmp_path)}
+        "dwave",
+        {"qpu_solver": "Advantage_system4.1", "timeout": 30.0, "embedding_cache": str(tmp_path), "max_copies": 1},
     )
     calls = spy(monkeypatch, solver)
     batch = random_batch((6, 4), 2, np.random.default_rng(11))
@@ -322,7 +327,7 @@ def test_dwave_without_a_token_is_a_clear_error(tmp_path, monkeypatch):
 def test_timeouts_are_retried_a_bounded_number_of_times(tmp_path, monkeypatch):
     from dwave.cloud.exceptions import PollingTimeout
 
-    solver = mock(tmp_path, retries=2)
+    solver = mock(tmp_path, retries=2, through_dimod=True)
     attempts = []
 
     def timing_out(bqm, **kwargs):
@@ -361,3 +366,141 @@ def test_timeouts_are_retried_a_bounded_number_of_times(tmp_path, monkeypatch):
 def test_bad_dwave_params(params, name):
     with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of solver 'dwave'"):
         make_solver("dwave", params)
+
+
+# ------------------------------------------------------ several problems per call
+@pytest.mark.parametrize("layer_sizes", [(6, 4), (3, 4, 3)])
+def test_parallel_embeddings_are_disjoint_valid_copies(tmp_path, layer_sizes):
+    from dwave.embedding import is_valid_embedding
+
+    solver = mock(tmp_path)
+    par = solver.parallel_embedding(layer_sizes)
+    assert par.n_copies >= 2
+    assert np.unique(par.labels).size == par.labels.size  # no qubit in two copies
+    offsets = np.concatenate([[0], np.cumsum(layer_sizes)])
+    source = [
+        (offsets[l] + i, offsets[l + 1] + j)
+        for l in range(len(layer_sizes) - 1)
+        for i in range(layer_sizes[l])
+        for j in range(layer_sizes[l + 1])
+    ]
+    graph = solver.sampler.to_networkx_graph()
+    for labels in par.labels:
+        copy = {v: labels[chain].tolist() for v, chain in enumerate(par.base.chains)}
+        assert is_valid_embedding(copy, source, graph)
+    # cached: a new solver reads the same copies back; max_copies caps them
+    again = mock(tmp_path).parallel_embedding(layer_sizes)
+    np.testing.assert_array_equal(again.labels, par.labels)
+    assert mock(tmp_path, max_copies=2).parallel_embedding(layer_sizes).n_copies == 2
+    assert mock(tmp_path, max_copies=1).parallel_embedding(layer_sizes).n_copies == 1
+
+
+def test_one_call_anneals_several_problems_and_decodes_each_copy(tmp_path, monkeypatch):
+    solver = mock(tmp_path, beta=2.0, through_dimod=True)
+    par = solver.parallel_embedding((6, 4))
+    batch = random_batch((6, 4), par.n_copies + 1, np.random.default_rng(14))
+    calls = spy(monkeypatch, solver)
+    out = solver.sample(batch, num_reads=8, seed=3)
+    assert [len(bqm) for bqm, _, _ in calls] == [par.n_copies * par.base.qubits.size, par.base.qubits.size]
+    assert out.info["cost"]["qpu_calls"] == 2 and out.info["cost"]["qpu_examples"] == batch.n_problems
+    assert out.info["diagnostics"]["copies_per_call"] == pytest.approx(batch.n_problems / 2)
+    assert out.info["diagnostics"]["qpu_access_seconds_per_example"] == pytest.approx(
+        out.info["cost"]["qpu_access_seconds"] / batch.n_problems
+    )
+    first = _ordered(calls[0][2], par.labels.ravel())
+    Q = par.base.qubits.size
+    for b in range(par.n_copies):  # problem b on copy b of the first call
+        physical = first[:, b * Q : (b + 1) * Q]
+        for v, chain in enumerate(par.base.chains):
+            values = physical[:, chain]
+            intact = np.all(values == values[:, :1], axis=1)
+            np.testing.assert_array_equal(out.spins[b, intact, v], values[intact, 0])
+            assert np.all(np.any(values == out.spins[b, :, v, None], axis=1))
+    # each copy's fields are its own problem's, scaled by its own scale into the ranges
+    linear, (_, _, quadratic) = batch.to_dimod_arrays()
+    h, J = par.base.embed(linear, quadratic, out.info["diagnostics"]["chain_strength"])
+    bqm = calls[0][0]
+    (hlo, hhi), (jlo, jhi) = solver.sampler.properties["h_range"], solver.sampler.properties["j_range"]
+    for b in range(par.n_copies):
+        programmed = np.array([bqm.linear[q] for q in par.labels[b]])
+        scale = np.max(np.abs(h[b])) / hhi
+        ratio = programmed / h[b]
+        assert np.allclose(ratio, ratio[0]) and 1 / ratio[0] >= scale * (1 - 1e-9)
+        assert programmed.min() >= hlo - 1e-12 and programmed.max() <= hhi + 1e-12
+    assert all(jlo - 1e-12 <= J <= jhi + 1e-12 for J in bqm.quadratic.values())
+
+
+def test_array_path_and_dimod_path_give_the_same_samples(tmp_path):
+    batch = random_batch((3, 4, 3), 5, np.random.default_rng(15))
+    fast, slow = mock(tmp_path, beta=3.0), mock(tmp_path, beta=3.0, through_dimod=True)
+    a = fast.sample(batch, num_reads=6, seed=4)
+    b = slow.sample(batch, num_reads=6, seed=4)
+    np.testing.assert_array_equal(a.spins, b.spins)
+    ra = fast.sample(batch, num_reads=6, schedule=AnnealSchedule("reverse"), initial_states=a.spins, seed=5)
+    rb = slow.sample(batch, num_reads=6, schedule=AnnealSchedule("reverse"), initial_states=a.spins, seed=5)
+    np.testing.assert_array_equal(ra.spins, rb.spins)
+    assert a.info["cost"] == pytest.approx(b.info["cost"]) and ra.info["cost"] == pytest.approx(rb.info["cost"])
+
+
+def test_several_problems_per_call_sample_as_one_per_call(tmp_path):
+    """A problem's reads in a full call equal its reads alone in a call of one copy (forward and
+    reverse anneals), and the QPU access time per example falls about as the number of copies."""
+    batch = random_batch((3, 4), 1, np.random.default_rng(16), j_scale=0.4, h_scale=0.4)
+    solver = mock(tmp_path, beta=1.0, num_sweeps=30)
+    n = solver.parallel_embedding((3, 4)).n_copies
+    wide = IsingBatch(batch.layer_sizes, batch.couplings, np.repeat(batch.fields, 2 * n, axis=0))
+    seeds = np.arange(2 * n)
+    full = solver.sample(wide, num_reads=5, seed=seeds)
+    init = full.spins[:, ::-1]
+    back = solver.sample(wide, num_reads=5, schedule=AnnealSchedule("reverse"), initial_states=init, seed=seeds)
+    for j in range(2 * n):
+        alone = solver.sample(wide.select([j]), num_reads=5, seed=seeds[[j]])
+        np.testing.assert_array_equal(alone.spins[0], full.spins[j])
+        alone = solver.sample(
+            wide.select([j]), num_reads=5, schedule=AnnealSchedule("reverse"), initial_states=init[[j]],
+            seed=seeds[[j]],
+        )
+        np.testing.assert_array_equal(alone.spins[0], back.spins[j])
+    one = mock(tmp_path, beta=1.0, num_sweeps=30, max_copies=1).sample(wide, num_reads=5, seed=seeds)
+    per_many = full.info["diagnostics"]["qpu_access_seconds_per_example"]
+    per_one = one.info["diagnostics"]["qpu_access_seconds_per_example"]
+    assert full.info["cost"]["qpu_calls"] == 2 and one.info["cost"]["qpu_calls"] == 2 * n
+    assert per_one > 0.8 * n * per_many
+
+
+def test_emulator_samples_boltzmann_at_fixed_s():
+    """At a fixed inverse temperature (every sweep at s), single-qubit and chain moves sample the
+    Boltzmann distribution of the programmed problem: 4 logical spins on chains of 2 (8 qubits),
+    two disjoint copies in one call."""
+
+    class Fixed(AnnealEmulator):
+        def betas(self, anneal_schedule, annealing_time):
+            return np.full(self.num_sweeps, 0.9)
+
+    rng = np.random.default_rng(17)
+    chains = [[0, 1], [2, 3], [4, 5], [6, 7]]
+    linear = {q: rng.uniform(-0.5, 0.5) for q in range(8)}
+    quadratic = {(2 * a, 2 * a + 1): -0.8 for a in range(4)}  # chains
+    quadratic.update({(1, 2): 0.6, (3, 4): -0.5, (5, 6): 0.4, (0, 7): 0.7, (1, 6): -0.3})
+    bqm = dimod.BinaryQuadraticModel(linear, quadratic, 0.0, "SPIN")
+    both = dimod.BinaryQuadraticModel("SPIN")
+    both.update(bqm)
+    both.update(bqm.relabel_variables({q: q + 100 for q in range(8)}, inplace=False))
+    emulator = Fixed(num_sweeps=40, sweeps_per_move=2)
+    emulator.chains = chains + [[q + 100 for q in c] for c in chains]
+    emulator.copies = [list(range(8)), [q + 100 for q in range(8)]]
+    emulator.seed = [3, 4]
+    out = emulator.sample(both, num_reads=6000, auto_scale=False, answer_mode="raw")
+    exact = dimod.ExactSolver().sample(bqm)
+    weights = np.exp(-0.9 * exact.record.energy)
+    p = weights / weights.sum()
+    exact_p = {tuple(s): w for s, w in zip(exact.record.sample.tolist(), p)}
+    # the distance sampling noise alone gives: exact draws of 6,000 reads
+    draws = np.random.default_rng(0).multinomial(6000, p, size=200) / 6000
+    noise = 0.5 * np.abs(draws - p).sum(axis=1)
+    for copy in emulator.copies:
+        reads = out.record.sample[:, [list(out.variables).index(q) for q in copy]]
+        keys, counts = np.unique(reads, axis=0, return_counts=True)
+        observed = {tuple(k): c / len(reads) for k, c in zip(keys.tolist(), counts)}
+        tv = 0.5 * sum(abs(observed.get(s, 0.0) - p) for s, p in exact_p.items())
+        assert tv < 1.25 * noise.max(), (tv, noise.mean())

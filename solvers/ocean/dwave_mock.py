@@ -29,37 +29,44 @@ What differs from a real QPU (also in the README):
 
 from __future__ import annotations
 
-import functools
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import dimod
 import numpy as np
 
-from ..._validation import check_float, check_int, param_error
-from ...seeding import generator, root_seed
+from ..._validation import Described, check_float, check_int, param_error
+from ...seeding import derive, root_seed
 from ..schedule import (
     anneal_fraction_to_beta,
     anneal_fractions,
     forward_anneal_schedule,
     is_reverse_anneal_schedule,
 )
+from ._emulator_kernel import anneal_copies
 from .dwave_solver import DWaveSolver
 
-__all__ = ["AnnealEmulator", "DWaveMockSolver", "estimate_timing"]
+__all__ = ["AnnealEmulator", "DWaveMockSolver", "EmulatorLayout", "estimate_timing"]
 
 
 class AnnealEmulator(dimod.Sampler):
     """A stand-in for QPU sampling: simulated annealing that follows QPU anneal parameters.
 
     Each anneal plays the ``s(t)`` schedule as ``num_sweeps`` sequential Metropolis
-    sweeps (a numba kernel) at inverse temperatures ``beta * 100 ** (s - 1)``. When the
-    chains of the embedding are known (:attr:`chains`), every ``sweeps_per_move``
-    sweeps are followed by whole-chain Metropolis flips: a chain then moves as
-    one logical spin, as it does when a QPU tunnels, instead of freezing as soon
-    as single-qubit flips against the chain coupling stop being accepted.
-    Both moves satisfy detailed balance, so at a fixed ``s`` the emulator samples
-    the Boltzmann distribution of the programmed problem at that inverse temperature.
+    sweeps at inverse temperatures ``beta * 100 ** (s - 1)``. When the chains of
+    the embedding are known (:attr:`chains`), every ``sweeps_per_move`` sweeps are
+    followed by whole-chain Metropolis flips: a chain then moves as one logical
+    spin, as it does when a QPU tunnels, instead of freezing as soon as
+    single-qubit flips against the chain coupling stop being accepted. Both
+    moves satisfy detailed balance, so at a fixed ``s`` the emulator samples the
+    Boltzmann distribution of the programmed problem at that inverse temperature.
+
+    One call anneals every read of every copy (:attr:`copies`, the disjoint
+    parallel embeddings programmed together) in one compiled, multithreaded
+    kernel (:mod:`._emulator_kernel`); each (copy, read) draws from its own
+    stream, seeded from the copy's seed, so a copy's reads do not depend on the
+    other copies of the call.
 
     Parameters
     ----------
@@ -74,11 +81,16 @@ class AnnealEmulator(dimod.Sampler):
 
     Attributes
     ----------
-    seed : int or None
-        Seed of the next call (set before each call by :class:`DWaveMockSolver`);
-        the call draws from ``eqising.seeding.generator(seed, "anneal-emulator")``.
+    seed : int, sequence of int, or None
+        Seed of the next call (set before each call by :class:`DWaveMockSolver`):
+        one per copy when :attr:`copies` is set, else one for the call (copy ``c``
+        then draws from ``eqising.seeding.derive(seed, "anneal-emulator", c)``).
     chains : list of list or None
-        Qubit labels of every chain of the embedding in use (set by :class:`DWaveMockSolver`).
+        Qubit labels of every chain of the embedding(s) in use (set by :class:`DWaveMockSolver`).
+    copies : list of sequence or None
+        Qubit labels of every copy, each in its sweep order; every variable of
+        the problem belongs to exactly one. ``None``: the whole problem is one copy,
+        swept in its variable order.
     """
 
     parameters = None
@@ -94,8 +106,9 @@ class AnnealEmulator(dimod.Sampler):
     ) -> None:
         self.beta, self.num_sweeps, self.sweeps_per_move = beta, num_sweeps, sweeps_per_move
         self.h_range, self.j_range = tuple(h_range), tuple(j_range)
-        self.seed: int | None = None
+        self.seed: Any = None
         self.chains: list | None = None
+        self.copies: list | None = None
         self.parameters = {
             k: []
             for k in (
@@ -141,22 +154,6 @@ class AnnealEmulator(dimod.Sampler):
             raise param_error(
                 "auto_scale", owner, "False (the emulator programs the problem as given)", auto_scale
             )
-        labels = list(bqm.variables)
-        ldata, (irow, icol, qdata), _ = bqm.to_numpy_vectors(variable_order=labels)
-        if ldata.size and (ldata.min() < self.h_range[0] or ldata.max() > self.h_range[1]):
-            raise param_error(
-                "bqm",
-                owner,
-                f"fields inside h_range {self.h_range}",
-                (float(ldata.min()), float(ldata.max())),
-            )
-        if qdata.size and (qdata.min() < self.j_range[0] or qdata.max() > self.j_range[1]):
-            raise param_error(
-                "bqm",
-                owner,
-                f"couplings inside j_range {self.j_range}",
-                (float(qdata.min()), float(qdata.max())),
-            )
         reverse = is_reverse_anneal_schedule(anneal_schedule)
         if reverse and initial_state is None:
             raise param_error(
@@ -169,91 +166,170 @@ class AnnealEmulator(dimod.Sampler):
                 "True (the emulator restarts every read from initial_state)",
                 reinitialize_state,
             )
-        rng = generator(root_seed(self.seed, "seed", owner), "anneal-emulator")
-        Q = len(labels)
-        if initial_state is not None:
-            states = np.tile(np.array([initial_state[v] for v in labels], dtype=np.int8), (num_reads, 1))
-        else:
-            states = (2 * rng.integers(0, 2, size=(num_reads, Q)) - 1).astype(np.int8)
-        betas = self.betas(anneal_schedule, annealing_time)
-        chain_of = np.arange(Q, dtype=np.int64)  # no chains known: every qubit is its own chain
+        labels, copy_seeds, qptr = self._layout(bqm, owner)
+        ldata, (irow, icol, qdata), _ = bqm.to_numpy_vectors(variable_order=labels)
+        chain_of = np.arange(len(labels), dtype=np.int64)  # no chains known: every qubit is its own chain
         if self.chains:
             position = {v: i for i, v in enumerate(labels)}
-            for c, chain in enumerate(self.chains):
-                for q in chain:
-                    if q in position:
-                        chain_of[position[q]] = Q + c
-        order = np.argsort(chain_of, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, np.diff(chain_of[order]) != 0, True])
-        rows = np.concatenate([irow, icol]).astype(np.int64)
-        cols = np.concatenate([icol, irow]).astype(np.int64)
-        vals = np.concatenate([qdata, qdata])
-        by_row = np.argsort(rows, kind="stable")
-        indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=Q))].astype(np.int64)
-        h, nbr, J = ldata.astype(np.float64), cols[by_row], vals[by_row].astype(np.float64)
-        bounds = bounds.astype(np.int64)
-        moves = self.sweeps_per_move if self.chains else 0
-        n_rounds = 0 if moves == 0 else len(betas) // moves
-        for r in range(num_reads):
-            _kernel()(
-                states[r],
-                h,
-                indptr,
-                nbr,
-                J,
-                chain_of,
-                order,
-                bounds,
-                betas,
-                moves,
-                rng.random((len(betas), Q)),
-                rng.random((max(n_rounds, 1), len(bounds) - 1)),
-            )
+            for chain in self.chains:
+                where = [position[q] for q in chain if q in position]
+                chain_of[where] = min(where, default=0)
+        layout = EmulatorLayout.build(irow, icol, qptr, chain_of)
+        start = None
+        if initial_state is not None:
+            start = np.fromiter((initial_state[v] for v in labels), dtype=np.int8, count=len(labels))
+        states = self.anneal(
+            layout, ldata, qdata, num_reads, self.betas(anneal_schedule, annealing_time), start, copy_seeds, owner
+        )
         return dimod.SampleSet.from_samples_bqm((states, labels), bqm)
 
+    def anneal(
+        self,
+        layout: EmulatorLayout,
+        h: np.ndarray,
+        J: np.ndarray,
+        num_reads: int,
+        betas: np.ndarray,
+        initial_state: np.ndarray | None,
+        copy_seeds: np.ndarray,
+        owner: str = "AnnealEmulator.anneal",
+    ) -> np.ndarray:
+        """The array core of :meth:`sample`: anneal every read of every copy of a programmed problem.
 
-def _anneal_read_py(s, h, indptr, nbr, J, chain_of, order, bounds, betas, moves, u_spin, u_chain):
-    """One read: Metropolis sweeps over ``betas`` (dimod sign), whole-chain flips every ``moves`` sweeps.
+        Parameters
+        ----------
+        layout : EmulatorLayout
+            Couplers, copies and chains, in the call's qubit order.
+        h : ndarray of shape (n_qubits,)
+            Fields (dimod sign).
+        J : ndarray of shape (n_couplers,)
+            Couplings of ``layout``'s ``(rows, cols)`` pairs (dimod sign).
+        num_reads : int
+        betas : ndarray of shape (n_sweeps,)
+        initial_state : ndarray of shape (n_qubits,) or None
+            Start of every read (reverse anneal); ``None`` draws random starts.
+        copy_seeds : ndarray of shape (n_copies,), dtype uint64
 
-    ``s`` (int8, n_qubits) is updated in place. Chains are the runs of ``order``
-    delimited by ``bounds``; ``chain_of`` gives each qubit's chain id.
+        Returns
+        -------
+        ndarray of shape (num_reads, n_qubits), dtype int8
+        """
+        if h.size and (h.min() < self.h_range[0] or h.max() > self.h_range[1]):
+            raise param_error(
+                "bqm", owner, f"fields inside h_range {self.h_range}", (float(h.min()), float(h.max()))
+            )
+        if J.size and (J.min() < self.j_range[0] or J.max() > self.j_range[1]):
+            raise param_error(
+                "bqm", owner, f"couplings inside j_range {self.j_range}", (float(J.min()), float(J.max()))
+            )
+        if initial_state is not None:
+            states = np.tile(np.asarray(initial_state, dtype=np.int8), (num_reads, 1))
+        else:
+            states = np.empty((num_reads, h.size), dtype=np.int8)
+        lay = layout
+        anneal_copies(
+            states,
+            initial_state is None,
+            np.asarray(h, dtype=np.float64),
+            lay.indptr,
+            lay.nbr,
+            np.asarray(J, dtype=np.float64)[lay.entry_coupler],
+            lay.qptr,
+            lay.chain_of,
+            lay.chain_qubits,
+            lay.chain_ptr,
+            lay.cptr,
+            np.asarray(betas, dtype=np.float64),
+            self.sweeps_per_move if lay.has_chains else 0,
+            np.asarray(copy_seeds, dtype=np.uint64),
+        )
+        return states
+
+    def _layout(self, bqm: dimod.BinaryQuadraticModel, owner: str) -> tuple[list, np.ndarray, np.ndarray]:
+        """Variables in sweep order (copy after copy), one seed per copy, copy bounds ``qptr``."""
+        if self.copies is None:
+            labels = list(bqm.variables)
+            seed = root_seed(self.seed, "seed", owner)
+            return labels, np.array([derive(seed, "anneal-emulator", 0)], dtype=np.uint64), np.array(
+                [0, len(labels)], dtype=np.int64
+            )
+        labels = [v for copy in self.copies for v in copy]
+        if len(labels) != len(bqm.variables) or set(labels) != set(bqm.variables):
+            raise param_error(
+                "copies", owner, "qubit lists that partition the problem's variables", Described("other lists")
+            )
+        seeds = [self.seed] * len(self.copies) if np.ndim(self.seed) == 0 else list(self.seed)
+        if len(seeds) != len(self.copies):
+            raise param_error("seed", owner, f"one seed per copy ({len(self.copies)})", self.seed)
+        copy_seeds = np.array(
+            [derive(root_seed(s, "seed", owner), "anneal-emulator", 0) for s in seeds], dtype=np.uint64
+        )
+        qptr = np.r_[0, np.cumsum([len(copy) for copy in self.copies])].astype(np.int64)
+        return labels, copy_seeds, qptr
+
+
+
+@dataclass(frozen=True, eq=False)
+class EmulatorLayout:
+    """A programmed problem's structure in the emulator's qubit order (built once per structure).
+
+    Attributes
+    ----------
+    indptr, nbr : ndarray of int64
+        CSR neighbours of every qubit, sorted by position (so a copy's local
+        field sums do not depend on qubit labels or on the other copies).
+    entry_coupler : ndarray of int64
+        Coupler (index into the ``(rows, cols)`` pairs) of every CSR entry.
+    qptr : ndarray of shape (n_copies + 1,), dtype int64
+    chain_of, chain_qubits, chain_ptr, cptr : ndarray of int64
+        Chain of every qubit, the qubits of every chain, chain bounds, per-copy chain bounds.
+    has_chains : bool
+        Some chain has two or more qubits.
     """
-    Q = s.shape[0]
-    for k in range(betas.shape[0]):
-        beta = betas[k]
-        for q in range(Q):
-            f = h[q]
-            for e in range(indptr[q], indptr[q + 1]):
-                f += J[e] * s[nbr[e]]
-            delta = -2.0 * s[q] * f
-            if delta <= 0.0 or u_spin[k, q] < np.exp(-beta * delta):
-                s[q] = -s[q]
-        if moves > 0 and (k + 1) % moves == 0:
-            rnd = (k + 1) // moves - 1
-            for c in range(bounds.shape[0] - 1):
-                if bounds[c + 1] - bounds[c] < 2:
-                    continue  # single qubits were just swept
-                own = chain_of[order[bounds[c]]]
-                total = 0.0
-                for i in range(bounds[c], bounds[c + 1]):
-                    q = order[i]
-                    f = h[q]
-                    for e in range(indptr[q], indptr[q + 1]):
-                        if chain_of[nbr[e]] != own:
-                            f += J[e] * s[nbr[e]]
-                    total += s[q] * f
-                delta = -2.0 * total
-                if delta <= 0.0 or u_chain[rnd, c] < np.exp(-beta * delta):
-                    for i in range(bounds[c], bounds[c + 1]):
-                        s[order[i]] = -s[order[i]]
 
+    indptr: np.ndarray
+    nbr: np.ndarray
+    entry_coupler: np.ndarray
+    qptr: np.ndarray
+    chain_of: np.ndarray
+    chain_qubits: np.ndarray
+    chain_ptr: np.ndarray
+    cptr: np.ndarray
+    has_chains: bool
 
-@functools.cache
-def _kernel() -> Any:
-    """The read kernel, compiled by numba on first use (not at import)."""
-    from .._numba_cache import cached_njit
+    @classmethod
+    def build(cls, rows: np.ndarray, cols: np.ndarray, qptr: np.ndarray, chain_of: np.ndarray) -> EmulatorLayout:
+        """Layout of couplers ``(rows[k], cols[k])`` on qubits split into copies at ``qptr``.
 
-    return cached_njit(nogil=True)(_anneal_read_py)
+        ``chain_of`` (n_qubits,) gives each qubit a chain key (equal keys: one
+        chain, which must lie inside one copy); chains are numbered by their
+        first qubit, so they follow the copies and each copy's sweep order.
+        """
+        Q = chain_of.size
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        both_r, both_c = np.concatenate([rows, cols]), np.concatenate([cols, rows])
+        by_row = np.lexsort((both_c, both_r))
+        indptr = np.r_[0, np.cumsum(np.bincount(both_r, minlength=Q))].astype(np.int64)
+        entry_coupler = np.concatenate([np.arange(rows.size), np.arange(rows.size)])[by_row]
+        keys, inverse = np.unique(chain_of, return_inverse=True)
+        inverse = inverse.ravel().astype(np.int64)
+        first = np.full(keys.size, Q, dtype=np.int64)
+        np.minimum.at(first, inverse, np.arange(Q))
+        rank = np.empty(keys.size, dtype=np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(keys.size)
+        number = rank[inverse]
+        counts = np.bincount(number, minlength=keys.size)
+        return cls(
+            indptr,
+            both_c[by_row].astype(np.int64),
+            entry_coupler.astype(np.int64),
+            np.asarray(qptr, dtype=np.int64),
+            number,
+            np.argsort(number, kind="stable").astype(np.int64),
+            np.r_[0, np.cumsum(counts)].astype(np.int64),
+            np.searchsorted(np.sort(first), np.asarray(qptr)).astype(np.int64),
+            bool(np.any(counts > 1)),
+        )
 
 
 def estimate_timing(num_qubits: int, num_reads: int, kwargs: dict[str, Any]) -> dict[str, float]:
@@ -298,6 +374,13 @@ class DWaveMockSolver(DWaveSolver):
         Emulator inverse temperature at s=1, in programmed units.
     num_sweeps : int, default=100
         Emulator sweeps per anneal.
+    through_dimod : bool, default=False
+        Submit every call as a ``dimod.BinaryQuadraticModel`` through
+        ``MockDWaveSampler.sample`` (the QPU's interface, with its per-coupler
+        structure check) instead of handing the programmed arrays straight to
+        the emulator. Both give the same samples; the array path skips the
+        BQM and sampleset round trip (the couplers are the embedding's, checked
+        against the chip once when the embedding is built).
     **others
         As for :class:`~eqising.solvers.ocean.DWaveSolver` (without ``qpu_solver``).
     """
@@ -308,6 +391,7 @@ class DWaveMockSolver(DWaveSolver):
         "topology_shape": 16,
         "beta": 20.0,
         "num_sweeps": 100,
+        "through_dimod": False,
     }
 
     def _check_params(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -315,6 +399,9 @@ class DWaveMockSolver(DWaveSolver):
         params["topology_shape"] = check_int(params["topology_shape"], "topology_shape", owner, low=2)
         params["beta"] = check_float(params["beta"], "beta", owner, low=0.0, low_open=True)
         params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
+        if not isinstance(params["through_dimod"], (bool, np.bool_)):
+            raise param_error("through_dimod", owner, "a bool", params["through_dimod"])
+        self._layouts: dict[tuple[int, int], EmulatorLayout] = {}
         return super()._check_params(params)
 
     def _make_sampler(self) -> Any:
@@ -335,13 +422,41 @@ class DWaveMockSolver(DWaveSolver):
         return mock
 
     def _sample(self, batch, num_reads, schedule, initial_states, seeds):
-        emb = self.embedding(batch.layer_sizes)
-        self.sampler.substitute_sampler.chains = [emb.qubits[chain].tolist() for chain in emb.chains]
+        if self.params["through_dimod"]:  # the emulator learns the chains from labels
+            par = self.parallel_embedding(batch.layer_sizes)
+            self.sampler.substitute_sampler.chains = [
+                labels[chain].tolist() for labels in par.labels for chain in par.base.chains
+            ]
         return super()._sample(batch, num_reads, schedule, initial_states, seeds)
 
-    def _submit(self, bqm: Any, seed: int, kwargs: dict[str, Any]) -> Any:
-        self.sampler.substitute_sampler.seed = seed
-        return super()._submit(bqm, seed, kwargs)
+    def _call(self, par, h, J, state, seeds, kwargs):
+        if self.params["through_dimod"]:
+            return super()._call(par, h, J, state, seeds, kwargs)
+        n = len(seeds)
+        key = (id(par), n)
+        if key not in self._layouts:
+            u, v = par.base.pairs
+            Q = par.base.qubits.size
+            shift = (np.arange(n) * Q)[:, None]
+            chain_of = (par.base.qubit_var[None, :] + (np.arange(n) * Q)[:, None]).ravel()
+            self._layouts[key] = EmulatorLayout.build(
+                (u[None, :] + shift).ravel(), (v[None, :] + shift).ravel(), np.arange(n + 1) * Q, chain_of
+            )
+        emulator = self.sampler.substitute_sampler
+        owner = f"{type(self).__name__}.sample"
+        betas = emulator.betas(kwargs.get("anneal_schedule"), kwargs.get("annealing_time", 20.0))
+        copy_seeds = np.array(
+            [derive(root_seed(seed, "seed", owner), "anneal-emulator", 0) for seed in seeds], dtype=np.uint64
+        )
+        physical = emulator.anneal(self._layouts[key], h, J, kwargs["num_reads"], betas, state, copy_seeds, owner)
+        if state is not None:  # the timing model only asks whether an initial state was given
+            kwargs = dict(kwargs, initial_state=True)
+        return physical, estimate_timing(h.size, kwargs["num_reads"], kwargs)
+
+    def _submit(self, bqm: Any, seeds: list[int], copies: list[np.ndarray], kwargs: dict[str, Any]) -> Any:
+        emulator = self.sampler.substitute_sampler
+        emulator.seed, emulator.copies = seeds, [copy.tolist() for copy in copies]
+        return super()._submit(bqm, seeds, copies, kwargs)
 
     def _timing(self, sampleset: Any, bqm: Any, kwargs: dict[str, Any]) -> dict[str, float]:
         return estimate_timing(len(bqm), kwargs["num_reads"], kwargs)

@@ -1,36 +1,48 @@
 """The D-Wave QPU as an eqising solver (``dwave.system.DWaveSampler``).
 
-Every problem of a batch is one QPU call on a fixed embedding:
+Several problems of a batch share one QPU call, on disjoint copies of a fixed
+embedding:
 
-1. the embedding of the network's layer sizes on the QPU graph is found once
-   and cached on disk (:mod:`eqising.solvers.ocean.embedding`);
+1. the embedding of the network's layer sizes on the QPU graph is found once,
+   with as many disjoint copies as fit (``max_copies``), and cached on disk
+   (:mod:`eqising.solvers.ocean.embedding`); every copy has the same chains and
+   couplers, relabelled (on Pegasus, a box of tiles translated over the chip);
 2. fields are spread over chains, couplings over the couplers between chains,
    chains are held by ``-chain_strength`` couplers (``chain_strength`` in
    logical units, default dwave's uniform torque compensation);
-3. the embedded problem is divided by a scale factor so that every field is
-   inside the QPU's ``h_range`` and every coupling inside its ``j_range``, and
-   submitted with ``auto_scale=False`` (the programmed Hamiltonian is then
-   known exactly: the logical inverse temperature is the QPU's divided by the
-   scale, so the scale is reported);
+3. each copy's embedded problem is divided by its own scale factor so that
+   every field is inside the QPU's ``h_range`` and every coupling inside its
+   ``j_range``, and the call is submitted with ``auto_scale=False`` (the
+   programmed Hamiltonian is then known exactly: a problem's logical inverse
+   temperature is the QPU's divided by its scale, so the mean scale is
+   reported). One call programs one Hamiltonian, but the copies share no
+   coupler, so per-copy scales are just different biases on different qubits:
+   a problem is programmed exactly as it would be alone, and its temperature
+   does not depend on which problems share its call (a common scale would make
+   every problem as cold as the one with the largest biases allows);
 4. free phase: a forward anneal of ``annealing_time`` microseconds; nudged
    phase: a reverse anneal from each free read (``anneal_schedule``
    ``[[0, 1], [t, s], [2t, 1]]`` with ``s = reheat``, the one ``reheat`` of
    :mod:`eqising.solvers.schedule` mapped by
    :func:`~eqising.solvers.schedule.reheat_to_anneal_fraction`;
-   ``initial_state``, ``reinitialize_state=True``), one call per distinct
-   initial state;
+   ``initial_state``, ``reinitialize_state=True``); a problem's reads are
+   grouped by distinct initial state, and groups with the same number of reads
+   are packed onto the copies of one call (``initial_state`` covers every copy);
 5. reads are decoded from chains by ``weighted_random`` (majority vote is
    biased towards +1 on even chains); the chain-break fraction, the scale and
    the effective temperature of the logical samples are reported in
    ``info['diagnostics']``, and the QPU time from the timing fields in
    ``info['cost']`` (``qpu_access_seconds``, ``qpu_programming_seconds``,
-   ``qpu_sampling_seconds``, ``qpu_calls``).
+   ``qpu_sampling_seconds``, ``qpu_calls``, and ``qpu_examples``, the problems
+   annealed); ``info['diagnostics']`` also has ``qpu_access_seconds_per_example``
+   and ``copies_per_call``.
 
-Randomness: call ``k`` of problem ``b`` is submitted with the seed
-``eqising.seeding.derive(seeds[b], "qpu-call", k)`` (used by the offline
-emulator; a QPU's randomness is physical) and its chains are decoded with
+Randomness: group ``k`` of problem ``b`` (its reads from one initial state;
+the one group of a forward anneal) is submitted with the seed
+``eqising.seeding.derive(seeds[b], "qpu-call", k)`` for its copy (used by the
+offline emulator; a QPU's randomness is physical) and decoded with
 ``eqising.seeding.generator(seeds[b], "qpu-decode", k)``, so a problem's
-samples do not depend on the rest of the batch.
+samples do not depend on the rest of the batch or on the copy it lands on.
 
 A real run needs a D-Wave API token (``DWAVE_API_TOKEN`` or ``dwave setup``).
 """
@@ -48,7 +60,7 @@ from ...ising import IsingBatch
 from ...seeding import derive, generator
 from ..base import Solver, SolverCapabilities, SpinSamples, add_costs
 from ..schedule import QPU_SCHEDULE_DEFAULTS, AnnealSchedule, check_reheat, reverse_anneal_schedule
-from .embedding import ChainEmbedding, default_cache_dir, load_or_find_embedding
+from .embedding import ChainEmbedding, ParallelEmbedding, default_cache_dir, load_or_find_parallel_embeddings
 
 __all__ = ["DWaveSolver", "DWaveTimeoutError", "DWaveUnavailableError", "fit_scale"]
 
@@ -111,6 +123,9 @@ class DWaveSolver(Solver):
         wins; :func:`~eqising.solvers.schedule.reheat_to_anneal_fraction`).
     reverse_ramp_time : float, default=10.0
         Microseconds from s=1 down to ``reheat`` and again back up.
+    max_copies : int or None, default=None
+        Problems per QPU call: at most this many disjoint copies of the
+        embedding; ``None`` is as many as fit on the chip, 1 is one problem per call.
     embedding_cache : str or None, default=None
         Folder of cached embeddings; ``None`` is :func:`~eqising.solvers.ocean.embedding.default_cache_dir`.
     timeout : float, default=300.0
@@ -131,6 +146,7 @@ class DWaveSolver(Solver):
         "chain_strength": None,
         "scale": None,
         **QPU_SCHEDULE_DEFAULTS,
+        "max_copies": None,
         "embedding_cache": None,
         "timeout": 300.0,
         "retries": 2,
@@ -150,10 +166,12 @@ class DWaveSolver(Solver):
             params[name] = check_float(params[name], name, owner, low=0.0, low_open=True)
         params["reheat"] = check_reheat(params["reheat"], owner)
         params["retries"] = check_int(params["retries"], "retries", owner, low=0)
+        if params["max_copies"] is not None:
+            params["max_copies"] = check_int(params["max_copies"], "max_copies", owner, low=1)
         if params["embedding_cache"] is not None and not isinstance(params["embedding_cache"], (str, Path)):
             raise param_error("embedding_cache", owner, "None or a folder path", params["embedding_cache"])
         self._sampler: Any = None
-        self._embeddings: dict[tuple[int, ...], ChainEmbedding] = {}
+        self._embeddings: dict[tuple[int, ...], ParallelEmbedding] = {}
         return params
 
     # ----------------------------------------------------------- the QPU
@@ -188,10 +206,11 @@ class DWaveSolver(Solver):
             self._sampler = self._make_sampler()
         return self._sampler
 
-    def _submit(self, bqm: Any, seed: int, kwargs: dict[str, Any]) -> Any:
+    def _submit(self, bqm: Any, seeds: list[int], copies: list[np.ndarray], kwargs: dict[str, Any]) -> Any:
         """One QPU call, retried at most ``retries`` times after a timeout; returns the resolved sampleset.
 
-        ``seed`` is unused by a real QPU (its randomness is physical); the mock's emulator uses it.
+        ``seeds`` (one per copy) and ``copies`` (each copy's qubit labels) are
+        unused by a real QPU (its randomness is physical); the mock's emulator uses them.
         """
         from dwave.cloud.api.exceptions import RequestTimeout
         from dwave.cloud.exceptions import PollingTimeout
@@ -214,19 +233,75 @@ class DWaveSolver(Solver):
         """QPU timing fields of a call, in microseconds."""
         return dict(sampleset.info.get("timing", {}))
 
+    def _call(
+        self,
+        par: ParallelEmbedding,
+        h: np.ndarray,
+        J: np.ndarray,
+        state: np.ndarray | None,
+        seeds: list[int],
+        kwargs: dict[str, Any],
+    ) -> tuple[np.ndarray, dict[str, float]]:
+        """One QPU call on the first ``len(seeds)`` copies.
+
+        Parameters
+        ----------
+        par : ParallelEmbedding
+        h : ndarray of shape (n_copies_used * n_qubits,)
+            Programmed fields, copy after copy (each in ``par.base.qubits`` order).
+        J : ndarray of shape (n_copies_used * n_pairs,)
+            Programmed couplings of ``par.base.pairs``, copy after copy.
+        state : ndarray of shape (n_copies_used * n_qubits,) or None
+            ``initial_state`` of a reverse anneal.
+        seeds : list of int
+            One per copy used.
+        kwargs : dict
+            Sampler parameters (``num_reads``, schedule, ...).
+
+        Returns
+        -------
+        physical : ndarray of shape (num_reads, n_copies_used * n_qubits)
+            Reads in the order of ``h``.
+        timing : dict of str to float
+            The call's QPU timing fields (microseconds).
+        """
+        import dimod
+
+        n = len(seeds)
+        labels = par.labels[:n]
+        u, v = par.base.pairs
+        shift = (np.arange(n) * par.base.qubits.size)[:, None]
+        bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
+            h,
+            ((u[None, :] + shift).ravel(), (v[None, :] + shift).ravel(), J),
+            0.0,
+            dimod.SPIN,
+            variable_order=labels.ravel().tolist(),
+        )
+        if state is not None:
+            kwargs = dict(kwargs, initial_state=dict(zip(labels.ravel().tolist(), state.tolist())))
+        sampleset = self._submit(bqm, seeds, list(labels), kwargs)
+        return _ordered(sampleset, labels.ravel()), self._timing(sampleset, bqm, kwargs)
+
     # ------------------------------------------------------- embedding
     def embedding(self, layer_sizes: tuple[int, ...]) -> ChainEmbedding:
-        """The fixed embedding of a network's spin layers (found once, cached in memory and on disk)."""
+        """The fixed embedding of a network's spin layers (copy 0 of :meth:`parallel_embedding`)."""
+        return self.parallel_embedding(layer_sizes).base
+
+    def parallel_embedding(self, layer_sizes: tuple[int, ...]) -> ParallelEmbedding:
+        """The disjoint copies of the network's embedding (found once, cached in memory and on disk)."""
         if layer_sizes not in self._embeddings:
             sampler = self.sampler
             graph = sampler.to_networkx_graph()
             cache = self.params["embedding_cache"]
-            chains = load_or_find_embedding(
+            owner = f"{type(self).__name__}.sample"
+            copies = load_or_find_parallel_embeddings(
                 layer_sizes,
                 graph,
                 dict(sampler.properties.get("topology", {})),
                 default_cache_dir() if cache is None else Path(cache),
-                owner=f"{type(self).__name__}.sample",
+                owner=owner,
+                max_copies=self.params["max_copies"],
             )
             probe = IsingBatch(
                 layer_sizes,
@@ -234,9 +309,7 @@ class DWaveSolver(Solver):
                 np.zeros((1, sum(layer_sizes))),
             )
             _, (rows, cols, _) = probe.to_dimod_arrays()
-            self._embeddings[layer_sizes] = ChainEmbedding.build(
-                chains, rows, cols, sampler.edgelist, f"{type(self).__name__}.sample"
-            )
+            self._embeddings[layer_sizes] = ParallelEmbedding.build(copies, rows, cols, sampler.edgelist, owner)
         return self._embeddings[layer_sizes]
 
     # ------------------------------------------------------------ sample
@@ -269,7 +342,8 @@ class DWaveSolver(Solver):
                 Described("an array"),
             )
         props = self.sampler.properties
-        emb = self.embedding(batch.layer_sizes)
+        par = self.parallel_embedding(batch.layer_sizes)
+        emb = par.base
         linear, (rows, cols, quadratic) = batch.to_dimod_arrays()
         chain_strength = p["chain_strength"]
         if chain_strength is None:
@@ -291,8 +365,6 @@ class DWaveSolver(Solver):
             )
         else:
             scales = np.full(batch.n_problems, p["scale"])
-        u, v = emb.pairs
-        labels = emb.qubits
         base_kwargs: dict[str, Any] = {"auto_scale": False, "answer_mode": "raw"}
         if reverse:
             reheat = schedule.reheat if schedule.reheat is not None else p["reheat"]
@@ -300,37 +372,50 @@ class DWaveSolver(Solver):
             base_kwargs.update(anneal_schedule=schedule_points, reinitialize_state=True)
         else:
             base_kwargs["annealing_time"] = p["annealing_time"]
-        spins = np.empty((batch.n_problems, num_reads, batch.n_spins), dtype=np.int8)
-        broken_fraction: list[np.ndarray] = []
-        cost = {"qpu_access_seconds": 0.0, "qpu_programming_seconds": 0.0, "qpu_sampling_seconds": 0.0, "qpu_calls": 0}
+        # tasks: (problem, group k, start state or None, read indices); same-size groups share calls
+        tasks: dict[int, list[tuple[int, int, np.ndarray | None, np.ndarray]]] = {}
         for b in range(batch.n_problems):
-            bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
-                h[b] / scales[b], (u, v, J / scales[b]), 0.0, dimod.SPIN, variable_order=labels
-            )
             if reverse:
                 starts, which = np.unique(initial_states[b], axis=0, return_inverse=True)
-                groups = [(starts[g], np.flatnonzero(which.ravel() == g)) for g in range(len(starts))]
+                which = which.ravel()
+                for k in range(len(starts)):
+                    reads = np.flatnonzero(which == k)
+                    tasks.setdefault(reads.size, []).append((b, k, starts[k], reads))
             else:
-                groups = [(None, np.arange(num_reads))]
-            for k, (start, reads) in enumerate(groups):
-                kwargs = dict(
-                    base_kwargs, num_reads=int(reads.size), label=f"eqising {self.name} {schedule.kind}"
+                tasks.setdefault(num_reads, []).append((b, 0, None, np.arange(num_reads)))
+        spins = np.empty((batch.n_problems, num_reads, batch.n_spins), dtype=np.int8)
+        broken_sum = 0.0
+        cost = {
+            "qpu_access_seconds": 0.0,
+            "qpu_programming_seconds": 0.0,
+            "qpu_sampling_seconds": 0.0,
+            "qpu_calls": 0,
+            "qpu_examples": batch.n_problems,
+        }
+        n_qubits = emb.qubits.size
+        C = par.n_copies
+        for size, group in tasks.items():
+            for first_task in range(0, len(group), C):
+                call = group[first_task : first_task + C]
+                kwargs = dict(base_kwargs, num_reads=int(size), label=f"eqising {self.name} {schedule.kind}")
+                physical, timing = self._call(
+                    par,
+                    np.concatenate([h[b] / scales[b] for b, *_ in call]),
+                    np.concatenate([J / scales[b] for b, *_ in call]),
+                    np.concatenate([start[emb.qubit_var] for _, _, start, _ in call]) if reverse else None,
+                    [derive(int(seeds[b]), "qpu-call", k) for b, k, _, _ in call],
+                    kwargs,
                 )
-                if start is not None:
-                    kwargs["initial_state"] = dict(zip(labels.tolist(), start[emb.qubit_var].tolist()))
-                sampleset = self._submit(bqm, derive(int(seeds[b]), "qpu-call", k), kwargs)
-                physical = _ordered(sampleset, labels)
-                if len(physical) != reads.size:
+                if len(physical) != size:
                     raise param_error(
-                        "sampler",
-                        owner,
-                        f"a QPU answer with {reads.size} reads",
-                        Described(f"{len(physical)} reads"),
+                        "sampler", owner, f"a QPU answer with {size} reads", Described(f"{len(physical)} reads")
                     )
-                logical, broken = emb.decode(physical, generator(int(seeds[b]), "qpu-decode", k))
-                spins[b, reads] = logical
-                broken_fraction.append(broken.mean(axis=1))
-                timing = self._timing(sampleset, bqm, kwargs)
+                for i, (b, k, _, reads) in enumerate(call):
+                    logical, broken = emb.decode(
+                        physical[:, i * n_qubits : (i + 1) * n_qubits], generator(int(seeds[b]), "qpu-decode", k)
+                    )
+                    spins[b, reads] = logical
+                    broken_sum += float(broken.mean(axis=1).sum())
                 add_costs(
                     cost,
                     {
@@ -341,9 +426,11 @@ class DWaveSolver(Solver):
                     },
                 )
         diagnostics = {
-            "chain_break_fraction": float(np.concatenate(broken_fraction).mean()),
+            "chain_break_fraction": broken_sum / (batch.n_problems * num_reads),
             "scale": float(scales.mean()),
             "chain_strength": float(chain_strength),
+            "copies_per_call": sum(len(group) for group in tasks.values()) / max(cost["qpu_calls"], 1),
+            "qpu_access_seconds_per_example": cost["qpu_access_seconds"] / batch.n_problems,
         }
         info = {"cost": cost, "diagnostics": diagnostics, "schedule": schedule.kind, "spin_updates": 0}
         return SpinSamples(spins, batch.energies(spins), info)
@@ -351,7 +438,10 @@ class DWaveSolver(Solver):
 
 def _ordered(sampleset: Any, labels: np.ndarray) -> np.ndarray:
     """Reads of a physical sampleset as an array of shape (n_reads, n_qubits) in ``labels`` order."""
-    position = {q: i for i, q in enumerate(sampleset.variables)}
     record = sampleset.record
     rows = np.repeat(np.arange(len(record)), record.num_occurrences)
+    variables = np.asarray(list(sampleset.variables))
+    if variables.shape == labels.shape and np.array_equal(variables, labels):
+        return record.sample[rows]
+    position = {q: i for i, q in enumerate(variables.tolist())}
     return record.sample[rows][:, [position[q] for q in labels.tolist()]]

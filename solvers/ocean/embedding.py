@@ -1,7 +1,12 @@
 """Fixed minor embeddings of layered networks on a QPU graph, found once and cached on disk.
 
 A layered network's problem graph depends only on its layer sizes, so one
-embedding serves every problem of a training run. It is found once per
+embedding serves every problem of a training run. Several problems can share
+one QPU call on disjoint copies of the embedding
+(:func:`find_parallel_embeddings`, :class:`ParallelEmbedding`): on a Pegasus
+chip the network is embedded once inside a box of unit tiles and the box is
+translated over the chip, so every copy has exactly the same chains and
+couplers, relabelled. It is found once per
 (QPU graph, layer sizes) -- a busclique biclique embedding for one hidden
 layer (two spin layers), minorminer for deeper networks -- and kept in memory
 and as JSON in a cache folder, so later runs do not search again.
@@ -25,7 +30,15 @@ import numpy as np
 
 from ..._validation import Described, param_error
 
-__all__ = ["ChainEmbedding", "default_cache_dir", "find_layered_embedding", "load_or_find_embedding"]
+__all__ = [
+    "ChainEmbedding",
+    "ParallelEmbedding",
+    "default_cache_dir",
+    "find_layered_embedding",
+    "find_parallel_embeddings",
+    "load_or_find_embedding",
+    "load_or_find_parallel_embeddings",
+]
 
 
 def default_cache_dir() -> Path:
@@ -41,7 +54,7 @@ def _graph_key(topology: dict, nodes: list, edges: list, layer_sizes: tuple[int,
 
 
 def find_layered_embedding(
-    layer_sizes: tuple[int, ...], graph: Any, *, seed: int = 0, timeout: float = 60.0
+    layer_sizes: tuple[int, ...], graph: Any, *, seed: int = 0, timeout: float = 60.0, thorough: bool = False
 ) -> dict[int, list[int]]:
     """Embed the layered problem graph (complete bipartite between adjacent layers) in ``graph``.
 
@@ -54,6 +67,9 @@ def find_layered_embedding(
         minorminer's random seed (deeper networks).
     timeout : float, default=60.0
         minorminer's time limit in seconds.
+    thorough : bool, default=False
+        For one hidden layer, try minorminer too when busclique finds none
+        (minorminer's chains are often shorter, so it fits smaller regions).
 
     Returns
     -------
@@ -68,18 +84,198 @@ def find_layered_embedding(
         from minorminer import busclique
 
         found = busclique.busgraph_cache(graph).find_biclique_embedding(*layer_sizes)
-        return {int(v): [int(q) for q in chain] for v, chain in found.items()} if found else {}
+        if found or not thorough:
+            return {int(v): [int(q) for q in chain] for v, chain in found.items()} if found else {}
     import minorminer
 
+    source = _layered_edges(layer_sizes)
+    found = minorminer.find_embedding(source, graph.edges, random_seed=seed, timeout=timeout)
+    return {int(v): [int(q) for q in chain] for v, chain in found.items()} if len(found) == n else {}
+
+
+def _layered_edges(layer_sizes: tuple[int, ...]) -> list[tuple[int, int]]:
     offsets = np.concatenate([[0], np.cumsum(layer_sizes)])
-    source = [
+    return [
         (int(offsets[l] + i), int(offsets[l + 1] + j))
         for l in range(len(layer_sizes) - 1)
         for i in range(layer_sizes[l])
         for j in range(layer_sizes[l + 1])
     ]
-    found = minorminer.find_embedding(source, graph.edges, random_seed=seed, timeout=timeout)
-    return {int(v): [int(q) for q in chain] for v, chain in found.items()} if len(found) == n else {}
+
+
+def _pegasus_boxes(m: int, n_spins: int, n_edges: int, max_copies: int | None) -> list[tuple[int, int, int]]:
+    """Candidate boxes ``(cx, cy, copies)`` of unit tiles on a Pegasus P(m), most copies first.
+
+    A box must have room for the network by a rule of thumb: a tile holds 24
+    qubits, and an embedding of a dense layered graph needs about
+    ``1.5 * (n_spins + n_edges / 7)`` qubits (minorminer puts about seven
+    logical couplings on a qubit of a Pegasus chain; 1.5 is room to search in).
+    """
+    n = m - 1  # tiles per side in which both orientations of qubits have their full range
+    need = 1.5 * (n_spins + n_edges / 7.0)
+    boxes = {(n // a, n // b) for a in range(1, n + 1) for b in range(1, n + 1)}
+    cap = max_copies if max_copies is not None else n * n
+    found = [
+        (cx, cy, (n // cx) * (n // cy))
+        for cx, cy in boxes
+        if (n // cx) * (n // cy) >= 2 and 24 * cx * cy >= need
+    ]
+    return sorted(found, key=lambda b: (-min(b[2], cap), -b[0] * b[1], b))
+
+
+def find_parallel_embeddings(
+    layer_sizes: tuple[int, ...],
+    graph: Any,
+    topology: dict,
+    *,
+    max_copies: int | None = None,
+    seed: int = 0,
+    timeout: float = 150.0,
+    attempts: int = 4,
+) -> list[dict[int, list[int]]]:
+    """Disjoint copies of the layered embedding on ``graph``, each with the same chains, relabelled.
+
+    On a Pegasus graph (``topology['type'] == 'pegasus'``) the network is
+    embedded inside a box of ``cx x cy`` unit tiles (Pegasus coordinates: a
+    vertical qubit ``(0, w, k, z)`` is in the box when ``w < cx`` and ``z < cy``,
+    a horizontal one ``(1, w, k, z)`` when ``w < cy`` and ``z < cx``), and the
+    box is translated by whole tiles (``w, z`` shifted), which maps couplers to
+    couplers. Copies whose qubits or couplers are missing from ``graph`` (a
+    chip's inactive qubits) are dropped. Boxes are tried from the most copies
+    down (at most ``attempts`` searches, minorminer's ``timeout`` each); if no
+    box holds two copies, or on another topology, the result is the one
+    embedding of :func:`find_layered_embedding` on the whole graph.
+
+    Parameters
+    ----------
+    layer_sizes : tuple of int
+    graph : networkx.Graph
+    topology : dict
+        ``sampler.properties['topology']`` (``type``, ``shape``).
+    max_copies : int or None, default=None
+        At most this many copies; ``None``: as many as fit.
+    seed, timeout, attempts
+        Search settings.
+
+    Returns
+    -------
+    list of dict of int to list of int
+        One embedding per copy (empty list if none was found); copy ``c``'s
+        chain of variable ``v`` is copy 0's chain with every qubit translated,
+        qubit for qubit.
+    """
+    if max_copies != 1 and topology.get("type") == "pegasus" and topology.get("shape"):
+        copies = _tiled_pegasus(layer_sizes, graph, int(topology["shape"][0]), max_copies, seed, timeout, attempts)
+        if len(copies) >= 2:
+            return copies
+    one = find_layered_embedding(layer_sizes, graph, seed=seed)
+    return [one] if one else []
+
+
+def _tiled_pegasus(
+    layer_sizes: tuple[int, ...],
+    graph: Any,
+    m: int,
+    max_copies: int | None,
+    seed: int,
+    timeout: float,
+    attempts: int,
+) -> list[dict[int, list[int]]]:
+    from dwave.graphs import pegasus_coordinates
+
+    coords = pegasus_coordinates(m)
+    nodes = set(graph.nodes)
+    position = {q: coords.linear_to_pegasus(q) for q in nodes}
+    edges = {(min(a, b), max(a, b)) for a, b in graph.edges}
+    n_edges = len(_layered_edges(layer_sizes))
+    n = m - 1
+
+    def shift(q: int, dx: int, dy: int) -> int | None:
+        u, w, k, z = position[q]
+        w, z = (w + dx, z + dy) if u == 0 else (w + dy, z + dx)
+        if not (0 <= w < m and 0 <= z < m - 1):
+            return None
+        moved = coords.pegasus_to_linear((u, w, k, z))
+        return moved if moved in nodes else None
+
+    for cx, cy, _ in _pegasus_boxes(m, sum(layer_sizes), n_edges, max_copies)[:attempts]:
+        box = [q for q, (u, w, _, z) in position.items() if ((w < cx and z < cy) if u == 0 else (w < cy and z < cx))]
+        base = find_layered_embedding(
+            layer_sizes, graph.subgraph(box).copy(), seed=seed, timeout=timeout, thorough=True
+        )
+        if not base:
+            continue
+        qubits = {q for chain in base.values() for q in chain}
+        used = [(a, b) for a, b in edges if a in qubits and b in qubits]  # chain and inter-chain couplers
+        copies = []
+        for i in range(n // cx):
+            for j in range(n // cy):
+                image = {q: shift(q, i * cx, j * cy) for q in qubits}
+                if any(q is None for q in image.values()):
+                    continue
+                if all((min(image[a], image[b]), max(image[a], image[b])) in edges for a, b in used):
+                    copies.append({v: [image[q] for q in chain] for v, chain in base.items()})
+        if max_copies is not None:
+            copies = copies[:max_copies]
+        if len(copies) >= 2:
+            return copies
+    return []
+
+
+def load_or_find_parallel_embeddings(
+    layer_sizes: tuple[int, ...],
+    graph: Any,
+    topology: dict,
+    cache_dir: Path | None,
+    *,
+    owner: str,
+    max_copies: int | None = None,
+    seed: int = 0,
+) -> list[dict[int, list[int]]]:
+    """The cached parallel embeddings of ``layer_sizes`` on ``graph`` (:func:`find_parallel_embeddings`).
+
+    ``max_copies=1`` is the single embedding of :func:`load_or_find_embedding`
+    (same cache file). Other values are cached in their own file.
+
+    Raises
+    ------
+    InvalidParameterError
+        When the network does not fit the graph.
+    """
+    if max_copies == 1:
+        return [load_or_find_embedding(layer_sizes, graph, topology, cache_dir, owner=owner, seed=seed)]
+    key = _graph_key(topology, list(graph.nodes), list(graph.edges), layer_sizes)
+    cap = "all" if max_copies is None else str(max_copies)
+    path = None if cache_dir is None else Path(cache_dir) / f"{key}-copies-{cap}.json"
+    if path is not None and path.is_file():
+        data = json.loads(path.read_text())
+        return [{int(v): list(chain) for v, chain in copy.items()} for copy in data["copies"]]
+    copies = find_parallel_embeddings(layer_sizes, graph, topology, max_copies=max_copies, seed=seed)
+    if not copies:
+        raise param_error(
+            "batch",
+            owner,
+            f"a network that fits the QPU's {topology.get('type', '')} graph of {graph.number_of_nodes()} qubits",
+            Described(f"spin layers {layer_sizes}, for which no embedding was found"),
+        )
+    if path is not None:
+        _write_json(
+            path,
+            {
+                "layer_sizes": list(layer_sizes),
+                "topology": topology,
+                "copies": [{str(v): c for v, c in copy.items()} for copy in copies],
+            },
+        )
+    return copies
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Write ``data`` to ``path`` through a temporary file, so no reader sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
 
 
 def load_or_find_embedding(
@@ -112,18 +308,14 @@ def load_or_find_embedding(
             Described(f"spin layers {layer_sizes}, for which no embedding was found"),
         )
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(
-            json.dumps(
-                {
-                    "layer_sizes": list(layer_sizes),
-                    "topology": topology,
-                    "embedding": {str(v): c for v, c in embedding.items()},
-                }
-            )
+        _write_json(
+            path,
+            {
+                "layer_sizes": list(layer_sizes),
+                "topology": topology,
+                "embedding": {str(v): c for v, c in embedding.items()},
+            },
         )
-        tmp.replace(path)
     return embedding
 
 
@@ -269,3 +461,54 @@ class ChainEmbedding:
         sums = np.add.reduceat(samples.astype(np.int64), starts, axis=1)
         broken = np.abs(sums) != self.chain_length[None, :]
         return spins, broken
+
+
+@dataclass(frozen=True, eq=False)
+class ParallelEmbedding:
+    """Disjoint copies of one embedding, for several problems per QPU call.
+
+    Attributes
+    ----------
+    base : ChainEmbedding
+        Copy 0's index arrays; every copy has the same ones (same chains, same
+        couplers), on its own qubits.
+    labels : ndarray of shape (n_copies, n_qubits)
+        Qubit labels of every copy, in ``base.qubits`` order (``labels[0]`` is
+        ``base.qubits``).
+    """
+
+    base: ChainEmbedding
+    labels: np.ndarray
+
+    @property
+    def n_copies(self) -> int:
+        """Number of copies."""
+        return int(self.labels.shape[0])
+
+    @classmethod
+    def build(
+        cls, copies: list[dict[int, list[int]]], rows: np.ndarray, cols: np.ndarray, edges: Any, owner: str
+    ) -> ParallelEmbedding:
+        """Index arrays of ``copies`` (copy ``c`` = copy 0 relabelled qubit for qubit) on a graph's ``edges``.
+
+        Raises
+        ------
+        InvalidParameterError
+            When the copies overlap, or a copy lacks one of copy 0's couplers.
+        """
+        base = ChainEmbedding.build(copies[0], rows, cols, edges, owner)
+        n = len(copies[0])
+        labels = np.array([[q for v in range(n) for q in copy[v]] for copy in copies], dtype=np.int64)
+        if labels.shape[1] != base.qubits.size or np.unique(labels).size != labels.size:
+            raise param_error(
+                "embedding", owner, "disjoint copies with copy 0's chain lengths", Described("other copies")
+            )
+        present = {(int(min(a, b)), int(max(a, b))) for a, b in edges}
+        u, v = base.pairs
+        for c in range(1, labels.shape[0]):
+            a, b = labels[c, u], labels[c, v]
+            if not all((int(min(x, y)), int(max(x, y))) in present for x, y in zip(a, b)):
+                raise param_error(
+                    "embedding", owner, "copies with every coupler of copy 0", Described(f"copy {c} without one")
+                )
+        return cls(base, labels)
