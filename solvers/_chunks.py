@@ -9,9 +9,13 @@ random stream from its own start state, so a chunked anneal is bit-identical
 to one launch. Short anneals (every training step at the default sizes) are
 one launch, as before.
 
-One chain longer than a chunk is still one launch: splitting its sweeps
-would restart the kernel's incrementally maintained local fields, which is
-not bit-identical in float arithmetic.
+A group of chains longer than a chunk (few problems, very many sweeps) is
+also split by sweeps (:func:`sweep_chunks`): the kernels recompute their
+local fields from scratch at every multiple of
+:data:`~._kernels.FIELD_REFRESH_SWEEPS` sweeps, so a launch that starts at
+such a sweep with the spins and random streams the previous launch left
+continues it bit for bit. Greedy sweeps after the schedule stay in the last
+launch (a chain stops there once a sweep changes nothing).
 
 (``numba.config.NUMBA_NUM_THREADS`` is read, not ``numba.get_num_threads()``,
 which would start numba's threads before :mod:`._kernels` picks their layer.)
@@ -21,7 +25,9 @@ from __future__ import annotations
 
 import numba
 
-__all__ = ["CHUNK_SPIN_UPDATES", "chain_chunks"]
+from ._kernels import FIELD_REFRESH_SWEEPS
+
+__all__ = ["CHUNK_SPIN_UPDATES", "chain_chunks", "sweep_chunks"]
 
 #: Single-spin updates of one launch of a chunked anneal (about 0.1-0.5 s on one core).
 CHUNK_SPIN_UPDATES = 2**27
@@ -41,3 +47,17 @@ def chain_chunks(n_groups: int, updates_per_group: int, chains_per_group: int = 
     per = max(1, CHUNK_SPIN_UPDATES // max(1, int(updates_per_group)))
     per = max(per, -(-_threads() // max(1, int(chains_per_group))))
     return [(start, min(start + per, n_groups)) for start in range(0, n_groups, per)] or [(0, 0)]
+
+
+def sweep_chunks(n_sweeps: int, updates_per_sweep: int, greedy_sweeps: int = 0) -> list[tuple[int, int]]:
+    """``[(first, last), ...]`` over sweeps ``0 .. n_sweeps + greedy_sweeps - 1``, each about :data:`CHUNK_SPIN_UPDATES`.
+
+    Every ``first`` is a multiple of :data:`~._kernels.FIELD_REFRESH_SWEEPS`
+    (a launch is at least that many sweeps); the greedy sweeps go with the
+    last range. One range when the whole anneal is at most one chunk.
+    """
+    per = CHUNK_SPIN_UPDATES // max(1, int(updates_per_sweep))
+    per = max(FIELD_REFRESH_SWEEPS, per // FIELD_REFRESH_SWEEPS * FIELD_REFRESH_SWEEPS)
+    ranges = [(first, min(first + per, n_sweeps)) for first in range(0, n_sweeps, per)] or [(0, 0)]
+    ranges[-1] = (ranges[-1][0], n_sweeps + greedy_sweeps)
+    return ranges

@@ -7,6 +7,15 @@ Two kernels share one random-number scheme and one threading set-up:
 - :func:`anneal_sparse`: sequential single-spin Metropolis or heat-bath sweeps
   on one general sparse Ising problem in CSR form, many reads.
 
+Both maintain the local fields incrementally (a flip updates its neighbours'
+fields) and recompute them from scratch before every sweep whose index,
+counted from the start of the schedule, is a multiple of
+:data:`FIELD_REFRESH_SWEEPS` (and before a launch's first sweep). That bounds
+rounding drift, and it makes a launch over sweeps ``[a, b)`` with ``a`` a
+multiple of :data:`FIELD_REFRESH_SWEEPS` bit-identical to the same sweeps
+inside one longer launch: a long chain can be run in several launches
+(:mod:`._chunks`), carrying only its spins and its random-stream state.
+
 Every chain draws from its own splitmix64 stream, seeded from its problem's
 uint64 seed and its read index, so samples do not depend on the number of
 threads or on how chains are scheduled. Kernels are compiled on first use and
@@ -36,7 +45,7 @@ import numpy as np
 
 from ._numba_cache import cached_njit
 
-__all__ = ["KERNEL_LOCK", "anneal_chain", "anneal_layered", "anneal_sparse", "chain_seeds", "random_spins"]
+__all__ = ["FIELD_REFRESH_SWEEPS", "KERNEL_LOCK", "anneal_chain", "anneal_layered", "anneal_sparse", "chain_seeds", "random_spins"]
 
 
 def _select_threading_layer() -> None:
@@ -84,6 +93,9 @@ _SURE = np.float32(9.0)
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp", "afn"}
 #: Metropolis: a flip costing more than this many units of 1/beta is never accepted (exp(-40) ~ 4e-18).
 _SURE_METROPOLIS = 40.0
+#: Local fields are recomputed from scratch before every sweep whose index (from the start of the
+#: schedule) is a multiple of this; a chain split into launches at such sweeps is bit-identical to one launch.
+FIELD_REFRESH_SWEEPS = 128
 
 
 @numba.njit(inline="always")
@@ -192,6 +204,26 @@ def _add_rows(target, mat, start, flipped, n_flip, new):
         q += 1
 
 
+@numba.njit(inline="always", fastmath=_FASTMATH)
+def _layered_fields(offsets, up, up_start, fields, s, f):
+    """``f = fields + J s`` from scratch, for float32 spins ``s`` of a layered problem."""
+    L = offsets.size - 1
+    for i in range(f.size):
+        f[i] = fields[i]
+    for l in range(L - 1):
+        n0, n1 = offsets[l + 1] - offsets[l], offsets[l + 2] - offsets[l + 1]
+        s1 = s[offsets[l + 1] : offsets[l + 2]]
+        f1 = f[offsets[l + 1] : offsets[l + 2]]
+        for i in range(n0):
+            row = up[up_start[l] + i * n1 : up_start[l] + (i + 1) * n1]
+            si = s[offsets[l] + i]
+            acc = np.float32(0.0)
+            for k in range(n1):
+                acc += row[k] * s1[k]
+                f1[k] += row[k] * si
+            f[offsets[l] + i] += acc
+
+
 @numba.njit(fastmath=_FASTMATH)
 def anneal_chain(
     offsets: np.ndarray,
@@ -202,7 +234,8 @@ def anneal_chain(
     fields: np.ndarray,
     betas: np.ndarray,
     metropolis: bool,
-    greedy_sweeps: int,
+    first: int,
+    last: int,
     spins: np.ndarray,
     rng: np.uint64,
 ) -> tuple[np.uint64, int]:
@@ -219,9 +252,14 @@ def anneal_chain(
     fields : ndarray of shape (N,), float32
         The problem's fields.
     betas : ndarray of shape (n_steps,), float32
-        Inverse temperature of every sweep.
+        Inverse temperature of every sweep of the schedule.
     metropolis : bool
-    greedy_sweeps : int
+    first, last : int
+        Sweeps ``first .. last - 1`` of the schedule are run; those from
+        ``n_steps`` on are greedy (zero-temperature) sweeps, and a greedy
+        sweep that changes nothing ends the chain. A launch over ``[a, b)``
+        with ``a`` a multiple of :data:`FIELD_REFRESH_SWEEPS` continues one
+        over ``[0, a)`` bit for bit, given its final spins and ``rng``.
     spins : ndarray of shape (N,), int8
         Start state on entry, final state on exit.
     rng : uint64
@@ -249,22 +287,10 @@ def anneal_chain(
     flipped = np.empty(n_max + 1, dtype=np.int64)
     for i in range(N):
         s[i] = np.float32(spins[i])
-        f[i] = fields[i]
-    # full local fields once; afterwards only flips update them
-    for l in range(L - 1):
-        n0, n1 = offsets[l + 1] - offsets[l], offsets[l + 2] - offsets[l + 1]
-        s1 = s[offsets[l + 1] : offsets[l + 2]]
-        f1 = f[offsets[l + 1] : offsets[l + 2]]
-        for i in range(n0):
-            row = up[up_start[l] + i * n1 : up_start[l] + (i + 1) * n1]
-            si = s[offsets[l] + i]
-            acc = np.float32(0.0)
-            for k in range(n1):
-                acc += row[k] * s1[k]
-                f1[k] += row[k] * si
-            f[offsets[l] + i] += acc
     done = 0
-    for step in range(n_steps + greedy_sweeps):
+    for step in range(first, last):
+        if step == first or step % FIELD_REFRESH_SWEEPS == 0:
+            _layered_fields(offsets, up, up_start, fields, s, f)  # from scratch; afterwards flips update them
         greedy = step >= n_steps
         beta = np.float32(0.0) if greedy else betas[step]
         flips = 0
@@ -329,7 +355,8 @@ def anneal_layered(
     fields: np.ndarray,
     betas: np.ndarray,
     metropolis: bool,
-    greedy_sweeps: int,
+    first: int,
+    last: int,
     spins: np.ndarray,
     states: np.ndarray,
     sweeps_done: np.ndarray,
@@ -355,26 +382,38 @@ def anneal_layered(
         Each spin of the layer flips with probability ``min(1, exp(-beta dE))``
         (Metropolis) instead of being redrawn from its conditional (heat-bath).
         Both leave ``exp(-beta E)`` invariant.
-    greedy_sweeps : int
-        Zero-temperature sweeps after the schedule (each spin takes the sign of
-        its local field); a chain stops early once a sweep changes nothing.
+    first, last : int
+        Run sweeps ``first .. last - 1`` (:func:`anneal_chain`). Sweeps from
+        ``n_steps`` on are zero-temperature sweeps after the schedule (each
+        spin takes the sign of its local field); a chain stops early once
+        such a sweep changes nothing.
     spins : ndarray of shape (B, R, N), int8
         Start states on entry, final states on exit.
     states : ndarray of shape (B, R), uint64
         Random-stream state of each chain (advanced in place).
     sweeps_done : ndarray of shape (B, R), int64
-        Sweeps performed per chain (output).
+        Sweeps performed per chain (added to it).
     """
     B, R = spins.shape[:2]
     for c in numba.prange(B * R):
         b = c // R
         r = c - b * R
         rng, done = anneal_chain(
-            offsets, up, up_start, down, down_start, fields[b], betas[b], metropolis, greedy_sweeps, spins[b, r],
+            offsets, up, up_start, down, down_start, fields[b], betas[b], metropolis, first, last, spins[b, r],
             states[b, r],
         )
         states[b, r] = rng
-        sweeps_done[b, r] = done
+        sweeps_done[b, r] += done
+
+
+@numba.njit(inline="always")
+def _sparse_fields(indptr, indices, data, h, s, g):
+    """``g = h + J s`` from scratch (CSR couplings)."""
+    for i in range(g.size):
+        acc = h[i]
+        for p in range(indptr[i], indptr[i + 1]):
+            acc += data[p] * s[indices[p]]
+        g[i] = acc
 
 
 @cached_njit(parallel=True)
@@ -385,6 +424,8 @@ def anneal_sparse(
     h: np.ndarray,
     betas: np.ndarray,
     metropolis: bool,
+    first: int,
+    last: int,
     spins: np.ndarray,
     states: np.ndarray,
 ) -> None:
@@ -401,6 +442,10 @@ def anneal_sparse(
     metropolis : bool
         Metropolis acceptance ``min(1, exp(-beta dE))`` if True, heat-bath
         (Gibbs) ``1 / (1 + exp(beta dE))`` otherwise.
+    first, last : int
+        Run sweeps ``first .. last - 1`` of the schedule; with ``first`` a
+        multiple of :data:`FIELD_REFRESH_SWEEPS` this continues a launch over
+        ``[0, first)`` bit for bit.
     spins : ndarray of shape (R, N), int8
         Start states on entry, final states on exit.
     states : ndarray of shape (R,), uint64
@@ -412,13 +457,10 @@ def anneal_sparse(
         g = np.empty(N, dtype=np.float64)  # dE/ds_i = h_i + sum_j J_ij s_j
         for i in range(N):
             s[i] = spins[r, i]
-        for i in range(N):
-            acc = h[i]
-            for p in range(indptr[i], indptr[i + 1]):
-                acc += data[p] * s[indices[p]]
-            g[i] = acc
         rng = states[r]
-        for step in range(betas.size):
+        for step in range(first, last):
+            if step == first or step % FIELD_REFRESH_SWEEPS == 0:
+                _sparse_fields(indptr, indices, data, h, s, g)  # from scratch; afterwards flips update them
             beta = betas[step]
             for i in range(N):
                 de = -2.0 * s[i] * g[i]  # energy change of flipping s_i

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._validation import check_choice, check_int
 from ..ising import IsingBatch
-from ._chunks import chain_chunks
+from ._chunks import chain_chunks, sweep_chunks
 from ._kernels import KERNEL_LOCK, anneal_layered, chain_seeds, random_spins
 from .annealing_step import AnnealingEqPropStep, layered_couplings
 from .base import Solver, SolverCapabilities, SpinSamples
@@ -94,12 +94,15 @@ class AnnealingSolver(Solver):
         offsets = np.asarray(batch.offsets, dtype=np.int64)
         up, up_start, down, down_start = layered_couplings(batch.couplings, len(batch.layer_sizes))
         fields = np.ascontiguousarray(batch.fields, dtype=np.float32)
-        # long anneals go in chunks of problems (bit-identical to one launch); Ctrl-C is seen between them
-        for b0, b1 in chain_chunks(B, R * N * (betas.shape[1] + p["greedy_sweeps"]), R):
-            with KERNEL_LOCK:
-                anneal_layered(offsets, up, up_start, down, down_start, fields[b0:b1], betas[b0:b1],
-                               p["update"] == "metropolis", p["greedy_sweeps"], spins[b0:b1], states[b0:b1],
-                               done[b0:b1])
+        # long anneals go in chunks of problems, and of sweeps (bit-identical to one launch); Ctrl-C is
+        # seen between them
+        n_steps, greedy = betas.shape[1], p["greedy_sweeps"]
+        for b0, b1 in chain_chunks(B, R * N * (n_steps + greedy), R):
+            for first, last in sweep_chunks(n_steps, (b1 - b0) * R * N, greedy):
+                with KERNEL_LOCK:
+                    anneal_layered(offsets, up, up_start, down, down_start, fields[b0:b1], betas[b0:b1],
+                                   p["update"] == "metropolis", first, last, spins[b0:b1], states[b0:b1],
+                                   done[b0:b1])
         info = {
             "spin_updates": int(N * done.sum()),
             "num_sweeps": int(betas.shape[1]),

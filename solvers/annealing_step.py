@@ -141,8 +141,8 @@ def eqprop_phases(
     for e in numba.prange(n):
         for r in range(R):
             _, d = anneal_chain(
-                offsets, up, up_start, down, down_start, fields[e], free_betas[e], metropolis, greedy_sweeps,
-                free[e, r], states[e, r],
+                offsets, up, up_start, down, down_start, fields[e], free_betas[e], metropolis, 0,
+                free_betas.shape[1] + greedy_sweeps, free[e, r], states[e, r],
             )
             done[0, e, r] = d
         all_matched = True
@@ -162,7 +162,7 @@ def eqprop_phases(
                 if not all_matched:
                     _, d = anneal_chain(
                         offsets, up, up_start, down, down_start, fields[(1 + p) * n + e], nudged_betas[p * n + e],
-                        metropolis, greedy_sweeps, phase_spins[p, e, r], nudged_states[e, r],
+                        metropolis, 0, nudged_betas.shape[1] + greedy_sweeps, phase_spins[p, e, r], nudged_states[e, r],
                     )
                     done[1 + p, e, r] = d
                     if matched[e, r]:

@@ -20,7 +20,7 @@ import numpy as np
 from ..._memory import check_fits
 from ..._validation import Described, check_choice, check_int, param_error
 from ...seeding import derive, problem_seeds
-from .._chunks import chain_chunks
+from .._chunks import chain_chunks, sweep_chunks
 from .._kernels import KERNEL_LOCK, anneal_sparse, chain_seeds
 from ..schedule import beta_ends, check_beta_range, geometric_betas, linear_betas
 
@@ -149,10 +149,13 @@ class AnnealingSampler(dimod.Sampler, dimod.Initialized):
         betas = walk(beta_range[0], beta_range[1], num_sweeps)
         states = chain_seeds(np.array([stream_seed], dtype=np.uint64), spins.shape[0])[0]
         h = h.astype(np.float64)
-        # long anneals go in chunks of reads (bit-identical to one launch); Ctrl-C is seen between them
+        # long anneals go in chunks of reads, and of sweeps (bit-identical to one launch); Ctrl-C is seen
+        # between them
         for r0, r1 in chain_chunks(spins.shape[0], spins.shape[1] * num_sweeps) if spins.size else []:
-            with KERNEL_LOCK:
-                anneal_sparse(indptr, indices, data, h, betas, criterion == "Metropolis", spins[r0:r1], states[r0:r1])
+            for first, last in sweep_chunks(num_sweeps, (r1 - r0) * spins.shape[1]):
+                with KERNEL_LOCK:
+                    anneal_sparse(indptr, indices, data, h, betas, criterion == "Metropolis", first, last,
+                                  spins[r0:r1], states[r0:r1])
         samples = spins if bqm.vartype is dimod.SPIN else ((spins + 1) // 2).astype(np.int8)
         info = {
             "beta_range": tuple(float(b) for b in beta_range),
