@@ -574,6 +574,17 @@ def _interrupted_note(args: argparse.Namespace) -> str:
     return f"; epoch {done} is saved in {folder}; resume with: eqising train --resume {folder}"
 
 
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is in the chain of causes and contexts of ``exc``."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``eqising`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -584,6 +595,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"eqising {args.command}: {exc}", file=sys.stderr)
         return 130
     except (InvalidParameterError, OSError, ValueError) as exc:
+        if _caused_by_interrupt(exc):  # e.g. zipfile's "can't close" error raised while Ctrl-C unwinds a save
+            print(f"eqising {args.command}: interrupted{_interrupted_note(args)}", file=sys.stderr)
+            return 130
         print(f"eqising {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

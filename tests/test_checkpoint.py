@@ -160,3 +160,18 @@ def test_ctrl_c_in_a_real_process(tmp_path):
     assert stdout == ""
     model = load_model(out)
     assert 1 <= model.n_iter_ < 500
+
+
+def test_an_error_raised_while_ctrl_c_unwinds_counts_as_the_interrupt(monkeypatch, capsys):
+    """zipfile raises 'Can't close the ZIP file...' when Ctrl-C lands inside np.savez: still exit 130."""
+    from eqising import cli
+
+    def interrupted_then_masked(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise ValueError("Can't close the ZIP file while there is an open writing handle on it") from None
+
+    monkeypatch.setattr(cli, "_train", interrupted_then_masked)
+    assert cli.main(["train", "--epochs", "1"]) == 130
+    assert "interrupted" in capsys.readouterr().err
