@@ -232,6 +232,10 @@ def train_step(
     (rounding half away from zero). Biases: gain ``(lr_bias_q << 20) // B``,
     ``v = (d g) >> 12`` with ``d = sum_b s_n - s_f``, the same stochastic
     rounding (in Q16 bias units), clamped to ``+-bias_clip_q``.
+    Sparse update (``model.trainable``): the rows of a matrix that are not
+    trainable take no change (their draws are still counted, so the updated
+    weights see the same stream as in a full update), and a matrix with a
+    frozen row never rescales; biases are always updated.
     """
     B, N = xq.shape[0], model.n_spins
     T = model.num_sweeps
@@ -268,6 +272,8 @@ def train_step(
         r16 = (draws(ukey, (counter + np.arange(d.size, dtype=np.uint64)).astype(np.uint32))[0] >> np.uint32(16))
         delta = _stochastic_round(v, r16.astype(np.int64).reshape(d.shape))
         counter += d.size
+        if model.trainable is not None:  # sparse update: frozen rows keep their draws but take no change
+            delta[~model.trainable[l], :] = 0
         limit = model.qmax(l)[None, :]
         new = model.q[l].astype(np.int64) + delta
         clamped = np.clip(new, -limit, limit)
@@ -276,6 +282,8 @@ def train_step(
         written[l] += int(np.abs(clamped - model.q[l]).sum())
         model.q[l] = clamped.astype(np.int8)
         grow = (hit & (limit == QMAX)).any(axis=0) & (2 * QMAX * model.m[l].astype(np.int64) <= model.weight_clip_q)
+        if model.trainable is not None and not model.trainable[l].all():
+            grow[:] = False  # a rescale would halve frozen weights: a matrix with frozen rows keeps its scales
         if grow.any():
             qc = model.q[l][:, grow].astype(np.int64)
             model.q[l][:, grow] = (np.sign(qc) * ((np.abs(qc) + 1) >> 1)).astype(np.int8)
