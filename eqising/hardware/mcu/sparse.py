@@ -7,7 +7,7 @@ the parts of the network that contribute most are updated; the rest stay
 hidden spin's outgoing weights in the others; a row of matrix ``l`` costs
 ``n_{l+1}`` bytes of SRAM when updated). Their contribution is measured by a
 cheap proxy instead of Lin et al.'s freeze-and-retrain probes: the real weight
-change (``|delta q * m|``, Q16) each row takes in a short probe of full
+change (``sum_j |delta q_ij| m_j``, Q16) each row takes in a short probe of full
 integer steps on a copy of the model. A row whose inputs never vary (a blank
 border pixel) takes no change and is the first to freeze. Rows are chosen by
 change per byte until the training state's SRAM (:func:`~.model.memory_budget`)
@@ -54,17 +54,17 @@ def row_contributions(
     Returns
     -------
     list of ndarray of int64
-        Entry ``l`` of shape (n_l,): ``sum |q' m' - q m|`` over the row's weights and the steps.
+        Entry ``l`` of shape (n_l,): the updates' real change ``sum_j |delta q_ij| m_j`` (Q16) summed
+        over the steps (:attr:`~.engine.StepResult.row_changes`; a rescale's rounding is not a contribution).
     """
     probe = model.copy()
     probe.trainable = None
     score = [np.zeros(q.shape[0], dtype=np.int64) for q in probe.q]
     for k in range(steps):
-        before = [q.astype(np.int64) * m.astype(np.int64)[None, :] for q, m in zip(probe.q, probe.m)]
-        train_step(probe, xq, targets, seed=derive(seed, "sparse-probe", k) & _SEED_MASK, nudge_q=nudge_q, lr_q=lr_q,
-                   lr_bias_q=lr_bias_q, skip_correct=skip_correct)
-        for l, (q, m) in enumerate(zip(probe.q, probe.m)):
-            score[l] += np.abs(q.astype(np.int64) * m.astype(np.int64)[None, :] - before[l]).sum(axis=1)
+        res = train_step(probe, xq, targets, seed=derive(seed, "sparse-probe", k) & _SEED_MASK, nudge_q=nudge_q,
+                         lr_q=lr_q, lr_bias_q=lr_bias_q, skip_correct=skip_correct)
+        for l, change in enumerate(res.row_changes):
+            score[l] += change
     return score
 
 
