@@ -52,7 +52,8 @@ class McuInt8Backend(WeightBackend):
         saturate later doubles its scale).
     ram_budget : int or None, default=None
         Bytes of RAM available; a network whose training state (see
-        :func:`~eqising.hardware.mcu.memory_budget`) does not fit is refused.
+        :func:`~eqising.hardware.mcu.memory_budget`) does not fit is refused
+        (checked when programmed, before sparse update has chosen its rows).
     sparse_update : int or None, default=None
         Sparse update (:mod:`.sparse`): bytes of SRAM for the training state
         (``memory_budget(...)['sram']['total']``). At the first training step

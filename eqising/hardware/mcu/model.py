@@ -188,8 +188,8 @@ def memory_budget(
     dict
         ``{'training': {...}, 'inference': {...}, 'sram': {...}, 'flash': {...}}``, each a breakdown in bytes
         with a ``'total'`` entry. Both hold the model struct (``eq_model_t``:
-        int32 scale multipliers and biases per spin, int8 weights, tail
-        padding), the const tables (uint16 acceptance table, int32 beta table,
+        int32 scale multipliers and biases per spin, int8 weights (under
+        sparse update only the updated ones), tail padding), the const tables (uint16 acceptance table, int32 beta table,
         int32 size and offset tables) and the RNG state (key and counter,
         8 bytes on the stack). Training adds the step scratch
         (``eq_train_ws_t``: int64 per-channel update gains, int32 external
