@@ -57,7 +57,8 @@ class McuInt8Backend(WeightBackend):
     sparse_update : int or None, default=None
         Sparse update (:mod:`.sparse`): bytes of SRAM for the training state
         (``memory_budget(...)['sram']['total']``). At the first training step
-        a contribution analysis on that minibatch chooses the weight rows
+        (:meth:`choose_sparse_update`, which the estimator's device engine
+        calls on the training data before it) a contribution analysis chooses the weight rows
         (input channels) that are updated; the others are frozen (``const``
         in flash in the exported C). ``None``: every weight is updated.
     sparse_probe_steps : int, default=8
@@ -278,6 +279,37 @@ class McuInt8Backend(WeightBackend):
         ext = external_fields(self.model, xq)
         free_energies = energies(self.model, ext, res.free).astype(np.float64) / ONE
         return res.free[:, None, :], free_energies[:, None], costs, phases
+
+    def choose_sparse_update(
+        self, X: np.ndarray, targets: np.ndarray, *, nudge: float, learning_rate: float, bias_learning_rate: float,
+        skip_correct: bool, seed: int,
+    ) -> None:
+        """Run the contribution analysis of ``sparse_update`` on a slice of the data (nothing if none is pending).
+
+        The probe runs ``sparse_probe_steps`` full steps on a copy of the model, step ``k`` on minibatch
+        ``k`` of a random slice of ``sparse_probe_steps * batch_size`` examples (drawn from ``seed``),
+        and keeps the rows with the largest change per byte within the budget (:mod:`.sparse`).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_examples, n_in)
+        targets : ndarray of shape (n_examples, n_out)
+        nudge, learning_rate, bias_learning_rate, skip_correct
+            As for :meth:`train_step`.
+        seed : int
+        """
+        if self.params["sparse_update"] is None or self.model.trainable is not None:
+            return
+        steps, B = self.params["sparse_probe_steps"], self.batch_size
+        pick = generator(seed, "sparse-probe-slice").permutation(len(X))[:steps * B]
+        xq = self._inputs(X[pick])
+        scores = row_contributions(
+            self.model, xq, np.sign(targets[pick]).astype(np.int8), steps=steps, seed=seed, batch_size=B,
+            nudge_q=int(round(nudge * ONE)), lr_q=int(round(learning_rate / nudge * 2**24)),
+            lr_bias_q=int(round(bias_learning_rate / nudge * 2**24)), skip_correct=bool(skip_correct),
+        )
+        self.model.trainable = select_trainable_rows(self.model, scores, sram_budget=self.params["sparse_update"],
+                                                     batch_size=B)
 
     def scores(self, X: np.ndarray, *, num_reads: int, seed: int, n_classes: int) -> np.ndarray:
         """Integer inference scores as floats: the device's integer scores / (100 num_reads replicas).

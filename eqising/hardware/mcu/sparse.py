@@ -35,7 +35,7 @@ def frozen_sram(model: Int8Model, batch_size: int) -> int:
 
 def row_contributions(
     model: Int8Model, xq: np.ndarray, targets: np.ndarray, *, steps: int, seed: int, nudge_q: int, lr_q: int,
-    lr_bias_q: int, skip_correct: bool,
+    lr_bias_q: int, skip_correct: bool, batch_size: int | None = None,
 ) -> list[np.ndarray]:
     """Real weight change of every row over ``steps`` full integer steps on a copy of ``model``.
 
@@ -50,6 +50,8 @@ def row_contributions(
     seed : int
     nudge_q, lr_q, lr_bias_q, skip_correct
         As for :func:`~.engine.train_step`.
+    batch_size : int or None
+        Step ``k`` trains on rows ``k B .. (k + 1) B - 1`` of ``xq`` (cyclically); ``None``: on all of them.
 
     Returns
     -------
@@ -60,8 +62,10 @@ def row_contributions(
     probe = model.copy()
     probe.trainable = None
     score = [np.zeros(q.shape[0], dtype=np.int64) for q in probe.q]
+    n = len(xq)
     for k in range(steps):
-        res = train_step(probe, xq, targets, seed=derive(seed, "sparse-probe", k) & _SEED_MASK, nudge_q=nudge_q,
+        rows = np.arange(n) if batch_size is None else (k * batch_size + np.arange(batch_size)) % n
+        res = train_step(probe, xq[rows], targets[rows], seed=derive(seed, "sparse-probe", k) & _SEED_MASK, nudge_q=nudge_q,
                          lr_q=lr_q, lr_bias_q=lr_bias_q, skip_correct=skip_correct)
         for l, change in enumerate(res.row_changes):
             score[l] += change
