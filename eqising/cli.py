@@ -508,7 +508,7 @@ def _export_c(args: argparse.Namespace) -> dict[str, Any]:
     check_output_folder(args.out, "--out", "eqising export-c", kind="option")
     device, quantised = int8_device_for(model.backend_, model.network_, settings, 1)
     # the host harness holds the device state in static arrays: within memory and the 2 GiB of x86-64's small code model
-    need = memory_budget(device.model.layer_sizes, batch, device.model.num_sweeps)["training"]["total"]
+    need = memory_budget(device.model.layer_sizes, batch, device.model.num_sweeps, device.model.frozen_rows())["training"]["total"]
     available, c_limit = available_memory(), 2**31 - 1
     if available is not None and available < c_limit:
         check_fits(need, "--max-batch", "eqising export-c", batch, "device training state", limit=available,

@@ -27,6 +27,7 @@ from ..base import WeightBackend, zero_cost
 from .engine import energies, external_fields, infer, inference_reads, train_step
 from .fixed import ONE, quantize_inputs
 from .model import Int8Model, memory_budget
+from .sparse import frozen_sram, row_contributions, select_trainable_rows
 
 __all__ = ["McuInt8Backend", "int8_device_for"]
 
@@ -51,7 +52,17 @@ class McuInt8Backend(WeightBackend):
         saturate later doubles its scale).
     ram_budget : int or None, default=None
         Bytes of RAM available; a network whose training state (see
-        :func:`~eqising.hardware.mcu.memory_budget`) does not fit is refused.
+        :func:`~eqising.hardware.mcu.memory_budget`) does not fit is refused
+        (checked when programmed, before sparse update has chosen its rows).
+    sparse_update : int or None, default=None
+        Sparse update (:mod:`.sparse`): bytes of SRAM for the training state
+        (``memory_budget(...)['sram']['total']``). At the first training step
+        (:meth:`choose_sparse_update`, which the estimator's device engine
+        calls on the training data before it) a contribution analysis chooses the weight rows
+        (input channels) that are updated; the others are frozen (``const``
+        in flash in the exported C). ``None``: every weight is updated.
+    sparse_probe_steps : int, default=8
+        Probe steps of the contribution analysis.
     """
 
     name: ClassVar[str] = "mcu-int8"
@@ -65,6 +76,7 @@ class McuInt8Backend(WeightBackend):
     defaults: ClassVar[dict[str, Any]] = {"learning_rate": 0.02}
     parameters: ClassVar[dict[str, Any]] = {
         "num_sweeps": 50, "beta_range": (0.05, 6.5), "reheat": 0.25, "scale_headroom": 2.0, "ram_budget": None,
+        "sparse_update": None, "sparse_probe_steps": 8,
     }
     OWNER: ClassVar[str] = "backend 'mcu-int8'"
     #: Reads annealed together at prediction (bounds the emulation's memory).
@@ -78,6 +90,10 @@ class McuInt8Backend(WeightBackend):
         params["scale_headroom"] = check_float(params["scale_headroom"], "scale_headroom", owner, low=1.0)
         if params["ram_budget"] is not None:
             params["ram_budget"] = check_int(params["ram_budget"], "ram_budget", owner, low=1)
+        if params["sparse_update"] is not None:
+            params["sparse_update"] = check_int(params["sparse_update"], "sparse_update", owner, low=1)
+        params["sparse_probe_steps"] = check_int(params["sparse_probe_steps"], "sparse_probe_steps", owner, low=1,
+                                                 high=10_000)
         return params
 
     # ------------------------------------------------------------- protocol
@@ -108,11 +124,29 @@ class McuInt8Backend(WeightBackend):
         )
         self._rng = generator(seed, "stochastic-rounding")
         self._stats = {"saturations": 0, "rescales": 0, "steps_written": 0, "steps": 0}
+        self._check_sparse_budget()
         self.check_budget()
 
+    def _check_sparse_budget(self) -> None:
+        """Refuse an SRAM budget below the training state with every weight frozen; take every row if all fit."""
+        budget = self.params["sparse_update"]
+        if budget is None:
+            return
+        least = frozen_sram(self.model, self.batch_size)
+        if budget < least:
+            sizes = "-".join(map(str, self.model.layer_sizes))
+            raise param_error(
+                "sparse_update", self.OWNER,
+                f"at least the SRAM of network {sizes} with batch {self.batch_size} and every weight frozen "
+                f"({least} bytes)", Described(f"{budget} bytes"),
+            )
+        full = memory_budget(self.model.layer_sizes, self.batch_size, self.model.num_sweeps)["sram"]["total"]
+        if budget >= full:
+            self.model.trainable = [np.ones(q.shape[0], dtype=bool) for q in self.model.q]
+
     def memory(self) -> dict[str, dict[str, int]]:
-        """Exact device bytes of this model's training and inference state."""
-        return memory_budget(self.model.layer_sizes, self.batch_size, self.model.num_sweeps)
+        """Exact device bytes of this model's training and inference state (SRAM and flash apart)."""
+        return memory_budget(self.model.layer_sizes, self.batch_size, self.model.num_sweeps, self.model.frozen_rows())
 
     def check_budget(self) -> None:
         """Refuse a model whose training state exceeds ``ram_budget``."""
@@ -136,6 +170,8 @@ class McuInt8Backend(WeightBackend):
         m = model.m[layer].astype(np.float64)
         steps = weight_delta * ONE / m[None, :]
         steps = np.floor(steps + self._rng.random(steps.shape)).astype(np.int64)
+        if model.trainable is not None:
+            steps[~model.trainable[layer], :] = 0
         limit = model.qmax(layer)[None, :]
         new = model.q[layer].astype(np.int64) + steps
         clamped = np.clip(new, -limit, limit)
@@ -220,11 +256,14 @@ class McuInt8Backend(WeightBackend):
             Per phase: ``solver_seconds`` and ``spin_updates``.
         """
         xq = self._inputs(X)
-        res = train_step(
-            self.model, xq, np.sign(targets).astype(np.int8), seed=int(seed), nudge_q=int(round(nudge * ONE)),
-            lr_q=int(round(learning_rate / nudge * 2**24)), lr_bias_q=int(round(bias_learning_rate / nudge * 2**24)),
-            skip_correct=bool(skip_correct),
-        )
+        hp = {"nudge_q": int(round(nudge * ONE)), "lr_q": int(round(learning_rate / nudge * 2**24)),
+              "lr_bias_q": int(round(bias_learning_rate / nudge * 2**24)), "skip_correct": bool(skip_correct)}
+        t = np.sign(targets).astype(np.int8)
+        if self.params["sparse_update"] is not None and self.model.trainable is None:
+            scores = row_contributions(self.model, xq, t, steps=self.params["sparse_probe_steps"], seed=int(seed), **hp)
+            self.model.trainable = select_trainable_rows(
+                self.model, scores, sram_budget=self.params["sparse_update"], batch_size=self.batch_size)
+        res = train_step(self.model, xq, t, seed=int(seed), **hp)
         costs = []
         for written, saturations in zip(res.steps_written, res.saturations):
             cost = zero_cost()
@@ -240,6 +279,37 @@ class McuInt8Backend(WeightBackend):
         ext = external_fields(self.model, xq)
         free_energies = energies(self.model, ext, res.free).astype(np.float64) / ONE
         return res.free[:, None, :], free_energies[:, None], costs, phases
+
+    def choose_sparse_update(
+        self, X: np.ndarray, targets: np.ndarray, *, nudge: float, learning_rate: float, bias_learning_rate: float,
+        skip_correct: bool, seed: int,
+    ) -> None:
+        """Run the contribution analysis of ``sparse_update`` on a slice of the data (nothing if none is pending).
+
+        The probe runs ``sparse_probe_steps`` full steps on a copy of the model, step ``k`` on minibatch
+        ``k`` of a random slice of ``sparse_probe_steps * batch_size`` examples (drawn from ``seed``),
+        and keeps the rows with the largest change per byte within the budget (:mod:`.sparse`).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_examples, n_in)
+        targets : ndarray of shape (n_examples, n_out)
+        nudge, learning_rate, bias_learning_rate, skip_correct
+            As for :meth:`train_step`.
+        seed : int
+        """
+        if self.params["sparse_update"] is None or self.model.trainable is not None:
+            return
+        steps, B = self.params["sparse_probe_steps"], self.batch_size
+        pick = generator(seed, "sparse-probe-slice").permutation(len(X))[:steps * B]
+        xq = self._inputs(X[pick])
+        scores = row_contributions(
+            self.model, xq, np.sign(targets[pick]).astype(np.int8), steps=steps, seed=seed, batch_size=B,
+            nudge_q=int(round(nudge * ONE)), lr_q=int(round(learning_rate / nudge * 2**24)),
+            lr_bias_q=int(round(bias_learning_rate / nudge * 2**24)), skip_correct=bool(skip_correct),
+        )
+        self.model.trainable = select_trainable_rows(self.model, scores, sram_budget=self.params["sparse_update"],
+                                                     batch_size=B)
 
     def scores(self, X: np.ndarray, *, num_reads: int, seed: int, n_classes: int) -> np.ndarray:
         """Integer inference scores as floats: the device's integer scores / (100 num_reads replicas).

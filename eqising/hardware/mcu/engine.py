@@ -20,7 +20,7 @@ runs over the matrices in order), then ``n_weights + k`` for bias ``k``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -180,6 +180,9 @@ class StepResult:
         Single-spin updates of the free and the nudged phase.
     seconds : tuple of float
         Wall time of the free and the nudged anneals (emulation).
+    row_changes : list of ndarray of int64
+        Per matrix, shape (n_l,): the real change ``sum_j |int8 change| m_j`` (Q16) of every row
+        by the update, before any rescale (what sparse update's contribution analysis sums).
     """
 
     free: np.ndarray
@@ -190,6 +193,7 @@ class StepResult:
     steps_written: list[int]
     spin_updates: tuple[int, int]
     seconds: tuple[float, float]
+    row_changes: list[np.ndarray] = field(default_factory=list)
 
 
 def train_step(
@@ -232,6 +236,10 @@ def train_step(
     (rounding half away from zero). Biases: gain ``(lr_bias_q << 20) // B``,
     ``v = (d g) >> 12`` with ``d = sum_b s_n - s_f``, the same stochastic
     rounding (in Q16 bias units), clamped to ``+-bias_clip_q``.
+    Sparse update (``model.trainable``): the rows of a matrix that are not
+    trainable take no change (their draws are still counted, so the updated
+    weights see the same stream as in a full update), and a matrix with a
+    frozen row never rescales; biases are always updated.
     """
     B, N = xq.shape[0], model.n_spins
     T = model.num_sweeps
@@ -251,6 +259,7 @@ def train_step(
     spin_updates = (B * N * (T + 1), active.size * N * rev.size)
     L = len(model.q)
     sat, rescales, written = [0] * L, [0] * L, [0] * L
+    row_changes: list[np.ndarray] = []
     ukey = stream_key(np.uint32(seed), np.array([UPDATE_STREAM], dtype=np.uint32))
     off = model.offsets
     counter = 0
@@ -268,14 +277,20 @@ def train_step(
         r16 = (draws(ukey, (counter + np.arange(d.size, dtype=np.uint64)).astype(np.uint32))[0] >> np.uint32(16))
         delta = _stochastic_round(v, r16.astype(np.int64).reshape(d.shape))
         counter += d.size
+        if model.trainable is not None:  # sparse update: frozen rows keep their draws but take no change
+            delta[~model.trainable[l], :] = 0
         limit = model.qmax(l)[None, :]
         new = model.q[l].astype(np.int64) + delta
         clamped = np.clip(new, -limit, limit)
         hit = clamped != new
         sat[l] += int(hit.sum())
-        written[l] += int(np.abs(clamped - model.q[l]).sum())
+        change = np.abs(clamped - model.q[l])
+        written[l] += int(change.sum())
+        row_changes.append((change * model.m[l].astype(np.int64)[None, :]).sum(axis=1))
         model.q[l] = clamped.astype(np.int8)
         grow = (hit & (limit == QMAX)).any(axis=0) & (2 * QMAX * model.m[l].astype(np.int64) <= model.weight_clip_q)
+        if model.trainable is not None and not model.trainable[l].all():
+            grow[:] = False  # a rescale would halve frozen weights: a matrix with frozen rows keeps its scales
         if grow.any():
             qc = model.q[l][:, grow].astype(np.int64)
             model.q[l][:, grow] = (np.sign(qc) * ((np.abs(qc) + 1) >> 1)).astype(np.int8)
@@ -290,7 +305,7 @@ def train_step(
     for l in range(L):
         sat[l] += int((clamped[off[l]:off[l + 1]] != bias[off[l]:off[l + 1]]).sum())
         model.b[l] = clamped[off[l]:off[l + 1]].astype(np.int32)
-    return StepResult(free, nudged, skipped, sat, rescales, written, spin_updates, (t1 - t0, t2 - t1))
+    return StepResult(free, nudged, skipped, sat, rescales, written, spin_updates, (t1 - t0, t2 - t1), row_changes)
 
 
 def input_keys(xq: np.ndarray, seed: int) -> np.ndarray:

@@ -38,6 +38,10 @@ class Int8Model:
     reheat_sweeps : int
         Reverse anneals turn at forward sweep ``reheat_sweeps``
         (:func:`eqising.solvers.schedule.reheat_sweep` of the float ``reheat``).
+    trainable : list of ndarray of bool or None
+        Sparse update: ``trainable[l]`` of shape (n_l,) says which rows (input
+        channels) of matrix ``l`` training may change; the others are frozen
+        (``const`` in flash on the device). ``None``: every weight is updated.
     """
 
     layer_sizes: tuple[int, ...]
@@ -49,6 +53,7 @@ class Int8Model:
     field_clip_q: int
     betas: np.ndarray
     reheat_sweeps: int
+    trainable: list[np.ndarray] | None = None
     offsets: tuple[int, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -121,7 +126,12 @@ class Int8Model:
         return Int8Model(
             self.layer_sizes, [a.copy() for a in self.q], [a.copy() for a in self.m], [a.copy() for a in self.b],
             self.weight_clip_q, self.bias_clip_q, self.field_clip_q, self.betas.copy(), self.reheat_sweeps,
+            None if self.trainable is None else [t.copy() for t in self.trainable],
         )
+
+    def frozen_rows(self) -> list[int] | None:
+        """Number of frozen rows per matrix (``None`` without sparse update)."""
+        return None if self.trainable is None else [int((~t).sum()) for t in self.trainable]
 
     # ----------------------------------------------------------- persistence
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -133,6 +143,8 @@ class Int8Model:
         }
         for l, (q, m, b) in enumerate(zip(self.q, self.m, self.b)):
             arrays[f"q_{l}"], arrays[f"m_{l}"], arrays[f"b_{l}"] = q, m, b
+        for l, t in enumerate(self.trainable or []):
+            arrays[f"trainable_{l}"] = t
         return arrays
 
     @classmethod
@@ -140,12 +152,13 @@ class Int8Model:
         sizes = tuple(int(n) for n in arrays["layer_sizes"])
         n = len(sizes) - 1
         wq, bq, fq, reheat = (int(v) for v in arrays["clips"])
+        trainable = [np.asarray(arrays[f"trainable_{l}"], dtype=bool) for l in range(n)] if "trainable_0" in arrays else None
         return cls(
             sizes,
             [np.asarray(arrays[f"q_{l}"], dtype=np.int8) for l in range(n)],
             [np.asarray(arrays[f"m_{l}"], dtype=np.int32) for l in range(n)],
             [np.asarray(arrays[f"b_{l}"], dtype=np.int32) for l in range(n)],
-            wq, bq, fq, np.asarray(arrays["betas"], dtype=np.int32), reheat,
+            wq, bq, fq, np.asarray(arrays["betas"], dtype=np.int32), reheat, trainable,
         )
 
 
@@ -153,7 +166,9 @@ def _pad(nbytes: int, align: int) -> int:
     return -nbytes % align
 
 
-def memory_budget(layer_sizes: Sequence[int], batch_size: int, num_sweeps: int) -> dict[str, dict[str, int]]:
+def memory_budget(
+    layer_sizes: Sequence[int], batch_size: int, num_sweeps: int, frozen_rows: Sequence[int] | None = None
+) -> dict[str, dict[str, int]]:
     """Exact bytes of the device state for an architecture, as the exported C library lays it out.
 
     Parameters
@@ -164,14 +179,17 @@ def memory_budget(layer_sizes: Sequence[int], batch_size: int, num_sweeps: int) 
         Examples per training step (their spins are stored for the update).
     num_sweeps : int
         Length of the beta table.
+    frozen_rows : sequence of int or None
+        Sparse update: frozen rows of every matrix (:meth:`Int8Model.frozen_rows`);
+        their weights are ``const`` (flash) and leave the model struct.
 
     Returns
     -------
     dict
-        ``{'training': {...}, 'inference': {...}}``, each a breakdown in bytes
+        ``{'training': {...}, 'inference': {...}, 'sram': {...}, 'flash': {...}}``, each a breakdown in bytes
         with a ``'total'`` entry. Both hold the model struct (``eq_model_t``:
-        int32 scale multipliers and biases per spin, int8 weights, tail
-        padding), the const tables (uint16 acceptance table, int32 beta table,
+        int32 scale multipliers and biases per spin, int8 weights (under
+        sparse update only the updated ones), tail padding), the const tables (uint16 acceptance table, int32 beta table,
         int32 size and offset tables) and the RNG state (key and counter,
         8 bytes on the stack). Training adds the step scratch
         (``eq_train_ws_t``: int64 per-channel update gains, int32 external
@@ -179,12 +197,19 @@ def memory_budget(layer_sizes: Sequence[int], batch_size: int, num_sweeps: int) 
         saturation flag per channel, a skip flag per example, tail padding)
         and the batch's uint8 inputs and labels; inference adds
         ``eq_infer_ws_t`` (external fields, current and best spins) and one
-        uint8 input.
+        uint8 input. ``'sram'`` is what training keeps in RAM (the model struct
+        with the updated weights only, the step scratch, the batch and the RNG
+        state), ``'flash'`` the ``const`` objects of the exported library (the
+        tables, the row table of sparse update, the frozen weights and the
+        initial values the model struct is loaded from). Arrays of no element
+        are allocated one.
     """
     sizes = [int(n) for n in layer_sizes]
     n_in, spin = sizes[0], sizes[1:]
     N, C, B = sum(spin), max(spin), int(batch_size)
-    n_weights = sum(a * b for a, b in pairwise(sizes))
+    frozen = [0] * (len(sizes) - 1) if frozen_rows is None else [int(f) for f in frozen_rows]
+    n_frozen = sum(f * b for f, b in zip(frozen, sizes[1:]))
+    n_weights = max(1, sum(a * b for a, b in pairwise(sizes)) - n_frozen)
     common = {
         "scales_int32": 4 * N,
         "biases_int32": 4 * N,
@@ -215,6 +240,16 @@ def memory_budget(layer_sizes: Sequence[int], batch_size: int, num_sweeps: int) 
         "scratch_padding": _pad(6 * N, 4),
         "input_uint8": n_in,
     })
-    training["total"] = sum(training.values())
-    inference["total"] = sum(inference.values())
-    return {"training": training, "inference": inference}
+    const = ("sigmoid_table_uint16", "beta_table_int32", "index_tables_int32")
+    sram = {k: v for k, v in training.items() if k not in const}
+    flash = {k: training[k] for k in const}
+    flash.update({
+        "row_tables_int32": 4 * sum(sizes[:-1]) + 4 * len(sizes),
+        "frozen_weights_int8": max(1, n_frozen),
+        "initial_weights_int8": n_weights,
+        "initial_scales_int32": 4 * N,
+        "initial_biases_int32": 4 * N,
+    })
+    for part in (training, inference, sram, flash):
+        part["total"] = sum(part.values())
+    return {"training": training, "inference": inference, "sram": sram, "flash": flash}

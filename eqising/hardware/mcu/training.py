@@ -60,6 +60,16 @@ class Int8DeviceEngine(TrainingEngine):
         self.network.weights, self.network.biases = self.backend.effective_weights()
         return StepRecord(SpinSamples(free, energies), phases, {}, costs)
 
+    def prepare(
+        self, X: np.ndarray, targets: np.ndarray, *, seed: int, learning_rates: tuple[float, float]
+    ) -> None:
+        """Before the first step: let the device choose its sparse update on the training data (if it has one)."""
+        s = self.settings
+        self.backend.choose_sparse_update(
+            X, targets, nudge=s.nudge, learning_rate=learning_rates[0], bias_learning_rate=learning_rates[1],
+            skip_correct=s.skip_correct, seed=int(seed),
+        )
+
     def scores(self, X: np.ndarray, *, num_reads: int, seed: int) -> np.ndarray:
         return self.backend.scores(X, num_reads=num_reads, seed=seed, n_classes=self.n_classes)
 

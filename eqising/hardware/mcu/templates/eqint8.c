@@ -6,11 +6,16 @@
 
 void eq_model_init(eq_model_t *model) {
     int32_t i;
-    for (i = 0; i < EQ_N_WEIGHTS; ++i) model->q[i] = eq_initial_q[i];
+    for (i = 0; i < EQ_N_TRAINABLE; ++i) model->q[i] = eq_initial_q[i];
     for (i = 0; i < EQ_N_SPINS; ++i) {
         model->m[i] = eq_initial_m[i];
         model->b[i] = eq_initial_b[i];
     }
+}
+
+const int8_t *eq_weights_row(const eq_model_t *model, int l, int32_t i) {
+    const int32_t o = eq_row_offsets[eq_row_base[l] + i];
+    return (o >= 0) ? model->q + o : eq_frozen_q + (-1 - o);
 }
 
 uint32_t eq_mix32(uint32_t x) {
@@ -30,12 +35,14 @@ static uint32_t eq_draw(uint32_t key, uint32_t counter) { return eq_mix32(eq_mix
 static void eq_external(const eq_model_t *model, const uint8_t *x, int32_t nudge_q, int label, int32_t *ext) {
     int32_t i, j;
     const int32_t n1 = eq_layer_sizes[1];
+    int64_t acc[EQ_MAX_CHANNELS];
     for (j = 0; j < EQ_N_SPINS; ++j) ext[j] = model->b[j];
-    for (j = 0; j < n1; ++j) {
-        int64_t acc = 0;
-        for (i = 0; i < EQ_N_IN; ++i) acc += (int64_t)x[i] * model->q[i * n1 + j];
-        ext[j] += (int32_t)((acc * model->m[j] + 128) >> 8);
+    for (j = 0; j < n1; ++j) acc[j] = 0;
+    for (i = 0; i < EQ_N_IN; ++i) {
+        const int8_t *w = eq_weights_row(model, 0, i);
+        for (j = 0; j < n1; ++j) acc[j] += (int64_t)x[i] * w[j];
     }
+    for (j = 0; j < n1; ++j) ext[j] += (int32_t)((acc[j] * model->m[j] + 128) >> 8);
     if (nudge_q != 0) {
         for (j = 0; j < EQ_N_OUT; ++j) {
             int32_t t = (j / EQ_REPLICAS == label) ? 1 : -1;
@@ -53,20 +60,18 @@ static int32_t eq_local_field(const eq_model_t *model, const int32_t *ext, const
     int32_t f = ext[j];
     int32_t i;
     if (l > 0) { /* incoming matrix l: rows are layer l-1, column j - off[l] */
-        const int8_t *w = model->q + eq_weight_offsets[l];
-        const int32_t rows = eq_layer_sizes[l], cols = eq_layer_sizes[l + 1];
+        const int32_t rows = eq_layer_sizes[l];
         const int32_t c = j - eq_spin_offsets[l];
         const int8_t *prev = s + eq_spin_offsets[l - 1];
         int32_t acc = 0;
-        for (i = 0; i < rows; ++i) acc += prev[i] * w[i * cols + c];
+        for (i = 0; i < rows; ++i) acc += prev[i] * eq_weights_row(model, l, i)[c];
         f += acc * model->m[j];
     }
     if (l < EQ_N_MATRICES - 1) { /* outgoing matrix l+1: row j - off[l], columns are layer l+1 */
-        const int8_t *w = model->q + eq_weight_offsets[l + 1];
         const int32_t cols = eq_layer_sizes[l + 2];
-        const int32_t r = j - eq_spin_offsets[l];
+        const int8_t *w = eq_weights_row(model, l + 1, j - eq_spin_offsets[l]);
         const int32_t noff = eq_spin_offsets[l + 1];
-        for (i = 0; i < cols; ++i) f += s[noff + i] * w[r * cols + i] * model->m[noff + i];
+        for (i = 0; i < cols; ++i) f += s[noff + i] * w[i] * model->m[noff + i];
     }
     return f;
 }
@@ -108,12 +113,12 @@ static int64_t eq_energy(const eq_model_t *model, const int32_t *ext, const int8
     int32_t i, j, l;
     for (i = 0; i < EQ_N_SPINS; ++i) e -= (int64_t)ext[i] * s[i];
     for (l = 1; l < EQ_N_MATRICES; ++l) {
-        const int8_t *w = model->q + eq_weight_offsets[l];
         const int32_t rows = eq_layer_sizes[l], cols = eq_layer_sizes[l + 1];
         const int8_t *a = s + eq_spin_offsets[l - 1], *b = s + eq_spin_offsets[l];
-        for (i = 0; i < rows; ++i)
-            for (j = 0; j < cols; ++j)
-                e -= (int64_t)a[i] * w[i * cols + j] * model->m[eq_spin_offsets[l] + j] * b[j];
+        for (i = 0; i < rows; ++i) {
+            const int8_t *w = eq_weights_row(model, l, i);
+            for (j = 0; j < cols; ++j) e -= (int64_t)a[i] * w[j] * model->m[eq_spin_offsets[l] + j] * b[j];
+        }
     }
     return e;
 }
@@ -182,18 +187,26 @@ int eq_train_step(eq_model_t *model, eq_train_ws_t *ws, const uint8_t *x, const 
     }
     ukey = eq_stream_key(seed, EQ_UPDATE_STREAM);
     for (l = 0; l < EQ_N_MATRICES; ++l) {
-        int8_t *w = model->q + eq_weight_offsets[l];
         const int32_t rows = eq_layer_sizes[l], cols = eq_layer_sizes[l + 1];
         const int32_t coff = eq_spin_offsets[l];
         const int shift = (l == 0) ? 20 : 12;
+        int any_frozen = 0;
         for (j = 0; j < cols; ++j) {
             ws->gains[j] = ((int64_t)hp->lr_q << 20) / ((int64_t)n * model->m[coff + j]);
             ws->hit[j] = 0;
         }
         for (i = 0; i < rows; ++i) {
+            const int32_t o = eq_row_offsets[eq_row_base[l] + i];
+            int8_t *w;
+            if (o < 0) { /* sparse update: a frozen row (const, in flash) skips its draws */
+                counter += (uint32_t)cols;
+                any_frozen = 1;
+                continue;
+            }
+            w = model->q + o;
             for (j = 0; j < cols; ++j) {
                 int64_t d = 0, v;
-                int32_t nq, limit, old = w[i * cols + j];
+                int32_t nq, limit, old = w[j];
                 for (b = 0; b < n; ++b) {
                     const int8_t *sf = ws->spins_free[b], *sn = ws->spins_nudged[b];
                     if (l == 0)
@@ -211,14 +224,15 @@ int eq_train_step(eq_model_t *model, eq_train_ws_t *ws, const uint8_t *x, const 
                     if (limit == EQ_QMAX) ws->hit[j] = 1;
                 }
                 stats->steps_written += (uint32_t)((nq > old) ? nq - old : old - nq);
-                w[i * cols + j] = (int8_t)nq;
+                w[j] = (int8_t)nq;
             }
         }
-        for (j = 0; j < cols; ++j) {
+        for (j = 0; j < cols && !any_frozen; ++j) { /* a matrix with frozen rows keeps its scales */
             if (ws->hit[j] && (int64_t)2 * EQ_QMAX * model->m[coff + j] <= EQ_WEIGHT_CLIP) {
                 for (i = 0; i < rows; ++i) {
-                    int32_t qv = w[i * cols + j];
-                    w[i * cols + j] = (int8_t)((qv >= 0) ? (qv + 1) >> 1 : -((-qv + 1) >> 1));
+                    int8_t *w = model->q + eq_row_offsets[eq_row_base[l] + i];
+                    int32_t qv = w[j];
+                    w[j] = (int8_t)((qv >= 0) ? (qv + 1) >> 1 : -((-qv + 1) >> 1));
                 }
                 model->m[coff + j] *= 2;
                 stats->rescales++;

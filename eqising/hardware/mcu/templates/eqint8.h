@@ -16,12 +16,14 @@
 typedef char eq_arithmetic_shift_check[((-8 >> 1) == -4) ? 1 : -1];
 
 /* Model state (in RAM so that it can be trained; fields ordered by alignment, no inner padding). Weights of matrix l are rows of its
- * input layer times columns of its output layer, stored matrix after matrix; m and b are
- * indexed by spin (the scale of a matrix's output channel j lives at that spin). */
+ * input layer times columns of its output layer, stored row after row, matrix after matrix; m and b are
+ * indexed by spin (the scale of a matrix's output channel j lives at that spin). Sparse update: only the
+ * updated rows are in q; the frozen ones are const (flash) in eq_frozen_q. Row i of matrix l is at
+ * eq_row_offsets[eq_row_base[l] + i]: o >= 0 is q + o, o < 0 is eq_frozen_q + (-1 - o) (see eq_weights_row). */
 typedef struct {
     int32_t m[EQ_N_SPINS];
     int32_t b[EQ_N_SPINS];
-    int8_t q[EQ_N_WEIGHTS];
+    int8_t q[EQ_N_TRAINABLE];
 } eq_model_t;
 
 /* Scratch of one prediction. */
@@ -57,11 +59,16 @@ typedef struct {
     int32_t skip_correct;
 } eq_hparams_t;
 
-extern const int8_t eq_initial_q[EQ_N_WEIGHTS];
+extern const int8_t eq_initial_q[EQ_N_TRAINABLE];
+extern const int8_t eq_frozen_q[EQ_N_FROZEN];
+extern const int32_t eq_row_offsets[EQ_N_ROWS];
+extern const int32_t eq_row_base[EQ_N_MATRICES + 1];
 extern const int32_t eq_initial_m[EQ_N_SPINS];
 extern const int32_t eq_initial_b[EQ_N_SPINS];
 
 void eq_model_init(eq_model_t *model);
+/* The eq_layer_sizes[l + 1] weights of row i of matrix l (in RAM or, frozen, in flash). */
+const int8_t *eq_weights_row(const eq_model_t *model, int l, int32_t i);
 uint32_t eq_mix32(uint32_t x);
 uint32_t eq_stream_key(uint32_t seed, uint32_t index);
 /* Class (0 .. EQ_N_CLASSES-1) of one input of EQ_N_IN uint8 values. */

@@ -1,7 +1,8 @@
 /* Host harness of the exported eqint8 library (reads text on stdin, prints text).
  *
  *   harness sizes
- *       bytes of the model and of the prediction and training scratch structs
+ *       bytes of the model and of the prediction and training scratch structs, of the batch buffers
+ *       (SRAM) and of the const objects (flash)
  *   harness predict SEED NUM_READS < inputs
  *       inputs: a count n, then n rows of EQ_N_IN values 0..255; prints one class per row
  *   harness train SEED STEPS BATCH NUDGE_Q LR_Q LR_BIAS_Q SKIP < examples
@@ -51,6 +52,14 @@ int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "sizes") == 0) {
         printf("model %lu\ninfer_ws %lu\ntrain_ws %lu\n", (unsigned long)sizeof(eq_model_t),
                (unsigned long)sizeof(eq_infer_ws_t), (unsigned long)sizeof(eq_train_ws_t));
+        printf("batch_x %lu\nbatch_y %lu\n", (unsigned long)sizeof(batch_x), (unsigned long)sizeof(batch_y));
+        printf("frozen_q %lu\ninitial_q %lu\ninitial_m %lu\ninitial_b %lu\nrow_offsets %lu\nrow_base %lu\n",
+               (unsigned long)sizeof(eq_frozen_q), (unsigned long)sizeof(eq_initial_q),
+               (unsigned long)sizeof(eq_initial_m), (unsigned long)sizeof(eq_initial_b),
+               (unsigned long)sizeof(eq_row_offsets), (unsigned long)sizeof(eq_row_base));
+        printf("sigmoid %lu\nbetas %lu\nindex_tables %lu\n", (unsigned long)sizeof(eq_sigmoid),
+               (unsigned long)sizeof(eq_betas),
+               (unsigned long)(sizeof(eq_layer_sizes) + sizeof(eq_spin_offsets) + sizeof(eq_weight_offsets)));
         return 0;
     }
     if (argc == 4 && strcmp(argv[1], "predict") == 0) {
@@ -82,7 +91,9 @@ int main(int argc, char **argv) {
                    (unsigned long)st.rescales, (unsigned long)st.steps_written, (unsigned long)st.skipped);
         }
         printf("q");
-        for (i = 0; i < EQ_N_WEIGHTS; ++i) printf(" %d", model.q[i]);
+        for (k = 0; k < EQ_N_MATRICES; ++k)
+            for (i = 0; i < eq_layer_sizes[k]; ++i)
+                for (s = 0; s < eq_layer_sizes[k + 1]; ++s) printf(" %d", eq_weights_row(&model, (int)k, (int32_t)i)[s]);
         printf("\nm");
         for (i = 0; i < EQ_N_SPINS; ++i) printf(" %ld", (long)model.m[i]);
         printf("\nb");
