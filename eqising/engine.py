@@ -114,6 +114,16 @@ class TrainingEngine(abc.ABC):
     def description(self) -> str:
         """What relaxes the network, for summaries (e.g. ``'annealing'``)."""
 
+    def prepare(  # noqa: B027 (an optional hook: most engines need nothing)
+        self, X: np.ndarray, targets: np.ndarray, *, seed: int, learning_rates: tuple[float, float]
+    ) -> None:
+        """Look at the training data once before the first step (the estimator calls it at epoch 0).
+
+        The default does nothing; the int8 device chooses there which weights
+        its sparse update trains. Arguments as for :meth:`step`, with the whole
+        training set.
+        """
+
     @abc.abstractmethod
     def step(
         self, X: np.ndarray, targets: np.ndarray, *, seed: int, learning_rates: tuple[float, float]

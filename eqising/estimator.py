@@ -500,10 +500,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         learning_rates = s.step_sizes(epoch)
         y_index = np.searchsorted(self.classes_, y)
         order = source.generator("shuffle", epoch).permutation(len(X)) if s.shuffle else np.arange(len(X))
-        prepare = getattr(engine, "prepare", None)  # an engine that looks at the data once before its first step
-        if epoch == 0 and prepare is not None:
-            prepare(X, one_hot_spins(y_index, n_classes, s.replicas), seed=source.seed("prepare"),
-                    learning_rates=learning_rates)
+        if epoch == 0:  # an engine may look at the data once before its first step (most do nothing)
+            engine.prepare(X, one_hot_spins(y_index, n_classes, s.replicas), seed=source.seed("prepare"),
+                           learning_rates=learning_rates)
         progress = None
         if s.verbose >= 2:
             from tqdm.auto import tqdm
