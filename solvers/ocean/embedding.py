@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._files import write_file
 from ..._validation import Described, param_error
 
 __all__ = [
@@ -247,35 +248,43 @@ def load_or_find_parallel_embeddings(
     key = _graph_key(topology, list(graph.nodes), list(graph.edges), layer_sizes)
     cap = "all" if max_copies is None else str(max_copies)
     path = None if cache_dir is None else Path(cache_dir) / f"{key}-copies-{cap}.json"
+    copies = _cached_search(
+        path, "copies", lambda: find_parallel_embeddings(layer_sizes, graph, topology, max_copies=max_copies, seed=seed),
+        layer_sizes, graph, topology, owner,
+    )
+    return [{int(v): list(chain) for v, chain in copy.items()} for copy in copies]
+
+
+def _chains_json(embedding: dict) -> dict[str, list]:
+    return {str(v): list(chain) for v, chain in embedding.items()}
+
+
+def _cached_search(
+    path: Path | None, field: str, search: Any, layer_sizes: tuple[int, ...], graph: Any, topology: dict, owner: str
+) -> Any:
+    """The cached JSON ``field`` at ``path``, or ``search()`` written there (atomically) when absent.
+
+    Raises
+    ------
+    InvalidParameterError
+        When the search finds no embedding.
+    """
     if path is not None and path.is_file():
-        data = json.loads(path.read_text())
-        return [{int(v): list(chain) for v, chain in copy.items()} for copy in data["copies"]]
-    copies = find_parallel_embeddings(layer_sizes, graph, topology, max_copies=max_copies, seed=seed)
-    if not copies:
+        return json.loads(path.read_text())[field]
+    found = search()
+    if not found:
         raise param_error(
             "batch",
             owner,
             f"a network that fits the QPU's {topology.get('type', '')} graph of {graph.number_of_nodes()} qubits",
             Described(f"spin layers {layer_sizes}, for which no embedding was found"),
         )
+    value = [_chains_json(c) for c in found] if field == "copies" else _chains_json(found)
     if path is not None:
-        _write_json(
-            path,
-            {
-                "layer_sizes": list(layer_sizes),
-                "topology": topology,
-                "copies": [{str(v): c for v, c in copy.items()} for copy in copies],
-            },
-        )
-    return copies
-
-
-def _write_json(path: Path, data: dict) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so no reader sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"layer_sizes": list(layer_sizes), "topology": topology, field: value}
+        write_file(path, json.dumps(data).encode(), sync=False)
+    return value
 
 
 def load_or_find_embedding(
@@ -296,27 +305,11 @@ def load_or_find_embedding(
     """
     key = _graph_key(topology, list(graph.nodes), list(graph.edges), layer_sizes)
     path = None if cache_dir is None else Path(cache_dir) / f"{key}.json"
-    if path is not None and path.is_file():
-        data = json.loads(path.read_text())
-        return {int(v): list(chain) for v, chain in data["embedding"].items()}
-    embedding = find_layered_embedding(layer_sizes, graph, seed=seed)
-    if not embedding:
-        raise param_error(
-            "batch",
-            owner,
-            f"a network that fits the QPU's {topology.get('type', '')} graph of {graph.number_of_nodes()} qubits",
-            Described(f"spin layers {layer_sizes}, for which no embedding was found"),
-        )
-    if path is not None:
-        _write_json(
-            path,
-            {
-                "layer_sizes": list(layer_sizes),
-                "topology": topology,
-                "embedding": {str(v): c for v, c in embedding.items()},
-            },
-        )
-    return embedding
+    embedding = _cached_search(
+        path, "embedding", lambda: find_layered_embedding(layer_sizes, graph, seed=seed), layer_sizes, graph, topology,
+        owner,
+    )
+    return {int(v): list(chain) for v, chain in embedding.items()}
 
 
 @dataclass(frozen=True, eq=False)
