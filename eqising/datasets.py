@@ -6,7 +6,8 @@ import gzip
 import math
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,14 @@ class Dataset:
     X_test : ndarray of shape (n_test, n_features)
     y_test : ndarray of shape (n_test,)
     name : str
+    image_shape : (int, int) or None
+        ``(height, width)`` of the row-major images, None for other data.
+    training_defaults : dict of str to Any
+        Estimator parameters that this project's accuracy measurements chose
+        for this dataset (README, "Accuracy"; e.g. MNIST's one-pixel shift
+        augmentation). ``eqising train`` and ``eqising compare`` use them
+        under any explicit option; from Python, pass them on:
+        ``EqPropClassifier(**data.training_defaults)``.
     """
 
     X_train: np.ndarray
@@ -36,6 +45,8 @@ class Dataset:
     X_test: np.ndarray
     y_test: np.ndarray
     name: str
+    image_shape: tuple[int, int] | None = None
+    training_defaults: dict[str, Any] = field(default_factory=dict)
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -141,10 +152,13 @@ def load_mnist(
             )
         parts[split] = (images.reshape(len(images), -1).astype(np.float64) / 255.0, labels.astype(np.int64),
                         images.shape[1:])
-    (Xtr, ytr, _), (Xte, yte, _) = parts["train"], parts["t10k"]
+    (Xtr, ytr, shape), (Xte, yte, _) = parts["train"], parts["t10k"]
     n_train = _check_size(train_size, "train_size", len(Xtr))
     n_test = _check_size(test_size, "test_size", len(Xte))
-    return Dataset(Xtr[:n_train], ytr[:n_train], Xte[:n_test], yte[:n_test], "mnist")
+    shape = (int(shape[0]), int(shape[1]))
+    # a one-pixel shift of every training image in every epoch: MNIST-1k 0.874 -> 0.909 (5 seeds; README)
+    defaults = {"shift_augment": 1, "image_shape": shape} if min(shape) > 1 else {}
+    return Dataset(Xtr[:n_train], ytr[:n_train], Xte[:n_test], yte[:n_test], "mnist", shape, defaults)
 
 
 def _check_size(value: int | None, name: str, available: int) -> int:
@@ -181,7 +195,7 @@ def load_digits_split(
     Xtr, Xte, ytr, yte = train_test_split(
         X / 16.0, y, train_size=n_train, test_size=n_test, stratify=y, random_state=random_state
     )
-    return Dataset(Xtr, ytr, Xte, yte, "digits")
+    return Dataset(Xtr, ytr, Xte, yte, "digits", (8, 8))  # shifts of 8x8 digits hurt (0.975 -> 0.896; README)
 
 
 def load_arrays(X_train, y_train, X_test, y_test, name: str = "arrays") -> Dataset:

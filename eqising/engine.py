@@ -34,6 +34,13 @@ from .solvers import SpinSamples
 __all__ = ["FloatEngine", "StepRecord", "TrainingEngine", "TrainingSettings", "step_loss_and_correct"]
 
 
+#: Spins feeding a unit in the reference recipe's hidden layer (784-120-40): ``step_scaling``'s reference.
+REFERENCE_FAN_IN = 120
+
+#: The values of ``step_scaling``.
+STEP_SCALINGS = ("fan-in", "sqrt-fan-in", "none")
+
+
 @dataclass(frozen=True)
 class TrainingSettings:
     """The resolved training hyper-parameters an engine runs with.
@@ -63,11 +70,33 @@ class TrainingSettings:
     field_clip: float | None
     shuffle: bool
     verbose: int
+    shift_augment: int = 0
+    image_shape: tuple[int, int] | None = None
+    step_scaling: str = "none"
 
     def step_sizes(self, epoch: int) -> tuple[float, float]:
         """``(weight, bias)`` learning rates of epoch ``epoch`` (0-based), decayed geometrically."""
         decay = self.learning_rate_decay**epoch
         return self.learning_rate * decay, self.bias_learning_rate * decay
+
+    def weight_step_scales(self, layer_sizes: tuple[int, ...]) -> list[float]:
+        """Factor on the weight step size of every weight matrix, from ``step_scaling``.
+
+        ``weights[0]`` (fed by the real-valued inputs) keeps ``learning_rate``;
+        ``weights[l]`` for ``l >= 1`` is fed by ``n = layer_sizes[l]`` spins, and
+        with ``'fan-in'`` its step is ``min(1, 120 / n)`` times as large (so a
+        unit's field moves per step about as much as in the reference 120-spin
+        hidden layer, however wide the layer feeding it); ``'sqrt-fan-in'``
+        uses ``min(1, sqrt(120 / n))``; ``'none'``: 1 everywhere.
+        """
+        scales = [1.0] * (len(layer_sizes) - 1)
+        for layer in range(1, len(scales)):
+            ratio = REFERENCE_FAN_IN / layer_sizes[layer]
+            if self.step_scaling == "fan-in":
+                scales[layer] = min(1.0, ratio)
+            elif self.step_scaling == "sqrt-fan-in":
+                scales[layer] = min(1.0, ratio**0.5)
+        return scales
 
 
 @dataclass
@@ -209,6 +238,7 @@ class FloatEngine(TrainingEngine):
         self.network, self.solver, self.backend = network, solver, backend
         self.optimizer, self.settings = optimizer, settings
         self.n_classes = network.spin_layer_sizes[-1] // settings.replicas
+        self.weight_scales = settings.weight_step_scales(network.layer_sizes)
         offer = getattr(solver, "fused_eqprop", None)  # a solver's own compiled step, if it has one
         self.fused = None if offer is None else offer(
             network, nudge=settings.nudge, mode=settings.nudge_mode, num_reads=settings.phase_reads,
@@ -237,7 +267,7 @@ class FloatEngine(TrainingEngine):
         if len(X) < s.batch_size:  # a short last batch moves in proportion to its size
             grads = [g * (len(X) / s.batch_size) for g in grads]
         n = len(net.weights)
-        self.optimizer.learning_rates = [learning_rates[0]] * n + [learning_rates[1]] * n
+        self.optimizer.learning_rates = [learning_rates[0] * f for f in self.weight_scales] + [learning_rates[1]] * n
         deltas = self.optimizer.deltas(grads)
         costs = [self.backend.apply(layer, deltas[layer], deltas[n + layer]) for layer in range(n)]
         net.weights, net.biases = self.backend.effective_weights()

@@ -22,9 +22,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from .augment import image_shape_for, shift_images
 from ._memory import check_fits, training_bytes
 from ._validation import Described, InvalidParameterError, check_float, check_int, param_error
-from .engine import TrainingEngine, TrainingSettings, step_loss_and_correct
+from .engine import STEP_SCALINGS, TrainingEngine, TrainingSettings, step_loss_and_correct
 from .eqprop import NUDGE_MODES, one_hot_spins
 from .hardware import WeightBackend, as_backend, zero_cost
 from .history import PHASES, EpochRecord, TrainingHistory, mean_records
@@ -41,6 +42,8 @@ OWNER = "EqPropClassifier"
 FOLLOWS_BACKEND = {"solver": None, "optimizer": "auto", "learning_rate": "auto"}
 #: What those defaults are when the backend neither requires nor suggests a value.
 UNCONSTRAINED = {"solver": "annealing", "optimizer": "adam", "learning_rate": 0.004}
+#: ``learning_rate='auto'`` is divided by this for every hidden layer after the first (README, "Accuracy").
+AUTO_RATE_PER_EXTRA_LAYER = 4
 
 
 def _same(value: Any, expected: Any) -> bool:
@@ -120,7 +123,16 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
     learning_rate : float or 'auto', default='auto'
         Step size for the weights; ``'auto'`` is the backend's suggestion
         (:attr:`WeightBackend.defaults <eqising.hardware.WeightBackend.defaults>`:
-        0.02 for ``'mcu-int8'``'s integer SGD), else 0.004 (Adam).
+        0.02 for ``'mcu-int8'``'s integer SGD), else 0.004 (Adam), divided by
+        4 for every hidden layer after the first (784-256-128-40: 0.001).
+    step_scaling : {'fan-in', 'sqrt-fan-in', 'none'}, default='fan-in'
+        Per-matrix factor on the weight step size: the weights fed by ``n``
+        spins (every matrix after the input one) step ``min(1, 120 / n)``
+        times ``learning_rate`` with ``'fan-in'`` (a hidden layer wider than
+        the reference 120 spins no longer overshoots; 1 for the default
+        networks), ``min(1, sqrt(120 / n))`` with ``'sqrt-fan-in'``; see
+        :meth:`TrainingSettings.weight_step_scales
+        <eqising.engine.TrainingSettings.weight_step_scales>`.
     bias_learning_rate : float or None, default=None
         Step size for the biases; ``None`` uses ``learning_rate / 10``.
     learning_rate_decay : float, default=0.95
@@ -150,6 +162,16 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         onto their conductance range.
     shuffle : bool, default=True
         Shuffle examples every epoch.
+    shift_augment : int, default=0
+        Shift every training image by a random whole number of pixels in
+        ``[-shift_augment, shift_augment]`` along each axis, drawn anew for
+        every example in every epoch (pixels shifted in are 0;
+        :func:`eqising.augment.shift_images`); 0 trains on the images as
+        given. The CLI uses 1 on MNIST, where it decided the default (README,
+        "Accuracy").
+    image_shape : (int, int) or None, default=None
+        ``(height, width)`` of the row-major images in ``X`` for
+        ``shift_augment``; None: square images.
     random_state : None, int or numpy.random.Generator, default=None
         Resolved once into the root seed ``root_seed_``; initialisation,
         every epoch's shuffle, every step's solver calls, the backend and
@@ -245,6 +267,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         bias_clip: float | None = 1.0,
         field_clip: float | None = 4.0,
         shuffle: bool = True,
+        step_scaling: str = "fan-in",
+        shift_augment: int = 0,
+        image_shape: Sequence[int] | None = None,
         random_state: Any = None,
         verbose: int = 0,
     ) -> None:
@@ -271,6 +296,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         self.bias_clip = bias_clip
         self.field_clip = field_clip
         self.shuffle = shuffle
+        self.step_scaling = step_scaling
+        self.shift_augment = shift_augment
+        self.image_shape = image_shape
         self.random_state = random_state
         self.verbose = verbose
 
@@ -298,6 +326,9 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         "bias_clip": [Interval(Real, 0, None, closed="neither"), None],
         "field_clip": [Interval(Real, 0, None, closed="neither"), None],
         "shuffle": ["boolean"],
+        "step_scaling": [StrOptions(set(STEP_SCALINGS))],
+        "shift_augment": [Interval(Integral, 0, None, closed="left")],
+        "image_shape": ["array-like", None],
         "random_state": ["random_state", np.random.Generator],
         "verbose": ["verbose"],
     }
@@ -334,6 +365,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             raise param_error("solver_params", OWNER, f"None with backend {backend.name!r}, which uses no solver",
                               self.solver_params)
         lr = check_float(chosen["learning_rate"], "learning_rate", OWNER, low=0.0, low_open=True)
+        if _same(self.learning_rate, "auto"):  # deeper networks take smaller automatic steps
+            lr /= AUTO_RATE_PER_EXTRA_LAYER ** (len(hidden) - 1)
         clips = {
             name: None if getattr(self, name) is None
             else check_float(getattr(self, name), name, OWNER, low=0.0, low_open=True)
@@ -357,10 +390,26 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             phase_reads=int(chosen["phase_reads"]),
             skip_correct=bool(self.skip_correct),
             shuffle=bool(self.shuffle),
+            step_scaling=self.step_scaling,
+            shift_augment=int(self.shift_augment),
+            image_shape=self._image_shape(),
             verbose=int(self.verbose),
             **clips,
         )
         return settings, solver, backend
+
+    def _image_shape(self) -> tuple[int, int] | None:
+        shape = self.image_shape
+        if shape is None:
+            return None
+        expected = "None or (height, width), two ints >= 1"
+        try:
+            values = tuple(shape)
+        except TypeError:
+            raise param_error("image_shape", OWNER, expected, shape) from None
+        if len(values) != 2:
+            raise param_error("image_shape", OWNER, expected, shape)
+        return tuple(check_int(v, "image_shape", OWNER, low=1) for v in values)
 
     def _build(
         self,
@@ -479,6 +528,11 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
     ) -> None:
         root = root_seed(self.random_state, "random_state", OWNER)
         source = SeedSource(root)
+        if settings.shift_augment:  # the images must have a shape the shift fits in, before any work
+            height, width = image_shape_for(n_features, settings.image_shape, OWNER)
+            if settings.shift_augment >= min(height, width):
+                raise param_error("shift_augment", OWNER, f"smaller than the images' height and width "
+                                  f"{(height, width)}", settings.shift_augment)
         sizes = (n_features, *settings.hidden_layer_sizes, len(classes) * settings.replicas)
         check_fits(training_bytes(sizes, settings.batch_size, settings.phase_reads), "hidden_layer_sizes", OWNER,
                    settings.hidden_layer_sizes, f"network {'-'.join(map(str, sizes))}")  # before allocating it
@@ -512,11 +566,15 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         solver_cost: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
         reports: dict[str, list[dict[str, float]]] = {phase: [] for phase in PHASES}
         layer_cost = [zero_cost() for _ in net.weights]
+        shape = image_shape_for(X.shape[1], s.image_shape, OWNER) if s.shift_augment else None
         start = time.perf_counter()
         for k, i in enumerate(range(0, len(X), s.batch_size)):
             idx = order[i : i + s.batch_size]
             targets = one_hot_spins(y_index[idx], n_classes, s.replicas)
-            record = engine.step(X[idx], targets, seed=source.seed("step", epoch, k), learning_rates=learning_rates)
+            batch = X[idx]
+            if shape is not None:
+                batch = shift_images(batch, shape, s.shift_augment, source.generator("augment", epoch, k))
+            record = engine.step(batch, targets, seed=source.seed("step", epoch, k), learning_rates=learning_rates)
             step_loss, step_correct = step_loss_and_correct(
                 record.free, targets, y_index[idx], net.output_slice, n_classes, s.replicas
             )

@@ -46,8 +46,9 @@ def assert_same_model(a: EqPropClassifier, b: EqPropClassifier) -> None:
 @pytest.mark.parametrize(
     "params",
     [{}, {"optimizer": "sgd", "momentum": 0.5, "learning_rate": 0.01}, {"backend": "ecram"},
-     {"backend": "mcu-int8", "solver_params": None, "backend_params": {"num_sweeps": 12}}],
-    ids=["adam", "sgd-momentum", "ecram", "mcu-int8"],
+     {"backend": "mcu-int8", "solver_params": None, "backend_params": {"num_sweeps": 12}},
+     {"shift_augment": 1}],
+    ids=["adam", "sgd-momentum", "ecram", "mcu-int8", "shift-augment"],
 )
 def test_python_resume_is_bit_identical(data, tmp_path, params):
     straight = EqPropClassifier(**{**CHEAP, **params}, max_iter=4).fit(data.X_train, data.y_train)

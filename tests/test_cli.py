@@ -254,6 +254,37 @@ def test_train_and_evaluate_mnist(mnist_dir, capsys, tmp_path):
     assert code == 0 and evaluated["test_accuracy"] == summary["test_accuracy"]
 
 
+def test_mnist_shift_augments_by_default_and_an_option_overrides_it(mnist_dir, capsys, tmp_path):
+    split = ["--dataset", "mnist", "--data-dir", str(mnist_dir), "--train-size", "60", "--test-size", "20"]
+    runs = {}
+    for name, extra in {"default": [], "off": ["--shift-augment", "0"], "two": ["--shift-augment", "2"]}.items():
+        code, summary, _ = run_json(capsys, ["train", *split, "--epochs", "1", *FAST, "--json", *extra,
+                                             "--out", str(tmp_path / name)])
+        assert code == 0
+        runs[name] = summary
+    assert [runs[k]["shift_augment"] for k in ("default", "off", "two")] == [1, 0, 2]
+    # the saved model carries what it trained with, so evaluate and resume see the same estimator
+    saved = json.loads((tmp_path / "default" / "model.json").read_text())["params"]
+    assert saved["shift_augment"] == 1 and saved["image_shape"] == [28, 28]
+    code, summary, _ = run_json(capsys, ["train", *split, "--epochs", "1", *FAST, "--json"])
+    assert summary["shift_augment"] == 1
+
+
+def test_digits_trains_on_unshifted_images_by_default(capsys):
+    code, summary, _ = run_json(capsys, ["train", *SPLIT, "--epochs", "1", *FAST, "--json"])
+    assert code == 0 and summary["shift_augment"] == 0
+
+
+def test_bad_shift_augment_option(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", *SPLIT, "--epochs", "1", "--shift-augment", "one"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--shift-augment" in err and "'one'" in err
+    err = run_error(capsys, ["train", *SPLIT, "--epochs", "1", "--shift-augment", "-1"])
+    assert "'shift_augment' parameter" in err and "-1" in err
+
+
 def test_evaluate_digits_model_on_mnist(trained, mnist_dir, capsys):
     err = run_error(
         capsys,

@@ -331,3 +331,23 @@ def test_shipped_grid_files_plan_cleanly(path):
     settings, targets = load_grid(path)
     runnable, skipped = plan(targets, settings)
     assert runnable and not skipped
+
+
+def test_compare_trains_with_the_datasets_defaults_under_given_settings():
+    from eqising.datasets import Dataset
+
+    base = load_dataset("digits", train_size=80, test_size=30)
+    data = Dataset(base.X_train, base.y_train, base.X_test, base.y_test, "digits-shifted", (8, 8),
+                   {"shift_augment": 1, "image_shape": (8, 8)})
+    settings = {"hidden_layer_sizes": [8], "max_iter": 1, "batch_size": 20}
+    targets = [{"name": "dataset-default"}, {"name": "unshifted", "shift_augment": 0}]
+    result = compare(targets, data=data, seeds=[0], settings=settings)
+    assert result.summary["settings"]["shift_augment"] == 1
+    rows = {r["target"]: r for r in result.rows}
+    assert all(r["status"] == "ok" for r in rows.values())
+    plain = compare([{"name": "unshifted"}], data=base, seeds=[0], settings=settings)
+    # the target's own parameter wins over the dataset's default; the default changes the run
+    assert rows["unshifted"]["test_accuracy"] == plain.rows[0]["test_accuracy"]
+    assert rows["dataset-default"]["params"]["shift_augment"] == 1
+    assert rows["dataset-default"]["test_accuracy"] != rows["unshifted"]["test_accuracy"] or \
+        rows["dataset-default"]["loss_curve"] != rows["unshifted"]["loss_curve"]

@@ -147,7 +147,8 @@ def compare(
         minibatch order and solver seeds, so the runs are paired by seed.
     settings : dict or None
         :class:`~eqising.EqPropClassifier` parameters common to every target
-        (a target's own parameters override them).
+        (a target's own parameters override them); they override the data's
+        :attr:`~eqising.datasets.Dataset.training_defaults`.
     reference : str or None
         Name of the target the others are compared with; None: the first that runs.
     out : path or None
@@ -199,6 +200,7 @@ def compare(
         data = load_dataset("digits", random_state=0)
     elif not isinstance(data, Dataset):
         raise param_error("data", OWNER, "a Dataset (eqising.load_dataset or eqising.datasets.load_arrays)", data)
+    settings = {**data.training_defaults, **settings}  # the dataset's measured defaults, under everything given
     workers = max(2, jobs) if scheduler == "local" else jobs
 
     digest, libs = data_digest(data), versions()
