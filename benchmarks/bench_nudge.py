@@ -56,7 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--optimizer", choices=["auto", "sgd", "adam"], default=d["optimizer"])
     p.add_argument("--batch-size", type=int, default=d["batch_size"])
     p.add_argument("--num-sweeps", type=int, default=50)
-    p.add_argument("--lr-decay", type=float, default=d["learning_rate_decay"], help="learning-rate factor per epoch")
+    p.add_argument("--lr-decay", type=lambda t: t if t == "auto" else float(t), default=d["learning_rate_decay"],
+                   help="learning-rate factor per epoch")
     p.add_argument("--no-skip", action="store_true", help="update from reads whose free output is already correct")
     p.add_argument("--balanced", action="store_true", help="balanced_nudge=True (non-target outputs weighted 1/(C-1))")
     p.add_argument("--blas-threads", type=int, default=1)
@@ -101,7 +102,7 @@ def markdown_table(rows: list[dict], args: argparse.Namespace) -> str:
     """One line per (mode, nudge): accuracy mean +- std over seeds, min, fit seconds."""
     lines = [
         f"Dataset {args.dataset}, {args.epochs} epochs, {args.optimizer} lr {args.learning_rate} "
-        f"(x{args.lr_decay:g}/epoch), batch {args.batch_size}, {args.num_sweeps} sweeps, "
+        f"(x{args.lr_decay if isinstance(args.lr_decay, str) else format(args.lr_decay, 'g')}/epoch), batch {args.batch_size}, {args.num_sweeps} sweeps, "
         f"skip-correct {'off' if args.no_skip else 'on'}, balanced nudge {'on' if args.balanced else 'off'}, "
         f"seeds {args.seeds}; "
         f"test = best of {args.num_reads} reads",

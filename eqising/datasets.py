@@ -7,8 +7,8 @@ import math
 import os
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 

@@ -52,3 +52,21 @@ def test_scaled_steps_move_a_wide_layer_less(small_digits):
 def test_unknown_step_scaling_is_refused(small_digits):
     with pytest.raises(InvalidParameterError, match="'step_scaling' parameter of EqPropClassifier must be"):
         EqPropClassifier(step_scaling="depth").fit(small_digits.X_train, small_digits.y_train)
+
+
+@pytest.mark.parametrize(
+    "hidden,rate,decay",
+    [((120,), 0.004, 0.95), ((256, 128), 0.002, 0.97), ((64, 32, 16), 0.001, 0.97)],
+)
+def test_automatic_step_size_and_decay_follow_depth(hidden, rate, decay):
+    s = _settings(hidden_layer_sizes=hidden)
+    assert (s.learning_rate, s.learning_rate_decay) == pytest.approx((rate, decay))
+    assert s.bias_learning_rate == pytest.approx(rate / 10)
+
+
+def test_explicit_step_size_and_decay_are_kept_whatever_the_depth():
+    s = _settings(hidden_layer_sizes=(256, 128), learning_rate=0.004, learning_rate_decay=0.9)
+    assert (s.learning_rate, s.learning_rate_decay) == (0.004, 0.9)
+    # a backend's suggestion is the one-hidden-layer rate, divided the same way
+    s = _settings(hidden_layer_sizes=(32, 16), backend="mcu-int8", solver=None)
+    assert s.learning_rate == pytest.approx(0.01)
