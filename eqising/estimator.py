@@ -39,13 +39,15 @@ __all__ = ["EqPropClassifier"]
 OWNER = "EqPropClassifier"
 
 #: Parameters whose default follows the weight backend (its requirements, else its defaults), with that default.
-FOLLOWS_BACKEND = {"solver": None, "optimizer": "auto", "learning_rate": "auto"}
+FOLLOWS_BACKEND = {"solver": None, "optimizer": "auto", "learning_rate": "auto", "phase_reads": "auto"}
 #: What those defaults are when the backend neither requires nor suggests a value.
-UNCONSTRAINED = {"solver": "annealing", "optimizer": "adam", "learning_rate": 0.004}
+UNCONSTRAINED = {"solver": "annealing", "optimizer": "adam", "learning_rate": 0.004, "phase_reads": 1}
 #: ``learning_rate='auto'`` is divided by this for every hidden layer after the first (README, "Accuracy").
 AUTO_RATE_PER_EXTRA_LAYER = 2
 #: ``learning_rate_decay='auto'``: with one hidden layer, and with more (README, "Accuracy").
 AUTO_DECAY = {"one hidden layer": 0.95, "more": 0.97}
+#: ``phase_reads='auto'`` with more than one hidden layer (unless the backend requires a number).
+AUTO_DEEP_PHASE_READS = 2
 
 
 def _same(value: Any, expected: Any) -> bool:
@@ -153,8 +155,11 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
     num_reads : int, default=10
         Free-phase reads per example at prediction; the lowest-energy read
         predicts.
-    phase_reads : int, default=1
+    phase_reads : int or 'auto', default='auto'
         Reads per example in each training phase; correlations are averaged.
+        ``'auto'``: what the backend requires, else 1 with one hidden layer
+        and 2 with more (the deeper layers' correlations are noisier: one
+        read left 784-256-128-40 under-trained on some seeds).
     skip_correct : bool, default=True
         Reads whose free-phase output already equals the target make no
         update, and examples with only such reads skip the nudged phase (the
@@ -265,7 +270,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         batch_size: int = 32,
         max_iter: int = 60,
         num_reads: int = 10,
-        phase_reads: int = 1,
+        phase_reads: int | str = "auto",
         skip_correct: bool = True,
         weight_clip: float | None = 1.0,
         bias_clip: float | None = 1.0,
@@ -324,7 +329,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "num_reads": [Interval(Integral, 1, None, closed="left")],
-        "phase_reads": [Interval(Integral, 1, None, closed="left")],
+        "phase_reads": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "skip_correct": ["boolean"],
         "weight_clip": [Interval(Real, 0, None, closed="neither"), None],
         "bias_clip": [Interval(Real, 0, None, closed="neither"), None],
@@ -369,6 +374,8 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             raise param_error("solver_params", OWNER, f"None with backend {backend.name!r}, which uses no solver",
                               self.solver_params)
         lr = check_float(chosen["learning_rate"], "learning_rate", OWNER, low=0.0, low_open=True)
+        if _same(self.phase_reads, "auto") and "phase_reads" not in type(backend).requirements and len(hidden) > 1:
+            chosen["phase_reads"] = AUTO_DEEP_PHASE_READS  # deeper layers learn from noisier correlations
         if _same(self.learning_rate, "auto"):  # deeper networks take smaller automatic steps
             lr /= AUTO_RATE_PER_EXTRA_LAYER ** (len(hidden) - 1)
         clips = {

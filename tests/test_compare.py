@@ -351,3 +351,17 @@ def test_compare_trains_with_the_datasets_defaults_under_given_settings():
     assert rows["dataset-default"]["params"]["shift_augment"] == 1
     assert rows["dataset-default"]["test_accuracy"] != rows["unshifted"]["test_accuracy"] or \
         rows["dataset-default"]["loss_curve"] != rows["unshifted"]["loss_curve"]
+
+
+def test_a_changed_default_is_a_new_run_not_a_cached_one(tmp_path, monkeypatch):
+    from eqising import EqPropClassifier
+
+    data = load_dataset("digits", train_size=60, test_size=20)
+    settings = {"hidden_layer_sizes": [8], "max_iter": 1, "batch_size": 20}
+    first = compare([{"name": "t"}], data=data, seeds=[0], settings=settings, out=tmp_path, plots=False)
+    again = compare([{"name": "t"}], data=data, seeds=[0], settings=settings, out=tmp_path, plots=False)
+    assert (first.summary["executed"], again.summary["executed"]) == (1, 0)
+    # the same explicit settings under another default (as after an upgrade) must not reuse the cached run
+    monkeypatch.setitem(EqPropClassifier.__init__.__kwdefaults__, "nudge", 3.0)
+    changed = compare([{"name": "t"}], data=data, seeds=[0], settings=settings, out=tmp_path, plots=False)
+    assert changed.summary["executed"] == 1

@@ -55,18 +55,19 @@ def test_unknown_step_scaling_is_refused(small_digits):
 
 
 @pytest.mark.parametrize(
-    "hidden,rate,decay",
-    [((120,), 0.004, 0.95), ((256, 128), 0.002, 0.97), ((64, 32, 16), 0.001, 0.97)],
+    "hidden,rate,decay,reads",
+    [((120,), 0.004, 0.95, 1), ((256, 128), 0.002, 0.97, 2), ((64, 32, 16), 0.001, 0.97, 2)],
 )
-def test_automatic_step_size_and_decay_follow_depth(hidden, rate, decay):
+def test_automatic_step_size_decay_and_reads_follow_depth(hidden, rate, decay, reads):
     s = _settings(hidden_layer_sizes=hidden)
-    assert (s.learning_rate, s.learning_rate_decay) == pytest.approx((rate, decay))
+    assert (s.learning_rate, s.learning_rate_decay, s.phase_reads) == pytest.approx((rate, decay, reads))
     assert s.bias_learning_rate == pytest.approx(rate / 10)
 
 
 def test_explicit_step_size_and_decay_are_kept_whatever_the_depth():
-    s = _settings(hidden_layer_sizes=(256, 128), learning_rate=0.004, learning_rate_decay=0.9)
-    assert (s.learning_rate, s.learning_rate_decay) == (0.004, 0.9)
+    s = _settings(hidden_layer_sizes=(256, 128), learning_rate=0.004, learning_rate_decay=0.9, phase_reads=1)
+    assert (s.learning_rate, s.learning_rate_decay, s.phase_reads) == (0.004, 0.9, 1)
     # a backend's suggestion is the one-hidden-layer rate, divided the same way
     s = _settings(hidden_layer_sizes=(32, 16), backend="mcu-int8", solver=None)
     assert s.learning_rate == pytest.approx(0.01)
+    assert s.phase_reads == 1  # the device requires one read per phase, whatever the depth

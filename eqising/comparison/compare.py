@@ -11,6 +11,7 @@ from typing import Any
 
 from .._validation import check_int, param_error
 from ..datasets import Dataset, load_dataset
+from ..estimator import EqPropClassifier
 from .cache import RunCache, data_digest, run_key, versions
 from .report import jsonable, markdown_summary, runs_csv, write_text
 from .run import RunSpec
@@ -204,9 +205,11 @@ def compare(
     workers = max(2, jobs) if scheduler == "local" else jobs
 
     digest, libs = data_digest(data), versions()
+    # the key holds every estimator parameter, defaults included: a changed default is a new run
+    defaults = jsonable(EqPropClassifier().get_params(deep=False))
     specs = []
     for target in runnable:
-        params = target.estimator_params(settings)
+        params = {**defaults, **target.estimator_params(settings)}
         for seed in seeds:
             specs.append(RunSpec(target, seed, dict(settings), run_key(digest, target.name, params, seed, libs)))
     folder = None if out is None else Path(out)
