@@ -74,6 +74,11 @@ _BIT_GENERATORS = ("MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64")
 _NEXT = ".next"
 
 
+#: Estimator parameters added after format version 3 was fixed, with the value that reproduces a
+#: model saved before them (its later ``partial_fit`` steps exactly as it would have).
+_ADDED_PARAMS = {"step_scaling": "none", "shift_augment": 0, "image_shape": None}
+
+
 def _random_state_json(value: Any) -> Any:
     """A ``random_state`` as JSON: None, an int, or a Generator's bit-generator state."""
     if isinstance(value, np.random.Generator):
@@ -367,6 +372,8 @@ def load_model(path: str | os.PathLike, *, trust: Any = None) -> EqPropClassifie
     owner = f"model file {str(meta_path)!r}"
     try:
         params = dict(meta["params"])
+        for name, before in _ADDED_PARAMS.items():  # a file older than a parameter trained without it
+            params.setdefault(name, before)
         _check_paths(params, trust, "params", owner)  # before any object is built or module imported
         params["solver"] = _rebuild(params.get("solver"), "solver", SOLVERS, Solver, trust, owner)
         params["backend"] = _rebuild(params.get("backend"), "backend", BACKENDS, WeightBackend, trust, owner)

@@ -248,3 +248,24 @@ def test_unknown_params_in_json(saved, change, match):
     path.write_text(json.dumps(meta))
     with pytest.raises(ModelFileError, match=match):
         load_model(saved)
+
+
+def test_a_file_from_before_the_newer_parameters_continues_as_it_trained(data, tmp_path):
+    # a model saved before step_scaling and shift augmentation existed had neither
+    clf = EqPropClassifier(hidden_layer_sizes=(24, 12), step_scaling="none", max_iter=1, batch_size=25,
+                           solver_params={"num_sweeps": 10}, random_state=1).fit(data.X_train, data.y_train)
+    save_model(clf, tmp_path, checkpoint=True)
+    meta = json.loads((tmp_path / "model.json").read_text())
+    for name in ("step_scaling", "shift_augment", "image_shape"):
+        del meta["params"][name]
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    old = load_model(tmp_path)
+    assert (old.step_scaling, old.shift_augment, old.image_shape) == ("none", 0, None)
+    old.partial_fit(data.X_train, data.y_train)
+    clf.partial_fit(data.X_train, data.y_train)
+    for a, b in zip(old.network_.weights, clf.network_.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # a current file keeps what it says
+    save_model(EqPropClassifier(max_iter=1, random_state=0, shift_augment=1).fit(data.X_train, data.y_train),
+               tmp_path / "new")
+    assert load_model(tmp_path / "new").get_params()["step_scaling"] == "fan-in"
