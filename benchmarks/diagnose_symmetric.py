@@ -30,6 +30,13 @@ from eqising.seeding import derive_many
 from eqising.solvers import AnnealSchedule
 
 
+def nudged_phase(net, solver, fields, targets, start, nudge: float, name: str) -> np.ndarray:
+    """One read per example of the nudged phase from ``start``, as an EqProp step runs it (shape (n, n_spins))."""
+    batch = net.encode(fields, nudge=np.full(len(fields), nudge), targets=targets)
+    return solver.sample(batch, num_reads=1, schedule=AnnealSchedule("reverse"), initial_states=start,
+                         seed=derive_many(2, name, n=len(fields))).spins[:, 0]
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", default="../shared/datasets/mnist")
@@ -56,13 +63,11 @@ def main(argv: list[str] | None = None) -> None:
         out, hidden = net.output_slice, slice(0, net.output_slice.start)
         wrong = np.flatnonzero(~(free.spins[:, 0, out] == targets).all(axis=1))
 
-        def phase(nudge: float, name: str) -> np.ndarray:
-            batch = net.encode(fields[wrong], nudge=np.full(len(wrong), nudge), targets=balanced[wrong])
-            return solver.sample(batch, num_reads=1, schedule=AnnealSchedule("reverse"),
-                                 initial_states=free.spins[wrong], seed=derive_many(2, name, n=len(wrong))).spins[:, 0]
-
         f = free.spins[wrong, 0]
-        plus, minus, minus_again = phase(args.nudge, "a"), phase(-args.nudge, "a"), phase(-args.nudge, "b")
+        plus, minus, minus_again = (
+            nudged_phase(net, solver, fields[wrong], balanced[wrong], free.spins[wrong], nudge, name)
+            for nudge, name in ((args.nudge, "a"), (-args.nudge, "a"), (-args.nudge, "b"))
+        )
         right = f[:, out] == targets[wrong]
         changed_plus, changed_minus = plus[:, out] != f[:, out], minus[:, out] != f[:, out]
         on_right = [(c & right).sum() / max(c.sum(), 1) for c in (changed_plus, changed_minus)]
