@@ -504,3 +504,129 @@ def test_emulator_samples_boltzmann_at_fixed_s():
         observed = {tuple(k): c / len(reads) for k, c in zip(keys.tolist(), counts)}
         tv = 0.5 * sum(abs(observed.get(s, 0.0) - p) for s, p in exact_p.items())
         assert tv < 1.25 * noise.max(), (tv, noise.mean())
+
+
+# ------------------------------------------------- batched emulation
+def _per_call(solver):
+    """The same solver emulating one QPU call at a time (the path of a real QPU)."""
+    solver._batch_calls = False
+    return solver
+
+
+@pytest.mark.parametrize("num_reads", [1, 3])
+def test_batched_emulation_equals_one_call_at_a_time(tmp_path, monkeypatch, num_reads):
+    """All calls of a batch in one kernel launch give bit-identical spins, energies, costs and
+    diagnostics to one launch per call, forward and reverse, with a last call that is not full."""
+    import eqising.solvers.ocean.dwave_mock as dwave_mock
+
+    launches = []
+    original = dwave_mock.AnnealEmulator.anneal
+
+    def counting(self, layout, h, *args, **kwargs):
+        launches.append(layout.qptr.size - 1)
+        return original(self, layout, h, *args, **kwargs)
+
+    monkeypatch.setattr(dwave_mock.AnnealEmulator, "anneal", counting)
+    batched = mock(tmp_path, beta=2.0, num_sweeps=20)
+    one_by_one = _per_call(mock(tmp_path, beta=2.0, num_sweeps=20))
+    C = batched.parallel_embedding((6, 4)).n_copies
+    assert C >= 2
+    n = 2 * C + 1  # three calls, the last with one copy
+    batch = random_batch((6, 4), n, np.random.default_rng(18), j_scale=0.5, h_scale=0.5)
+    seeds = np.arange(100, 100 + n)
+
+    def both(**kwargs):
+        launches.clear()
+        a = batched.sample(batch, num_reads=num_reads, seed=seeds, **kwargs)
+        many = list(launches)
+        launches.clear()
+        b = one_by_one.sample(batch, num_reads=num_reads, seed=seeds, **kwargs)
+        np.testing.assert_array_equal(a.spins, b.spins)
+        np.testing.assert_array_equal(a.energies, b.energies)
+        assert a.info["cost"] == b.info["cost"]
+        assert a.info["diagnostics"] == b.info["diagnostics"]
+        return a, many, list(launches)
+
+    free, many, single = both()
+    assert free.info["cost"]["qpu_calls"] == 3 and free.info["diagnostics"]["copies_per_call"] == n / 3
+    assert many == [n] and single == [C, C, 1]
+    # reverse anneals: with several reads, some problems start every read from one state and others
+    # from several (groups of different sizes: calls of different num_reads, one launch per size)
+    starts = free.spins.copy()
+    if num_reads > 1:
+        starts[::2] = starts[::2, :1]
+    back, many, single = both(schedule=AnnealSchedule("reverse"), initial_states=starts)
+    assert len(many) <= len(single) and sum(many) == sum(single)
+    assert back.info["cost"]["qpu_calls"] == len(single)
+    if num_reads == 1:
+        assert many == [n]
+    # the batched path is the dimod path too (bit-identical samples and costs)
+    slow = mock(tmp_path, beta=2.0, num_sweeps=20, through_dimod=True)
+    same = slow.sample(batch, num_reads=num_reads, schedule=AnnealSchedule("reverse"), initial_states=starts,
+                       seed=seeds)
+    np.testing.assert_array_equal(same.spins, back.spins)
+    assert same.info["cost"] == pytest.approx(back.info["cost"])
+
+
+def test_reverse_groups_without_unique_are_the_unique_groups(tmp_path, monkeypatch):
+    """Problems whose reads share one start state skip np.unique and make the calls it would give."""
+    import eqising.solvers.ocean.dwave_solver as dwave_solver
+
+    batch = random_batch((6, 4), 3, np.random.default_rng(19))
+    solver = mock(tmp_path, beta=2.0, max_copies=1, through_dimod=True)
+    free = solver.sample(batch, num_reads=4, seed=1)
+    starts = np.repeat(free.spins[:, :1], 4, axis=1)
+    starts[2, 1:] = -free.spins[2, :1]  # problem 2: two start states, one read and three
+    uniques = []
+
+    class CountingNumpy:
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        def unique(self, *args, **kwargs):
+            uniques.append(args[0].shape)
+            return np.unique(*args, **kwargs)
+
+    monkeypatch.setattr(dwave_solver, "np", CountingNumpy())
+    calls = spy(monkeypatch, solver)
+    out = solver.sample(batch, num_reads=4, schedule=AnnealSchedule("reverse"), initial_states=starts, seed=2)
+    assert uniques == [(4, 10)]  # problem 2 only
+    assert [kw["num_reads"] for _, kw, _ in calls] == [4, 4, 1, 3]
+    emb, labels = solver.embedding((6, 4)), solver.parallel_embedding((6, 4)).labels[0]
+    programmed = [np.array([kw["initial_state"][q] for q in labels.tolist()]) for _, kw, _ in calls]
+    expected = [starts[0, 0], starts[1, 0], np.unique(starts[2], axis=0)[0], np.unique(starts[2], axis=0)[1]]
+    for got, start in zip(programmed, expected):
+        np.testing.assert_array_equal(got, start[emb.qubit_var])
+    assert out.spins.shape == (3, 4, 10) and out.info["cost"]["qpu_calls"] == 4
+
+
+def test_timing_cache_returns_the_uncached_estimates():
+    from eqising.solvers.ocean.dwave_mock import _estimate_timing_cached, _estimate_timing_uncached
+
+    cases = [
+        (1000, 1, {"annealing_time": 20.0}),
+        (1000, 3, {"annealing_time": 20.0}),
+        (1000, 3, {"annealing_time": 50.0}),
+        (2000, 3, {"annealing_time": 20.0}),
+        (500, 2, {}),
+        (1000, 3, {"anneal_schedule": [[0, 1], [10, 0.25], [20, 1]], "initial_state": True,
+                   "reinitialize_state": True}),
+        (1000, 3, {"anneal_schedule": [[0, 1], [10, 0.25], [20, 1]], "initial_state": {0: 1},
+                   "reinitialize_state": False}),
+        (1000, 3, {"anneal_schedule": [[0, 1], [7, 0.5], [14, 1]], "initial_state": {0: 1},
+                   "reinitialize_state": True}),
+        (1000, 3, {"anneal_schedule": [[0, 0], [30, 1]]}),
+    ]
+    _estimate_timing_cached.cache_clear()
+    seen = []
+    for num_qubits, num_reads, kwargs in cases:
+        expected = _estimate_timing_uncached(num_qubits, num_reads, kwargs)
+        for _ in range(2):
+            got = estimate_timing(num_qubits, num_reads, dict(kwargs, num_reads=num_reads, label="x"))
+            assert got == expected
+            got["qpu_access_time"] = -1.0  # a caller's dict is its own
+        seen.append(expected["qpu_access_time"])
+    info = _estimate_timing_cached.cache_info()
+    assert info.misses == len(cases) and info.hits == len(cases)
+    # every parameter the model reads changes the estimate (so each must be in the key)
+    assert len(set(seen)) == len(seen)
