@@ -562,8 +562,9 @@ def test_batched_emulation_equals_one_call_at_a_time(tmp_path, monkeypatch, num_
         assert many == [n]
     # the batched path is the dimod path too (bit-identical samples and costs)
     slow = mock(tmp_path, beta=2.0, num_sweeps=20, through_dimod=True)
-    same = slow.sample(batch, num_reads=num_reads, schedule=AnnealSchedule("reverse"), initial_states=starts,
-                       seed=seeds)
+    same = slow.sample(
+        batch, num_reads=num_reads, schedule=AnnealSchedule("reverse"), initial_states=starts, seed=seeds
+    )
     np.testing.assert_array_equal(same.spins, back.spins)
     assert same.info["cost"] == pytest.approx(back.info["cost"])
 
@@ -603,16 +604,15 @@ def test_reverse_groups_without_unique_are_the_unique_groups(tmp_path, monkeypat
 def test_timing_cache_returns_the_uncached_estimates():
     from eqising.solvers.ocean.dwave_mock import _estimate_timing_cached, _estimate_timing_uncached
 
+    reverse = [[0, 1], [10, 0.25], [20, 1]]
     cases = [
         (1000, 1, {"annealing_time": 20.0}),
         (1000, 3, {"annealing_time": 20.0}),
         (1000, 3, {"annealing_time": 50.0}),
         (2000, 3, {"annealing_time": 20.0}),
         (500, 2, {}),
-        (1000, 3, {"anneal_schedule": [[0, 1], [10, 0.25], [20, 1]], "initial_state": True,
-                   "reinitialize_state": True}),
-        (1000, 3, {"anneal_schedule": [[0, 1], [10, 0.25], [20, 1]], "initial_state": {0: 1},
-                   "reinitialize_state": False}),
+        (1000, 3, {"anneal_schedule": reverse, "initial_state": True, "reinitialize_state": True}),
+        (1000, 3, {"anneal_schedule": reverse, "initial_state": {0: 1}, "reinitialize_state": False}),
         (1000, 3, {"anneal_schedule": [[0, 1], [7, 0.5], [14, 1]], "initial_state": {0: 1},
                    "reinitialize_state": True}),
         (1000, 3, {"anneal_schedule": [[0, 0], [30, 1]]}),
@@ -630,3 +630,107 @@ def test_timing_cache_returns_the_uncached_estimates():
     assert info.misses == len(cases) and info.hits == len(cases)
     # every parameter the model reads changes the estimate (so each must be in the key)
     assert len(set(seen)) == len(seen)
+
+
+def _reference_anneal(
+    states, randomize, h, indptr, nbr, J, qptr, chain_of, chain_qubits, chain_ptr, cptr, betas, moves, starts
+):
+    """The emulator's sweeps in plain Python, as first written (chain fields from a scan of full rows)."""
+    from eqising.solvers.ocean._emulator_kernel import _GAMMA, _M1, _M2, _S11, _S27, _S30, _S31, _UNIT
+
+    def uniform(x):
+        with np.errstate(over="ignore"):
+            x = x + _GAMMA
+            z = (x ^ (x >> _S30)) * _M1
+            z = (z ^ (z >> _S27)) * _M2
+            z = z ^ (z >> _S31)
+        return x, float(z >> _S11) * _UNIT
+
+    n_reads = states.shape[0]
+    for c in range(qptr.size - 1):
+        for r in range(n_reads):
+            x, s, lo, hi = starts[c, r], states[r], qptr[c], qptr[c + 1]
+            if randomize:
+                for q in range(lo, hi):
+                    x, u = uniform(x)
+                    s[q] = 1 if u < 0.5 else -1
+            f = np.empty(hi - lo)
+            for q in range(lo, hi):
+                acc = h[q]
+                for e in range(indptr[q], indptr[q + 1]):
+                    acc += J[e] * s[nbr[e]]
+                f[q - lo] = acc
+            for k, beta in enumerate(betas):
+                for q in range(lo, hi):
+                    delta = -2.0 * s[q] * f[q - lo]
+                    if delta > 0.0:
+                        if beta * delta > 40.0:
+                            continue
+                        x, u = uniform(x)
+                        if u >= np.exp(-beta * delta):
+                            continue
+                    s[q] = -s[q]
+                    for e in range(indptr[q], indptr[q + 1]):
+                        f[nbr[e] - lo] += 2.0 * J[e] * s[q]
+                if moves > 0 and (k + 1) % moves == 0:
+                    for ch in range(cptr[c], cptr[c + 1]):
+                        if chain_ptr[ch + 1] - chain_ptr[ch] < 2:
+                            continue
+                        total = 0.0
+                        for i in range(chain_ptr[ch], chain_ptr[ch + 1]):
+                            q = chain_qubits[i]
+                            inner = 0.0
+                            for e in range(indptr[q], indptr[q + 1]):
+                                if chain_of[nbr[e]] == ch:
+                                    inner += J[e] * s[nbr[e]]
+                            total += s[q] * (f[q - lo] - inner)
+                        delta = -2.0 * total
+                        accept = delta <= 0.0
+                        if not accept and beta * delta <= 40.0:
+                            x, u = uniform(x)
+                            accept = u < np.exp(-beta * delta)
+                        if accept:
+                            for i in range(chain_ptr[ch], chain_ptr[ch + 1]):
+                                q = chain_qubits[i]
+                                s[q] = -s[q]
+                                for e in range(indptr[q], indptr[q + 1]):
+                                    f[nbr[e] - lo] += 2.0 * J[e] * s[q]
+
+
+@pytest.mark.parametrize("randomize", [True, False])
+def test_emulator_kernel_matches_the_plain_python_sweeps(randomize):
+    """The compiled kernel (in-chain entries precomputed, flips as +-2J) is bit-identical to the
+    plain loops: two copies of 6 qubits in chains of 2 and 1, couplings in and between chains."""
+    from eqising.solvers.ocean._emulator_kernel import anneal_copies, chain_entries, read_seeds
+    from eqising.solvers.ocean.dwave_mock import EmulatorLayout
+
+    rng = np.random.default_rng(20)
+    pairs = [(0, 1), (2, 3), (1, 2), (0, 3), (3, 4), (4, 5), (1, 5), (2, 5)]
+    rows = np.array([a + 6 * c for c in range(2) for a, _ in pairs])
+    cols = np.array([b + 6 * c for c in range(2) for _, b in pairs])
+    chain_of = np.array([0, 0, 2, 2, 4, 5, 6, 6, 8, 8, 10, 11])
+    layout = EmulatorLayout.build(rows, cols, np.array([0, 6, 12]), chain_of)
+    inner_ptr, inner_entries = chain_entries(layout.indptr, layout.nbr, layout.chain_of)
+    np.testing.assert_array_equal(layout.inner_ptr, inner_ptr)
+    np.testing.assert_array_equal(layout.inner_entries, inner_entries)
+    for q in range(12):  # every in-chain entry of q and nothing else, in row order
+        row = np.arange(layout.indptr[q], layout.indptr[q + 1])
+        inside = row[layout.chain_of[layout.nbr[row]] == layout.chain_of[q]]
+        np.testing.assert_array_equal(inner_entries[inner_ptr[q] : inner_ptr[q + 1]], inside)
+    assert inner_entries.size == 8  # 4 chains of 2 qubits, one coupler each, seen from both ends
+    J = rng.uniform(-1, 1, rows.size)
+    J[[0, 1, 8, 9]] = -1.0  # chains
+    h = rng.uniform(-1, 1, 12)
+    betas = np.geomspace(0.1, 3.0, 40)
+    seeds = np.array([5, 6], dtype=np.uint64)
+    start = rng.choice(np.array([-1, 1], dtype=np.int8), 12)
+    got, expected = np.tile(start, (3, 1)), np.tile(start, (3, 1))
+    lay = layout
+    args = (
+        h, lay.indptr, lay.nbr, J[lay.entry_coupler], lay.qptr, lay.chain_of, lay.chain_qubits, lay.chain_ptr,
+        lay.cptr, betas, 2,
+    )
+    anneal_copies(got, randomize, *args, seeds)
+    _reference_anneal(expected, randomize, *args, read_seeds(seeds, 3))
+    np.testing.assert_array_equal(got, expected)
+    assert not np.array_equal(got[0], got[1])  # reads draw their own streams

@@ -45,7 +45,7 @@ from ..schedule import (
     forward_anneal_schedule,
     is_reverse_anneal_schedule,
 )
-from ._emulator_kernel import anneal_copies
+from ._emulator_kernel import anneal_copies, chain_entries
 from .dwave_solver import DWaveSolver, QpuCall
 
 __all__ = ["AnnealEmulator", "DWaveMockSolver", "EmulatorLayout", "estimate_timing"]
@@ -243,6 +243,7 @@ class AnnealEmulator(dimod.Sampler):
             np.asarray(betas, dtype=np.float64),
             self.sweeps_per_move if lay.has_chains else 0,
             np.asarray(copy_seeds, dtype=np.uint64),
+            (lay.inner_ptr, lay.inner_entries),
         )
         return states
 
@@ -286,6 +287,9 @@ class EmulatorLayout:
         Chain of every qubit, the qubits of every chain, chain bounds, per-copy chain bounds.
     has_chains : bool
         Some chain has two or more qubits.
+    inner_ptr, inner_entries : ndarray of int64
+        The CSR entries of every qubit inside its own chain
+        (:func:`~eqising.solvers.ocean._emulator_kernel.chain_entries`).
     """
 
     indptr: np.ndarray
@@ -297,6 +301,8 @@ class EmulatorLayout:
     chain_ptr: np.ndarray
     cptr: np.ndarray
     has_chains: bool
+    inner_ptr: np.ndarray
+    inner_entries: np.ndarray
 
     @classmethod
     def build(cls, rows: np.ndarray, cols: np.ndarray, qptr: np.ndarray, chain_of: np.ndarray) -> EmulatorLayout:
@@ -320,9 +326,10 @@ class EmulatorLayout:
         rank[np.argsort(first, kind="stable")] = np.arange(keys.size)
         number = rank[inverse]
         counts = np.bincount(number, minlength=keys.size)
+        nbr = both_c[by_row].astype(np.int64)
         return cls(
             indptr,
-            both_c[by_row].astype(np.int64),
+            nbr,
             entry_coupler.astype(np.int64),
             np.asarray(qptr, dtype=np.int64),
             number,
@@ -330,6 +337,7 @@ class EmulatorLayout:
             np.r_[0, np.cumsum(counts)].astype(np.int64),
             np.searchsorted(np.sort(first), np.asarray(qptr)).astype(np.int64),
             bool(np.any(counts > 1)),
+            *chain_entries(indptr, nbr, number),
         )
 
 
