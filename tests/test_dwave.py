@@ -734,3 +734,56 @@ def test_emulator_kernel_matches_the_plain_python_sweeps(randomize):
     _reference_anneal(expected, randomize, *args, read_seeds(seeds, 3))
     np.testing.assert_array_equal(got, expected)
     assert not np.array_equal(got[0], got[1])  # reads draw their own streams
+
+
+def test_emulator_acceptance_bounds_decide_as_the_exponential():
+    """The binned bounds only skip np.exp where they cannot change a Metropolis decision: at bin
+    edges, at u next to exp(-c) on both sides, and at random (u, c)."""
+    import numba
+
+    from eqising.solvers.ocean._emulator_kernel import _BINS, _NEVER, _accepts
+
+    # the compiled exponential, as the kernel uses it (it can differ from numpy's by an ulp)
+    exact = numba.njit(lambda u, c: u < np.exp(-c))
+    rng = np.random.default_rng(21)
+    edges = np.arange(int(_NEVER * _BINS) + 1) / _BINS
+    costs = np.concatenate(
+        [edges, np.nextafter(edges, 0.0), np.nextafter(edges, 1e9), rng.uniform(0, 40, 3000)]
+    )
+    costs = costs[(costs >= 0) & (costs <= _NEVER)]
+    for c in costs:
+        e = np.exp(-c)
+        near = (e, np.nextafter(e, 0.0), np.nextafter(e, 1.0), np.nextafter(np.nextafter(e, 1.0), 1.0))
+        for u in (*near, rng.random(), 0.0, e * (1 + 1e-13), e * (1 - 1e-13)):
+            assert _accepts(u, c) == exact(u, c), (u, c)
+
+
+def test_layout_of_fewer_copies_is_a_prefix_of_the_built_one(tmp_path):
+    """One layout serves every batch size: its first n copies equal a layout built for n copies."""
+    from dataclasses import fields
+
+    from eqising.solvers.ocean.dwave_mock import EmulatorLayout
+
+    solver = mock(tmp_path)
+    par = solver.parallel_embedding((3, 4, 3))
+    u, v = par.base.pairs
+    Q = par.base.qubits.size
+
+    def build(n):
+        shift = (np.arange(n) * Q)[:, None]
+        return EmulatorLayout.build(
+            (u[None, :] + shift).ravel(), (v[None, :] + shift).ravel(), np.arange(n + 1) * Q,
+            (par.base.qubit_var[None, :] + shift).ravel(),
+        )
+
+    big = build(7)
+    for n in (1, 2, 5, 7):
+        small, prefix = build(n), big.first_copies(n)
+        for f in fields(EmulatorLayout):
+            np.testing.assert_array_equal(getattr(prefix, f.name), getattr(small, f.name), err_msg=f.name)
+    with pytest.raises(InvalidParameterError, match=r"'n' parameter of EmulatorLayout.first_copies"):
+        big.first_copies(8)
+    # the solver keeps one layout per embedding, grown when a batch needs more copies
+    assert solver._layout(par, 4).n_copies == 4 and solver._layout(par, 2).n_copies == 2
+    assert solver._layout(par, 5).n_copies == 5
+    assert [lay.n_copies for lay in solver._layouts.values()] == [8]

@@ -62,6 +62,36 @@ def read_seeds(copy_seeds: np.ndarray, n_reads: int) -> np.ndarray:
         return z ^ (z >> _S31)
 
 
+#: Bins per unit of ``beta * delta`` of the bounds below.
+_BINS = 8
+
+
+def _exp_bounds() -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of ``exp(-c)`` on every bin ``[k, k + 1) / _BINS`` of ``[0, _NEVER]``.
+
+    ``upper[k] > exp(-c) > lower[k]`` for every ``c`` of bin ``k``, with a relative
+    margin of 1e-12 (far above the rounding of ``np.exp``, which is within an ulp),
+    so that ``u >= upper[k]`` rejects and ``u < lower[k]`` accepts exactly as
+    ``u < np.exp(-c)`` does, and ``np.exp`` runs only for draws between the two.
+    """
+    k = np.arange(int(_NEVER * _BINS) + 2, dtype=np.float64)
+    return np.exp(-k / _BINS) * (1 + 1e-12), np.exp(-(k + 1) / _BINS) * (1 - 1e-12)
+
+
+_EXP_UPPER, _EXP_LOWER = _exp_bounds()
+
+
+@numba.njit(inline="always")
+def _accepts(u, cost):
+    """``u < np.exp(-cost)`` for ``0 <= cost <= _NEVER``, mostly without computing the exponential."""
+    k = int(cost * _BINS)  # exact: _BINS is a power of two
+    if u >= _EXP_UPPER[k]:
+        return False
+    if u < _EXP_LOWER[k]:
+        return True
+    return u < np.exp(-cost)
+
+
 @numba.njit(inline="always")
 def _uniform(x):
     """SplitMix64 step: (new state, uniform float in [0, 1))."""
@@ -125,7 +155,7 @@ def _anneal_copies_py(
                     if cost > _NEVER:
                         continue
                     x, u = _uniform(x)
-                    if u >= np.exp(-cost):
+                    if not _accepts(u, cost):
                         continue
                 # flip; f_j += 2 J_qj s_q (new s_q) is f_j -+ 2 J_qj exactly
                 if s[q] > 0:
@@ -152,7 +182,7 @@ def _anneal_copies_py(
                     accept = delta <= 0.0
                     if not accept and beta * delta <= _NEVER:
                         x, u = _uniform(x)
-                        accept = u < np.exp(-beta * delta)
+                        accept = _accepts(u, beta * delta)
                     if accept:
                         for i in range(chain_ptr[ch], chain_ptr[ch + 1]):
                             q = chain_qubits[i]

@@ -304,6 +304,37 @@ class EmulatorLayout:
     inner_ptr: np.ndarray
     inner_entries: np.ndarray
 
+    @property
+    def n_copies(self) -> int:
+        """Copies laid out."""
+        return self.qptr.size - 1
+
+    def first_copies(self, n: int) -> EmulatorLayout:
+        """The layout of this layout's first ``n`` copies alone, as views (no copying).
+
+        Copies come one after the other in every array (qubits, CSR rows,
+        chains, in-chain entries), so the first ``n`` copies' layout is a prefix
+        of each; it equals :meth:`build` on their couplers (a test checks).
+        """
+        if not 1 <= n <= self.n_copies:
+            raise param_error("n", "EmulatorLayout.first_copies", f"in [1, {self.n_copies}]", n)
+        Q = int(self.qptr[n])
+        n_entries = int(self.indptr[Q])
+        n_chains = int(self.cptr[n])
+        return EmulatorLayout(
+            self.indptr[: Q + 1],
+            self.nbr[:n_entries],
+            self.entry_coupler[:n_entries],
+            self.qptr[: n + 1],
+            self.chain_of[:Q],
+            self.chain_qubits[:Q],
+            self.chain_ptr[: n_chains + 1],
+            self.cptr[: n + 1],
+            self.has_chains,
+            self.inner_ptr[: Q + 1],
+            self.inner_entries[: int(self.inner_ptr[Q])],
+        )
+
     @classmethod
     def build(cls, rows: np.ndarray, cols: np.ndarray, qptr: np.ndarray, chain_of: np.ndarray) -> EmulatorLayout:
         """Layout of couplers ``(rows[k], cols[k])`` on qubits split into copies at ``qptr``.
@@ -436,7 +467,10 @@ class DWaveMockSolver(DWaveSolver):
         structure check) instead of handing the programmed arrays straight to
         the emulator. Both give the same samples; the array path skips the
         BQM and sampleset round trip (the couplers are the embedding's, checked
-        against the chip once when the embedding is built).
+        against the chip once when the embedding is built). The array path
+        also emulates all QPU calls of a batch in one kernel launch per
+        (``num_reads``, schedule) (:meth:`_call_many`), with the samples and
+        the per-call timing records of one call at a time.
     **others
         As for :class:`~eqising.solvers.ocean.DWaveSolver` (without ``qpu_solver``).
     """
@@ -457,13 +491,11 @@ class DWaveMockSolver(DWaveSolver):
         params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
         if not isinstance(params["through_dimod"], (bool, np.bool_)):
             raise param_error("through_dimod", owner, "a bool", params["through_dimod"])
-        self._layouts: dict[tuple[int, int], EmulatorLayout] = {}
+        self._layouts: dict[int, EmulatorLayout] = {}  # by id of the ParallelEmbedding
         return super()._check_params(params)
 
     #: Emulate the calls of a batch together (:meth:`_call_many`); False runs them one by one (tests compare).
     _batch_calls: ClassVar[bool] = True
-    #: Layouts kept (by embedding and copy count); the oldest goes first.
-    _max_layouts: ClassVar[int] = 32
 
     def _make_sampler(self) -> Any:
         from dwave.system.testing import MockDWaveSampler
@@ -491,23 +523,26 @@ class DWaveMockSolver(DWaveSolver):
         return super()._sample(batch, num_reads, schedule, initial_states, seeds)
 
     def _layout(self, par: Any, n: int) -> EmulatorLayout:
-        """The emulator layout of ``n`` copies of ``par``'s embedding, side by side (cached by copy count).
+        """The emulator layout of ``n`` copies of ``par``'s embedding, side by side.
 
         ``n`` may exceed ``par.n_copies``: the emulator needs no chip, so the
-        copies of several calls are laid out together (:meth:`_call_many`).
+        copies of several calls are laid out together (:meth:`_call_many`). One
+        layout per embedding is kept, of the most copies asked so far (grown to
+        at least twice its size when outgrown); fewer copies are its prefix
+        (:meth:`EmulatorLayout.first_copies`), so every batch size shares it.
         """
-        key = (id(par), n)
-        if key not in self._layouts:
-            if len(self._layouts) >= self._max_layouts:
-                del self._layouts[next(iter(self._layouts))]
+        key = id(par)
+        built = self._layouts.get(key)
+        if built is None or built.n_copies < n:
+            m = n if built is None else max(n, 2 * built.n_copies)
             u, v = par.base.pairs
             Q = par.base.qubits.size
-            shift = (np.arange(n) * Q)[:, None]
+            shift = (np.arange(m) * Q)[:, None]
             chain_of = (par.base.qubit_var[None, :] + shift).ravel()
-            self._layouts[key] = EmulatorLayout.build(
-                (u[None, :] + shift).ravel(), (v[None, :] + shift).ravel(), np.arange(n + 1) * Q, chain_of
+            built = self._layouts[key] = EmulatorLayout.build(
+                (u[None, :] + shift).ravel(), (v[None, :] + shift).ravel(), np.arange(m + 1) * Q, chain_of
             )
-        return self._layouts[key]
+        return built if built.n_copies == n else built.first_copies(n)
 
     def _copy_seeds(self, seeds: list[int], owner: str) -> np.ndarray:
         return np.array(
