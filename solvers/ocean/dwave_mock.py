@@ -545,12 +545,14 @@ class DWaveMockSolver(DWaveSolver):
         return built if built.n_copies == n else built.first_copies(n)
 
     def _copy_seeds(self, seeds: list[int], owner: str) -> np.ndarray:
+        """The emulator's stream seed of every copy, ndarray of shape (len(seeds),), dtype uint64."""
         return np.array(
             [derive(root_seed(seed, "seed", owner), "anneal-emulator", 0) for seed in seeds], dtype=np.uint64
         )
 
     @staticmethod
     def _call_timing(call: QpuCall) -> dict[str, float]:
+        """The estimated QPU timing fields (microseconds) of one call (:func:`estimate_timing`)."""
         kwargs = call.kwargs
         if call.state is not None:  # the timing model only asks whether an initial state was given
             kwargs = dict(kwargs, initial_state=True)
