@@ -787,3 +787,27 @@ def test_layout_of_fewer_copies_is_a_prefix_of_the_built_one(tmp_path):
     assert solver._layout(par, 4).n_copies == 4 and solver._layout(par, 2).n_copies == 2
     assert solver._layout(par, 5).n_copies == 5
     assert [lay.n_copies for lay in solver._layouts.values()] == [8]
+
+
+@pytest.mark.parametrize("layer_sizes", [(6, 4), (3, 4, 3), (64, 120, 10)])
+def test_chain_strength_is_dwaves_uniform_torque_compensation(tmp_path, layer_sizes):
+    from dwave.embedding.chain_strength import uniform_torque_compensation
+
+    from eqising.solvers.ocean.dwave_solver import _uniform_torque_compensation
+
+    rng = np.random.default_rng(22)
+    for scale in (0.1, 1.0, 3.0):
+        batch = random_batch(layer_sizes, 1, rng, j_scale=scale)
+        linear, (rows, cols, quadratic) = batch.to_dimod_arrays()
+        bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
+            linear[0], (rows, cols, quadratic), 0.0, dimod.SPIN, variable_order=range(batch.n_spins)
+        )
+        assert _uniform_torque_compensation(bqm) == uniform_torque_compensation(bqm)
+    if layer_sizes == (6, 4):  # the solver's default chain strength, whatever the fields
+        solver = mock(tmp_path)
+        out = solver.sample(batch, num_reads=2, seed=0)
+        assert out.info["diagnostics"]["chain_strength"] == uniform_torque_compensation(bqm)
+        other = IsingBatch(batch.layer_sizes, batch.couplings, rng.normal(size=batch.fields.shape))
+        assert solver.sample(other, num_reads=2, seed=0).info["diagnostics"]["chain_strength"] == (
+            uniform_torque_compensation(bqm)
+        )

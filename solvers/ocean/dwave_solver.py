@@ -49,6 +49,7 @@ A real run needs a D-Wave API token (``DWAVE_API_TOKEN`` or ``dwave setup``).
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
@@ -95,6 +96,22 @@ class QpuCall(NamedTuple):
     state: np.ndarray | None
     seeds: list[int]
     kwargs: dict[str, Any]
+
+
+def _uniform_torque_compensation(bqm: Any, prefactor: float = 1.414) -> float:
+    """``dwave.embedding.chain_strength.uniform_torque_compensation(bqm)`` from the BQM's arrays.
+
+    The same arithmetic on the couplings in the same order (``to_numpy_vectors``
+    lists them in the order of ``bqm.quadratic``; a test compares the two),
+    without iterating over ``bqm.quadratic`` in Python (4 ms per call for the
+    8,880 couplings of a 64-120-10 network).
+    """
+    n = bqm.num_interactions
+    if not n:
+        return 1.0
+    _, (_, _, couplings), _ = bqm.to_numpy_vectors()
+    rms = math.sqrt((couplings**2).sum() / n)
+    return prefactor * rms * math.sqrt(bqm.degrees(array=True).mean())
 
 
 def fit_scale(h: np.ndarray, J: np.ndarray, h_range: Any, j_range: Any) -> np.ndarray:
@@ -368,7 +385,6 @@ class DWaveSolver(Solver):
         seeds: np.ndarray,
     ) -> SpinSamples:
         import dimod
-        from dwave.embedding.chain_strength import uniform_torque_compensation
 
         p, owner = self.params, f"{type(self).__name__}.sample"
         if schedule.num_sweeps is not None or schedule.beta_range is not None:
@@ -408,7 +424,7 @@ class DWaveSolver(Solver):
                 first = dimod.BinaryQuadraticModel.from_numpy_vectors(
                     linear[0], (rows, cols, quadratic), 0.0, dimod.SPIN, variable_order=range(batch.n_spins)
                 )
-                chain_strength = float(uniform_torque_compensation(first)) if quadratic.size else 1.0
+                chain_strength = float(_uniform_torque_compensation(first)) if quadratic.size else 1.0
                 self._torque_cache = (
                     batch.layer_sizes, rows.copy(), cols.copy(), quadratic.copy(), chain_strength
                 )
