@@ -504,3 +504,310 @@ def test_emulator_samples_boltzmann_at_fixed_s():
         observed = {tuple(k): c / len(reads) for k, c in zip(keys.tolist(), counts)}
         tv = 0.5 * sum(abs(observed.get(s, 0.0) - p) for s, p in exact_p.items())
         assert tv < 1.25 * noise.max(), (tv, noise.mean())
+
+
+# ------------------------------------------------- batched emulation
+def _per_call(solver):
+    """The same solver emulating one QPU call at a time (the path of a real QPU)."""
+    solver._batch_calls = False
+    return solver
+
+
+@pytest.mark.parametrize("num_reads", [1, 3])
+def test_batched_emulation_equals_one_call_at_a_time(tmp_path, monkeypatch, num_reads):
+    """All calls of a batch in one kernel launch give bit-identical spins, energies, costs and
+    diagnostics to one launch per call, forward and reverse, with a last call that is not full."""
+    import eqising.solvers.ocean.dwave_mock as dwave_mock
+
+    launches = []
+    original = dwave_mock.AnnealEmulator.anneal
+
+    def counting(self, layout, h, *args, **kwargs):
+        launches.append(layout.qptr.size - 1)
+        return original(self, layout, h, *args, **kwargs)
+
+    monkeypatch.setattr(dwave_mock.AnnealEmulator, "anneal", counting)
+    batched = mock(tmp_path, beta=2.0, num_sweeps=20)
+    one_by_one = _per_call(mock(tmp_path, beta=2.0, num_sweeps=20))
+    C = batched.parallel_embedding((6, 4)).n_copies
+    assert C >= 2
+    n = 2 * C + 1  # three calls, the last with one copy
+    batch = random_batch((6, 4), n, np.random.default_rng(18), j_scale=0.5, h_scale=0.5)
+    seeds = np.arange(100, 100 + n)
+
+    def both(**kwargs):
+        launches.clear()
+        a = batched.sample(batch, num_reads=num_reads, seed=seeds, **kwargs)
+        many = list(launches)
+        launches.clear()
+        b = one_by_one.sample(batch, num_reads=num_reads, seed=seeds, **kwargs)
+        np.testing.assert_array_equal(a.spins, b.spins)
+        np.testing.assert_array_equal(a.energies, b.energies)
+        assert a.info["cost"] == b.info["cost"]
+        assert a.info["diagnostics"] == b.info["diagnostics"]
+        return a, many, list(launches)
+
+    free, many, single = both()
+    assert free.info["cost"]["qpu_calls"] == 3 and free.info["diagnostics"]["copies_per_call"] == n / 3
+    assert many == [n] and single == [C, C, 1]
+    # reverse anneals: with several reads, some problems start every read from one state and others
+    # from several (groups of different sizes: calls of different num_reads, one launch per size)
+    starts = free.spins.copy()
+    if num_reads > 1:
+        starts[::2] = starts[::2, :1]
+    back, many, single = both(schedule=AnnealSchedule("reverse"), initial_states=starts)
+    assert len(many) <= len(single) and sum(many) == sum(single)
+    assert back.info["cost"]["qpu_calls"] == len(single)
+    if num_reads == 1:
+        assert many == [n]
+    # the batched path is the dimod path too (bit-identical samples and costs)
+    slow = mock(tmp_path, beta=2.0, num_sweeps=20, through_dimod=True)
+    same = slow.sample(
+        batch, num_reads=num_reads, schedule=AnnealSchedule("reverse"), initial_states=starts, seed=seeds
+    )
+    np.testing.assert_array_equal(same.spins, back.spins)
+    assert same.info["cost"] == pytest.approx(back.info["cost"])
+
+
+def test_reverse_groups_without_unique_are_the_unique_groups(tmp_path, monkeypatch):
+    """Problems whose reads share one start state skip np.unique and make the calls it would give."""
+    import eqising.solvers.ocean.dwave_solver as dwave_solver
+
+    batch = random_batch((6, 4), 3, np.random.default_rng(19))
+    solver = mock(tmp_path, beta=2.0, max_copies=1, through_dimod=True)
+    free = solver.sample(batch, num_reads=4, seed=1)
+    starts = np.repeat(free.spins[:, :1], 4, axis=1)
+    starts[2, 1:] = -free.spins[2, :1]  # problem 2: two start states, one read and three
+    uniques = []
+
+    class CountingNumpy:
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        def unique(self, *args, **kwargs):
+            uniques.append(args[0].shape)
+            return np.unique(*args, **kwargs)
+
+    monkeypatch.setattr(dwave_solver, "np", CountingNumpy())
+    calls = spy(monkeypatch, solver)
+    out = solver.sample(batch, num_reads=4, schedule=AnnealSchedule("reverse"), initial_states=starts, seed=2)
+    assert uniques == [(4, 10)]  # problem 2 only
+    assert [kw["num_reads"] for _, kw, _ in calls] == [4, 4, 1, 3]
+    emb, labels = solver.embedding((6, 4)), solver.parallel_embedding((6, 4)).labels[0]
+    programmed = [np.array([kw["initial_state"][q] for q in labels.tolist()]) for _, kw, _ in calls]
+    expected = [starts[0, 0], starts[1, 0], np.unique(starts[2], axis=0)[0], np.unique(starts[2], axis=0)[1]]
+    for got, start in zip(programmed, expected):
+        np.testing.assert_array_equal(got, start[emb.qubit_var])
+    assert out.spins.shape == (3, 4, 10) and out.info["cost"]["qpu_calls"] == 4
+
+
+def test_timing_cache_returns_the_uncached_estimates():
+    from eqising.solvers.ocean.dwave_mock import _estimate_timing_cached, _estimate_timing_uncached
+
+    reverse = [[0, 1], [10, 0.25], [20, 1]]
+    cases = [
+        (1000, 1, {"annealing_time": 20.0}),
+        (1000, 3, {"annealing_time": 20.0}),
+        (1000, 3, {"annealing_time": 50.0}),
+        (2000, 3, {"annealing_time": 20.0}),
+        (500, 2, {}),
+        (1000, 3, {"anneal_schedule": reverse, "initial_state": True, "reinitialize_state": True}),
+        (1000, 3, {"anneal_schedule": reverse, "initial_state": {0: 1}, "reinitialize_state": False}),
+        (1000, 3, {"anneal_schedule": [[0, 1], [7, 0.5], [14, 1]], "initial_state": {0: 1},
+                   "reinitialize_state": True}),
+        (1000, 3, {"anneal_schedule": [[0, 0], [30, 1]]}),
+    ]
+    _estimate_timing_cached.cache_clear()
+    seen = []
+    for num_qubits, num_reads, kwargs in cases:
+        expected = _estimate_timing_uncached(num_qubits, num_reads, kwargs)
+        for _ in range(2):
+            got = estimate_timing(num_qubits, num_reads, dict(kwargs, num_reads=num_reads, label="x"))
+            assert got == expected
+            got["qpu_access_time"] = -1.0  # a caller's dict is its own
+        seen.append(expected["qpu_access_time"])
+    info = _estimate_timing_cached.cache_info()
+    assert info.misses == len(cases) and info.hits == len(cases)
+    # every parameter the model reads changes the estimate (so each must be in the key)
+    assert len(set(seen)) == len(seen)
+
+
+def _reference_anneal(
+    states, randomize, h, indptr, nbr, J, qptr, chain_of, chain_qubits, chain_ptr, cptr, betas, moves, starts
+):
+    """The emulator's sweeps in plain Python, as first written (chain fields from a scan of full rows)."""
+    from eqising.solvers.ocean._emulator_kernel import _GAMMA, _M1, _M2, _S11, _S27, _S30, _S31, _UNIT
+
+    def uniform(x):
+        with np.errstate(over="ignore"):
+            x = x + _GAMMA
+            z = (x ^ (x >> _S30)) * _M1
+            z = (z ^ (z >> _S27)) * _M2
+            z = z ^ (z >> _S31)
+        return x, float(z >> _S11) * _UNIT
+
+    n_reads = states.shape[0]
+    for c in range(qptr.size - 1):
+        for r in range(n_reads):
+            x, s, lo, hi = starts[c, r], states[r], qptr[c], qptr[c + 1]
+            if randomize:
+                for q in range(lo, hi):
+                    x, u = uniform(x)
+                    s[q] = 1 if u < 0.5 else -1
+            f = np.empty(hi - lo)
+            for q in range(lo, hi):
+                acc = h[q]
+                for e in range(indptr[q], indptr[q + 1]):
+                    acc += J[e] * s[nbr[e]]
+                f[q - lo] = acc
+            for k, beta in enumerate(betas):
+                for q in range(lo, hi):
+                    delta = -2.0 * s[q] * f[q - lo]
+                    if delta > 0.0:
+                        if beta * delta > 40.0:
+                            continue
+                        x, u = uniform(x)
+                        if u >= np.exp(-beta * delta):
+                            continue
+                    s[q] = -s[q]
+                    for e in range(indptr[q], indptr[q + 1]):
+                        f[nbr[e] - lo] += 2.0 * J[e] * s[q]
+                if moves > 0 and (k + 1) % moves == 0:
+                    for ch in range(cptr[c], cptr[c + 1]):
+                        if chain_ptr[ch + 1] - chain_ptr[ch] < 2:
+                            continue
+                        total = 0.0
+                        for i in range(chain_ptr[ch], chain_ptr[ch + 1]):
+                            q = chain_qubits[i]
+                            inner = 0.0
+                            for e in range(indptr[q], indptr[q + 1]):
+                                if chain_of[nbr[e]] == ch:
+                                    inner += J[e] * s[nbr[e]]
+                            total += s[q] * (f[q - lo] - inner)
+                        delta = -2.0 * total
+                        accept = delta <= 0.0
+                        if not accept and beta * delta <= 40.0:
+                            x, u = uniform(x)
+                            accept = u < np.exp(-beta * delta)
+                        if accept:
+                            for i in range(chain_ptr[ch], chain_ptr[ch + 1]):
+                                q = chain_qubits[i]
+                                s[q] = -s[q]
+                                for e in range(indptr[q], indptr[q + 1]):
+                                    f[nbr[e] - lo] += 2.0 * J[e] * s[q]
+
+
+@pytest.mark.parametrize("randomize", [True, False])
+def test_emulator_kernel_matches_the_plain_python_sweeps(randomize):
+    """The compiled kernel (in-chain entries precomputed, flips as +-2J) is bit-identical to the
+    plain loops: two copies of 6 qubits in chains of 2 and 1, couplings in and between chains."""
+    from eqising.solvers.ocean._emulator_kernel import anneal_copies, chain_entries, read_seeds
+    from eqising.solvers.ocean.dwave_mock import EmulatorLayout
+
+    rng = np.random.default_rng(20)
+    pairs = [(0, 1), (2, 3), (1, 2), (0, 3), (3, 4), (4, 5), (1, 5), (2, 5)]
+    rows = np.array([a + 6 * c for c in range(2) for a, _ in pairs])
+    cols = np.array([b + 6 * c for c in range(2) for _, b in pairs])
+    chain_of = np.array([0, 0, 2, 2, 4, 5, 6, 6, 8, 8, 10, 11])
+    layout = EmulatorLayout.build(rows, cols, np.array([0, 6, 12]), chain_of)
+    inner_ptr, inner_entries = chain_entries(layout.indptr, layout.nbr, layout.chain_of)
+    np.testing.assert_array_equal(layout.inner_ptr, inner_ptr)
+    np.testing.assert_array_equal(layout.inner_entries, inner_entries)
+    for q in range(12):  # every in-chain entry of q and nothing else, in row order
+        row = np.arange(layout.indptr[q], layout.indptr[q + 1])
+        inside = row[layout.chain_of[layout.nbr[row]] == layout.chain_of[q]]
+        np.testing.assert_array_equal(inner_entries[inner_ptr[q] : inner_ptr[q + 1]], inside)
+    assert inner_entries.size == 8  # 4 chains of 2 qubits, one coupler each, seen from both ends
+    J = rng.uniform(-1, 1, rows.size)
+    J[[0, 1, 8, 9]] = -1.0  # chains
+    h = rng.uniform(-1, 1, 12)
+    betas = np.geomspace(0.1, 3.0, 40)
+    seeds = np.array([5, 6], dtype=np.uint64)
+    start = rng.choice(np.array([-1, 1], dtype=np.int8), 12)
+    got, expected = np.tile(start, (3, 1)), np.tile(start, (3, 1))
+    lay = layout
+    args = (
+        h, lay.indptr, lay.nbr, J[lay.entry_coupler], lay.qptr, lay.chain_of, lay.chain_qubits, lay.chain_ptr,
+        lay.cptr, betas, 2,
+    )
+    anneal_copies(got, randomize, *args, seeds)
+    _reference_anneal(expected, randomize, *args, read_seeds(seeds, 3))
+    np.testing.assert_array_equal(got, expected)
+    assert not np.array_equal(got[0], got[1])  # reads draw their own streams
+
+
+def test_emulator_acceptance_bounds_decide_as_the_exponential():
+    """The binned bounds only skip np.exp where they cannot change a Metropolis decision: at bin
+    edges, at u next to exp(-c) on both sides, and at random (u, c)."""
+    import numba
+
+    from eqising.solvers.ocean._emulator_kernel import _BINS, _NEVER, _accepts
+
+    # the compiled exponential, as the kernel uses it (it can differ from numpy's by an ulp)
+    exact = numba.njit(lambda u, c: u < np.exp(-c))
+    rng = np.random.default_rng(21)
+    edges = np.arange(int(_NEVER * _BINS) + 1) / _BINS
+    costs = np.concatenate(
+        [edges, np.nextafter(edges, 0.0), np.nextafter(edges, 1e9), rng.uniform(0, 40, 3000)]
+    )
+    costs = costs[(costs >= 0) & (costs <= _NEVER)]
+    for c in costs:
+        e = np.exp(-c)
+        near = (e, np.nextafter(e, 0.0), np.nextafter(e, 1.0), np.nextafter(np.nextafter(e, 1.0), 1.0))
+        for u in (*near, rng.random(), 0.0, e * (1 + 1e-13), e * (1 - 1e-13)):
+            assert _accepts(u, c) == exact(u, c), (u, c)
+
+
+def test_layout_of_fewer_copies_is_a_prefix_of_the_built_one(tmp_path):
+    """One layout serves every batch size: its first n copies equal a layout built for n copies."""
+    from dataclasses import fields
+
+    from eqising.solvers.ocean.dwave_mock import EmulatorLayout
+
+    solver = mock(tmp_path)
+    par = solver.parallel_embedding((3, 4, 3))
+    u, v = par.base.pairs
+    Q = par.base.qubits.size
+
+    def build(n):
+        shift = (np.arange(n) * Q)[:, None]
+        return EmulatorLayout.build(
+            (u[None, :] + shift).ravel(), (v[None, :] + shift).ravel(), np.arange(n + 1) * Q,
+            (par.base.qubit_var[None, :] + shift).ravel(),
+        )
+
+    big = build(7)
+    for n in (1, 2, 5, 7):
+        small, prefix = build(n), big.first_copies(n)
+        for f in fields(EmulatorLayout):
+            np.testing.assert_array_equal(getattr(prefix, f.name), getattr(small, f.name), err_msg=f.name)
+    with pytest.raises(InvalidParameterError, match=r"'n' parameter of EmulatorLayout.first_copies"):
+        big.first_copies(8)
+    # the solver keeps one layout per embedding, grown when a batch needs more copies
+    assert solver._layout(par, 4).n_copies == 4 and solver._layout(par, 2).n_copies == 2
+    assert solver._layout(par, 5).n_copies == 5
+    assert [lay.n_copies for lay in solver._layouts.values()] == [8]
+
+
+@pytest.mark.parametrize("layer_sizes", [(6, 4), (3, 4, 3), (64, 120, 10)])
+def test_chain_strength_is_dwaves_uniform_torque_compensation(tmp_path, layer_sizes):
+    from dwave.embedding.chain_strength import uniform_torque_compensation
+
+    from eqising.solvers.ocean.dwave_solver import _uniform_torque_compensation
+
+    rng = np.random.default_rng(22)
+    for scale in (0.1, 1.0, 3.0):
+        batch = random_batch(layer_sizes, 1, rng, j_scale=scale)
+        linear, (rows, cols, quadratic) = batch.to_dimod_arrays()
+        bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
+            linear[0], (rows, cols, quadratic), 0.0, dimod.SPIN, variable_order=range(batch.n_spins)
+        )
+        assert _uniform_torque_compensation(bqm) == uniform_torque_compensation(bqm)
+    if layer_sizes == (6, 4):  # the solver's default chain strength, whatever the fields
+        solver = mock(tmp_path)
+        out = solver.sample(batch, num_reads=2, seed=0)
+        assert out.info["diagnostics"]["chain_strength"] == uniform_torque_compensation(bqm)
+        other = IsingBatch(batch.layer_sizes, batch.couplings, rng.normal(size=batch.fields.shape))
+        assert solver.sample(other, num_reads=2, seed=0).info["diagnostics"]["chain_strength"] == (
+            uniform_torque_compensation(bqm)
+        )

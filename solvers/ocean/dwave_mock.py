@@ -29,6 +29,7 @@ What differs from a real QPU (also in the README):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -44,8 +45,8 @@ from ..schedule import (
     forward_anneal_schedule,
     is_reverse_anneal_schedule,
 )
-from ._emulator_kernel import anneal_copies
-from .dwave_solver import DWaveSolver
+from ._emulator_kernel import anneal_copies, chain_entries
+from .dwave_solver import DWaveSolver, QpuCall
 
 __all__ = ["AnnealEmulator", "DWaveMockSolver", "EmulatorLayout", "estimate_timing"]
 
@@ -242,6 +243,7 @@ class AnnealEmulator(dimod.Sampler):
             np.asarray(betas, dtype=np.float64),
             self.sweeps_per_move if lay.has_chains else 0,
             np.asarray(copy_seeds, dtype=np.uint64),
+            (lay.inner_ptr, lay.inner_entries),
         )
         return states
 
@@ -285,6 +287,9 @@ class EmulatorLayout:
         Chain of every qubit, the qubits of every chain, chain bounds, per-copy chain bounds.
     has_chains : bool
         Some chain has two or more qubits.
+    inner_ptr, inner_entries : ndarray of int64
+        The CSR entries of every qubit inside its own chain
+        (:func:`~eqising.solvers.ocean._emulator_kernel.chain_entries`).
     """
 
     indptr: np.ndarray
@@ -296,6 +301,39 @@ class EmulatorLayout:
     chain_ptr: np.ndarray
     cptr: np.ndarray
     has_chains: bool
+    inner_ptr: np.ndarray
+    inner_entries: np.ndarray
+
+    @property
+    def n_copies(self) -> int:
+        """Copies laid out."""
+        return self.qptr.size - 1
+
+    def first_copies(self, n: int) -> EmulatorLayout:
+        """The layout of this layout's first ``n`` copies alone, as views (no copying).
+
+        Copies come one after the other in every array (qubits, CSR rows,
+        chains, in-chain entries), so the first ``n`` copies' layout is a prefix
+        of each; it equals :meth:`build` on their couplers (a test checks).
+        """
+        if not 1 <= n <= self.n_copies:
+            raise param_error("n", "EmulatorLayout.first_copies", f"in [1, {self.n_copies}]", n)
+        Q = int(self.qptr[n])
+        n_entries = int(self.indptr[Q])
+        n_chains = int(self.cptr[n])
+        return EmulatorLayout(
+            self.indptr[: Q + 1],
+            self.nbr[:n_entries],
+            self.entry_coupler[:n_entries],
+            self.qptr[: n + 1],
+            self.chain_of[:Q],
+            self.chain_qubits[:Q],
+            self.chain_ptr[: n_chains + 1],
+            self.cptr[: n + 1],
+            self.has_chains,
+            self.inner_ptr[: Q + 1],
+            self.inner_entries[: int(self.inner_ptr[Q])],
+        )
 
     @classmethod
     def build(cls, rows: np.ndarray, cols: np.ndarray, qptr: np.ndarray, chain_of: np.ndarray) -> EmulatorLayout:
@@ -319,9 +357,10 @@ class EmulatorLayout:
         rank[np.argsort(first, kind="stable")] = np.arange(keys.size)
         number = rank[inverse]
         counts = np.bincount(number, minlength=keys.size)
+        nbr = both_c[by_row].astype(np.int64)
         return cls(
             indptr,
-            both_c[by_row].astype(np.int64),
+            nbr,
             entry_coupler.astype(np.int64),
             np.asarray(qptr, dtype=np.int64),
             number,
@@ -329,27 +368,42 @@ class EmulatorLayout:
             np.r_[0, np.cumsum(counts)].astype(np.int64),
             np.searchsorted(np.sort(first), np.asarray(qptr)).astype(np.int64),
             bool(np.any(counts > 1)),
+            *chain_entries(indptr, nbr, number),
         )
 
 
-def estimate_timing(num_qubits: int, num_reads: int, kwargs: dict[str, Any]) -> dict[str, float]:
-    """QPU timing fields (microseconds) of a call, from D-Wave's published Advantage4.1 timing model.
+#: The call parameters :func:`estimate_timing` reads (``initial_state`` only for whether one is given).
+_TIMING_KWARGS = ("annealing_time", "anneal_schedule", "initial_state", "reinitialize_state")
 
-    Uses ``dwave.cloud.solver.StructuredSolver.estimate_qpu_access_time`` with
-    the ``problem_timing_data`` of ``dwave.cloud.testing.mocks`` (Advantage4.1,
-    August 2022): programming (+ programming thermalization) plus ``num_reads``
-    x (anneal + readout + delay).
+
+def _timing_key(kwargs: dict[str, Any]) -> tuple:
+    """Everything of ``kwargs`` that :func:`estimate_timing` reads, hashable.
+
+    ``estimate_qpu_access_time`` tests ``initial_state`` (and ``reinitialize_state``)
+    only for truth, so their truth values stand for them; the schedule's points
+    and the annealing time enter as they are.
     """
+    key = []
+    for name in _TIMING_KWARGS:
+        if name not in kwargs:
+            continue
+        value = kwargs[name]
+        if name == "anneal_schedule" and value is not None:
+            value = tuple(tuple(float(x) for x in point) for point in value)
+        elif name in ("initial_state", "reinitialize_state"):
+            value = bool(np.size(value)) if isinstance(value, np.ndarray) else bool(value)
+        key.append((name, value))
+    return tuple(key)
+
+
+def _estimate_timing_uncached(num_qubits: int, num_reads: int, kwargs: dict[str, Any]) -> dict[str, float]:
+    """:func:`estimate_timing` without its cache (two ``estimate_qpu_access_time`` evaluations)."""
     from dwave.cloud.solver import StructuredSolver
     from dwave.cloud.testing.mocks import qpu_problem_timing_data
 
     data = qpu_problem_timing_data("advantage")
     solver = SimpleNamespace(properties={"problem_timing_data": data})
-    call = {
-        k: kwargs[k]
-        for k in ("annealing_time", "anneal_schedule", "initial_state", "reinitialize_state")
-        if k in kwargs
-    }
+    call = {k: kwargs[k] for k in _TIMING_KWARGS if k in kwargs}
     total = StructuredSolver.estimate_qpu_access_time(solver, num_qubits, num_reads=num_reads, **call)
     programming = StructuredSolver.estimate_qpu_access_time(solver, num_qubits, num_reads=0, **call)
     schedule = kwargs.get("anneal_schedule")
@@ -361,6 +415,39 @@ def estimate_timing(num_qubits: int, num_reads: int, kwargs: dict[str, Any]) -> 
         "qpu_anneal_time_per_sample": float(anneal),
         "qpu_delay_time_per_sample": float(data["qpu_delay_time_per_sample"]),
     }
+
+
+@functools.lru_cache(maxsize=1024)
+def _estimate_timing_cached(num_qubits: int, num_reads: int, key: tuple) -> tuple[tuple[str, float], ...]:
+    return tuple(_estimate_timing_uncached(num_qubits, num_reads, dict(key)).items())
+
+
+def estimate_timing(num_qubits: int, num_reads: int, kwargs: dict[str, Any]) -> dict[str, float]:
+    """QPU timing fields (microseconds) of a call, from D-Wave's published Advantage4.1 timing model.
+
+    Uses ``dwave.cloud.solver.StructuredSolver.estimate_qpu_access_time`` with
+    the ``problem_timing_data`` of ``dwave.cloud.testing.mocks`` (Advantage4.1,
+    August 2022): programming (+ programming thermalization) plus ``num_reads``
+    x (anneal + readout + delay). The estimate is a pure function of
+    ``num_qubits``, ``num_reads`` and the schedule parameters (``annealing_time``,
+    ``anneal_schedule``, whether ``initial_state`` is given, ``reinitialize_state``),
+    so it is computed once per distinct set of them and then looked up.
+
+    Parameters
+    ----------
+    num_qubits : int
+        Active qubits of the call.
+    num_reads : int
+    kwargs : dict
+        The call's sampler parameters; other keys are ignored.
+
+    Returns
+    -------
+    dict of str to float
+        ``qpu_access_time``, ``qpu_programming_time``, ``qpu_sampling_time``,
+        ``qpu_anneal_time_per_sample``, ``qpu_delay_time_per_sample`` (a new dict each call).
+    """
+    return dict(_estimate_timing_cached(int(num_qubits), int(num_reads), _timing_key(kwargs)))
 
 
 class DWaveMockSolver(DWaveSolver):
@@ -380,7 +467,10 @@ class DWaveMockSolver(DWaveSolver):
         structure check) instead of handing the programmed arrays straight to
         the emulator. Both give the same samples; the array path skips the
         BQM and sampleset round trip (the couplers are the embedding's, checked
-        against the chip once when the embedding is built).
+        against the chip once when the embedding is built). The array path
+        also emulates all QPU calls of a batch in one kernel launch per
+        (``num_reads``, schedule) (:meth:`_call_many`), with the samples and
+        the per-call timing records of one call at a time.
     **others
         As for :class:`~eqising.solvers.ocean.DWaveSolver` (without ``qpu_solver``).
     """
@@ -401,8 +491,11 @@ class DWaveMockSolver(DWaveSolver):
         params["num_sweeps"] = check_int(params["num_sweeps"], "num_sweeps", owner, low=1)
         if not isinstance(params["through_dimod"], (bool, np.bool_)):
             raise param_error("through_dimod", owner, "a bool", params["through_dimod"])
-        self._layouts: dict[tuple[int, int], EmulatorLayout] = {}
+        self._layouts: dict[int, EmulatorLayout] = {}  # by id of the ParallelEmbedding
         return super()._check_params(params)
+
+    #: Emulate the calls of a batch together (:meth:`_call_many`); False runs them one by one (tests compare).
+    _batch_calls: ClassVar[bool] = True
 
     def _make_sampler(self) -> Any:
         from dwave.system.testing import MockDWaveSampler
@@ -429,29 +522,100 @@ class DWaveMockSolver(DWaveSolver):
             ]
         return super()._sample(batch, num_reads, schedule, initial_states, seeds)
 
+    def _layout(self, par: Any, n: int) -> EmulatorLayout:
+        """The emulator layout of ``n`` copies of ``par``'s embedding, side by side.
+
+        ``n`` may exceed ``par.n_copies``: the emulator needs no chip, so the
+        copies of several calls are laid out together (:meth:`_call_many`). One
+        layout per embedding is kept, of the most copies asked so far (grown to
+        at least twice its size when outgrown); fewer copies are its prefix
+        (:meth:`EmulatorLayout.first_copies`), so every batch size shares it.
+        """
+        key = id(par)
+        built = self._layouts.get(key)
+        if built is None or built.n_copies < n:
+            m = n if built is None else max(n, 2 * built.n_copies)
+            u, v = par.base.pairs
+            Q = par.base.qubits.size
+            shift = (np.arange(m) * Q)[:, None]
+            chain_of = (par.base.qubit_var[None, :] + shift).ravel()
+            built = self._layouts[key] = EmulatorLayout.build(
+                (u[None, :] + shift).ravel(), (v[None, :] + shift).ravel(), np.arange(m + 1) * Q, chain_of
+            )
+        return built if built.n_copies == n else built.first_copies(n)
+
+    def _copy_seeds(self, seeds: list[int], owner: str) -> np.ndarray:
+        """The emulator's stream seed of every copy, ndarray of shape (len(seeds),), dtype uint64."""
+        return np.array(
+            [derive(root_seed(seed, "seed", owner), "anneal-emulator", 0) for seed in seeds], dtype=np.uint64
+        )
+
+    @staticmethod
+    def _call_timing(call: QpuCall) -> dict[str, float]:
+        """The estimated QPU timing fields (microseconds) of one call (:func:`estimate_timing`)."""
+        kwargs = call.kwargs
+        if call.state is not None:  # the timing model only asks whether an initial state was given
+            kwargs = dict(kwargs, initial_state=True)
+        return estimate_timing(call.h.size, kwargs["num_reads"], kwargs)
+
     def _call(self, par, h, J, state, seeds, kwargs):
         if self.params["through_dimod"]:
             return super()._call(par, h, J, state, seeds, kwargs)
-        n = len(seeds)
-        key = (id(par), n)
-        if key not in self._layouts:
-            u, v = par.base.pairs
-            Q = par.base.qubits.size
-            shift = (np.arange(n) * Q)[:, None]
-            chain_of = (par.base.qubit_var[None, :] + (np.arange(n) * Q)[:, None]).ravel()
-            self._layouts[key] = EmulatorLayout.build(
-                (u[None, :] + shift).ravel(), (v[None, :] + shift).ravel(), np.arange(n + 1) * Q, chain_of
-            )
         emulator = self.sampler.substitute_sampler
         owner = f"{type(self).__name__}.sample"
         betas = emulator.betas(kwargs.get("anneal_schedule"), kwargs.get("annealing_time", 20.0))
-        copy_seeds = np.array(
-            [derive(root_seed(seed, "seed", owner), "anneal-emulator", 0) for seed in seeds], dtype=np.uint64
+        layout = self._layout(par, len(seeds))
+        physical = emulator.anneal(
+            layout, h, J, kwargs["num_reads"], betas, state, self._copy_seeds(seeds, owner), owner
         )
-        physical = emulator.anneal(self._layouts[key], h, J, kwargs["num_reads"], betas, state, copy_seeds, owner)
-        if state is not None:  # the timing model only asks whether an initial state was given
-            kwargs = dict(kwargs, initial_state=True)
-        return physical, estimate_timing(h.size, kwargs["num_reads"], kwargs)
+        return physical, self._call_timing(QpuCall(h, J, state, seeds, kwargs))
+
+    def _call_many(self, par, calls):
+        """Emulate the calls of a batch together: one kernel launch per (reads, schedule) class.
+
+        The copies of every call with the same ``num_reads`` and schedule are
+        annealed side by side in one :meth:`AnnealEmulator.anneal` (a copy's
+        reads depend only on its own problem and seed, so each call's reads are
+        those it would get alone), then split back into calls, each with its own
+        timing record: a call is still one QPU call for the cost model.
+        """
+        if self.params["through_dimod"] or not self._batch_calls:
+            return super()._call_many(par, calls)
+        emulator = self.sampler.substitute_sampler
+        owner = f"{type(self).__name__}.sample"
+        classes: dict[tuple, list[int]] = {}
+        for i, call in enumerate(calls):
+            kw = call.kwargs
+            schedule = kw.get("anneal_schedule")
+            key = (
+                int(kw["num_reads"]),
+                None if schedule is None else tuple(tuple(float(x) for x in point) for point in schedule),
+                kw.get("annealing_time", 20.0),
+                call.state is None,
+            )
+            classes.setdefault(key, []).append(i)
+        answers: list[Any] = [None] * len(calls)
+        Q = par.base.qubits.size
+        for (num_reads, _, _, forward), which in classes.items():
+            first = calls[which[0]].kwargs
+            betas = emulator.betas(first.get("anneal_schedule"), first.get("annealing_time", 20.0))
+            seeds = [seed for i in which for seed in calls[i].seeds]
+            physical = emulator.anneal(
+                self._layout(par, len(seeds)),
+                np.concatenate([calls[i].h for i in which]),
+                np.concatenate([calls[i].J for i in which]),
+                num_reads,
+                betas,
+                None if forward else np.concatenate([calls[i].state for i in which]),
+                self._copy_seeds(seeds, owner),
+                owner,
+            )
+            start = 0
+            for i in which:
+                width = len(calls[i].seeds) * Q
+                answers[i] = (physical[:, start : start + width], self._call_timing(calls[i]))
+                start += width
+        return answers
 
     def _submit(self, bqm: Any, seeds: list[int], copies: list[np.ndarray], kwargs: dict[str, Any]) -> Any:
         emulator = self.sampler.substitute_sampler
