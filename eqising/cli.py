@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train an EqPropClassifier and report test accuracy")
     _data_args(t)
     t.add_argument("--hidden", type=_hidden, default=tuple(d["hidden_layer_sizes"]), help="hidden sizes, e.g. 120 or 256,128")
-    t.add_argument("--replicas", type=int, default=d["replicas"], help="output spins per class")
+    t.add_argument("--replicas", type=int, default=None,
+                   help=f"output spins per class (default: the dataset's measured default, 2 on digits; else {d['replicas']})")
     t.add_argument(
         "--solver", default=d["solver"],
         help="registered solver name (annealing, exact, memristor, neal, dimod, dwave, dwave-mock, or one a "
@@ -110,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shift training images by up to N pixels, anew every epoch (0: off); auto: the dataset's "
                         "measured default (1 on MNIST, 0 on digits)")
     t.add_argument("--epochs", type=int, default=d["max_iter"])
-    t.add_argument("--batch-size", type=int, default=d["batch_size"])
+    t.add_argument("--batch-size", type=int, default=None,
+                   help=f"examples per EqProp step (default: the dataset's measured default, 16 on digits; "
+                        f"else {d['batch_size']})")
     t.add_argument("--reads", type=int, default=d["num_reads"], help="free-phase reads per example at prediction")
     t.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling and the solver")
     t.add_argument("--out", default=None, help="folder to save the model (model.npz + model.json) and summary.json; "
@@ -270,6 +273,9 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         return _train_run(args, out)
 
 
+#: ``eqising train`` options whose default is the dataset's (``Dataset.training_defaults``), and their parameters.
+_DATASET_DEFAULTED = {"replicas": "replicas", "batch_size": "batch_size", "shift_augment": "shift_augment"}
+
 #: The options of a run saved in its folder (``run.json``) for ``--resume``.
 _RUN_FILE = "run.json"
 _NOT_RUN_OPTIONS = ("command", "json", "resume", "out")
@@ -323,12 +329,14 @@ def _train_run(args: argparse.Namespace, out: Any) -> dict[str, Any]:
         backend_params = {**(backend_params or {}), "ram_budget": args.ram_budget}
     if args.sampler is not None:  # likewise a solver that takes no sampler
         solver_params = {**(solver_params or {}), "sampler": args.sampler}
+    # options left at 'auto' (None) take the dataset's measured default once the data is loaded
+    given = {param: getattr(args, option) for option, param in _DATASET_DEFAULTED.items()
+             if getattr(args, option) not in (None, "auto")}
     clf = EqPropClassifier(
-        hidden_layer_sizes=args.hidden, replicas=args.replicas, solver=args.solver, solver_params=solver_params,
+        hidden_layer_sizes=args.hidden, solver=args.solver, solver_params=solver_params,
         backend=args.backend, backend_params=backend_params, nudge=args.nudge, nudge_mode=args.nudge_mode,
         balanced_nudge=args.balanced_nudge, learning_rate=args.learning_rate, optimizer=args.optimizer,
-        batch_size=args.batch_size, max_iter=args.epochs, num_reads=args.reads, random_state=args.seed,
-        shift_augment=0 if args.shift_augment == "auto" else args.shift_augment,
+        max_iter=args.epochs, num_reads=args.reads, random_state=args.seed, **given,
     )
     clf._validate_params()  # fail before loading anything heavy: scikit-learn's constraints,
     clf._resolve()  # then names, solver and backend parameters and the backend's requirements
@@ -342,10 +350,9 @@ def _train_run(args: argparse.Namespace, out: Any) -> dict[str, Any]:
             write_file(out / _RUN_FILE, json.dumps({**run, "hidden": list(args.hidden)}, indent=2).encode())
     data = _load(args)
     if not hasattr(clf, "history_"):  # a fresh run: the dataset's measured defaults, under the options given
-        given = {} if args.shift_augment == "auto" else {"shift_augment": args.shift_augment}
         clf.set_params(**{**data.training_defaults, **given})
     classes = np.unique(data.y_train)
-    layers = "-".join(str(n) for n in (data.X_train.shape[1], *args.hidden, len(classes) * args.replicas))
+    layers = "-".join(str(n) for n in (data.X_train.shape[1], *args.hidden, len(classes) * clf.replicas))
     first = clf.n_iter_ if hasattr(clf, "history_") else 0
     args.epochs_done = first
     bar = tqdm(total=args.epochs, initial=first, desc="training", unit="epoch", file=sys.stderr, disable=None)
@@ -382,7 +389,8 @@ def _train_run(args: argparse.Namespace, out: Any) -> dict[str, Any]:
         "optimizer": clf.engine_.settings.optimizer,
         "shift_augment": clf.engine_.settings.shift_augment,
         "epochs": args.epochs,
-        "batch_size": args.batch_size,
+        "batch_size": clf.batch_size,
+        "replicas": clf.replicas,
         "reads": args.reads,
         "seed": args.seed,
         "test_accuracy": test_accuracy,

@@ -195,7 +195,9 @@ def load_digits_split(
     Xtr, Xte, ytr, yte = train_test_split(
         X / 16.0, y, train_size=n_train, test_size=n_test, stratify=y, random_state=random_state
     )
-    return Dataset(Xtr, ytr, Xte, yte, "digits", (8, 8))  # shifts of 8x8 digits hurt (0.975 -> 0.896; README)
+    # 2 output spins per class and 16 examples per step: 0.976 -> 0.980 over 10 seeds (paired, never worse);
+    # shifts of the 8x8 digits hurt (0.975 -> 0.896). README, "Accuracy".
+    return Dataset(Xtr, ytr, Xte, yte, "digits", (8, 8), {"replicas": 2, "batch_size": 16})
 
 
 def load_arrays(X_train, y_train, X_test, y_test, name: str = "arrays") -> Dataset:

@@ -81,7 +81,7 @@ def test_train_json_summary(trained):
     assert summary["dataset"] == "digits"
     assert summary["solver"] == "annealing"
     assert summary["n_train"] == 200 and summary["n_test"] == 100
-    assert summary["network"] == "64-16-40"
+    assert summary["network"] == "64-16-20"  # digits' measured default: 2 output spins per class
     assert summary["epochs"] == 2
     assert 0.0 <= summary["test_accuracy"] <= 1.0
     assert summary["train_seconds"] > 0 and summary["solver_seconds"] > 0
@@ -273,6 +273,15 @@ def test_mnist_shift_augments_by_default_and_an_option_overrides_it(mnist_dir, c
 def test_digits_trains_on_unshifted_images_by_default(capsys):
     code, summary, _ = run_json(capsys, ["train", *SPLIT, "--epochs", "1", *FAST, "--json"])
     assert code == 0 and summary["shift_augment"] == 0
+
+
+def test_digits_defaults_yield_to_explicit_options(capsys):
+    quick = ["--hidden", "16", "--solver-params", '{"num_sweeps": 20}']
+    code, default, _ = run_json(capsys, ["train", *SPLIT, "--epochs", "1", *quick, "--json"])
+    assert (default["replicas"], default["batch_size"], default["network"]) == (2, 16, "64-16-20")
+    code, given, _ = run_json(capsys, ["train", *SPLIT, "--epochs", "1", *quick, "--replicas", "4",
+                                       "--batch-size", "32", "--json"])
+    assert (given["replicas"], given["batch_size"], given["network"]) == (4, 32, "64-16-40")
 
 
 def test_bad_shift_augment_option(capsys):

@@ -345,7 +345,8 @@ def test_compare_trains_with_the_datasets_defaults_under_given_settings():
     assert result.summary["settings"]["shift_augment"] == 1
     rows = {r["target"]: r for r in result.rows}
     assert all(r["status"] == "ok" for r in rows.values())
-    plain = compare([{"name": "unshifted"}], data=base, seeds=[0], settings=settings)
+    bare = Dataset(base.X_train, base.y_train, base.X_test, base.y_test, "digits-bare", (8, 8), {})
+    plain = compare([{"name": "unshifted"}], data=bare, seeds=[0], settings=settings)
     # the target's own parameter wins over the dataset's default; the default changes the run
     assert rows["unshifted"]["test_accuracy"] == plain.rows[0]["test_accuracy"]
     assert rows["dataset-default"]["params"]["shift_augment"] == 1
