@@ -312,12 +312,12 @@ def test_export_c_of_a_float_model_quantises_it(digits, tmp_path, capsys):
 
 
 def test_cli_ram_budget_is_refused_with_the_numbers(capsys):
-    argv = ["train", "--backend", "mcu-int8", "--optimizer", "sgd", "--ram-budget", "20000", "--epochs", "1",
+    argv = ["train", "--backend", "mcu-int8", "--optimizer", "sgd", "--ram-budget", "15000", "--epochs", "1",
             "--train-size", "60", "--test-size", "20"]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    need = memory_budget((64, 120, 40), 32, 50)["training"]["total"]
-    assert f"({need} bytes). Got 20000 bytes instead" in err
+    need = memory_budget((64, 120, 20), 16, 50)["training"]["total"]  # digits' defaults: 2 replicas, batch 16
+    assert f"({need} bytes). Got 15000 bytes instead" in err
 
 
 def test_apply_writes_desired_changes_as_stochastically_rounded_int8_steps():
@@ -348,7 +348,8 @@ def test_cli_summary_names_the_on_device_annealer(capsys):
 
     summary = json.loads(capsys.readouterr().out)
     assert summary["solver"] == "mcu-int8 integer annealer (in situ)" and summary["backend"] == "mcu-int8"
-    assert summary["backend_diagnostics"]["memory_bytes"] == memory_budget((64, 120, 40), 32, 50)  # batch 32, 50 sweeps
+    # digits' defaults (2 replicas, batch 16), 50 sweeps
+    assert summary["backend_diagnostics"]["memory_bytes"] == memory_budget((64, 120, 20), 16, 50)
     assert main([*argv, "--solver", "memristor"]) == 2  # an unused solver choice is refused, not ignored
     assert "'solver' parameter of EqPropClassifier" in capsys.readouterr().err
 
