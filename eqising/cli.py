@@ -276,6 +276,10 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
 #: ``eqising train`` options whose default is the dataset's (``Dataset.training_defaults``), and their parameters.
 _DATASET_DEFAULTED = {"replicas": "replicas", "batch_size": "batch_size", "shift_augment": "shift_augment"}
 
+#: ``eqising train`` options added after run folders were first written, with the value that reproduces
+#: a run from before them (so ``--resume`` of an older folder continues as it started).
+_ADDED_OPTIONS = {"shift_augment": 0}
+
 #: The options of a run saved in its folder (``run.json``) for ``--resume``.
 _RUN_FILE = "run.json"
 _NOT_RUN_OPTIONS = ("command", "json", "resume", "out")
@@ -305,6 +309,9 @@ def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidParameterError(f"The '--resume' option of eqising train must name a folder with a readable "
                                     f"{_RUN_FILE}. Got {str(path)!r} ({exc}) instead.") from exc
+    if isinstance(saved, dict):  # a run folder from before an option existed ran without it
+        for option, before in _ADDED_OPTIONS.items():
+            saved.setdefault(option, before)
     unknown = sorted(set(saved) - set(defaults)) if isinstance(saved, dict) else ["(not an object)"]
     missing = sorted(set(defaults) - set(saved) - set(_NOT_RUN_OPTIONS)) if isinstance(saved, dict) else []
     if unknown or missing:

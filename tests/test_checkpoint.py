@@ -176,3 +176,22 @@ def test_an_error_raised_while_ctrl_c_unwinds_counts_as_the_interrupt(monkeypatc
     monkeypatch.setattr(cli, "_train", interrupted_then_masked)
     assert cli.main(["train", "--epochs", "1"]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_cli_resumes_a_run_folder_from_before_shift_augment(tmp_path, monkeypatch, capsys):
+    # a folder written before --shift-augment existed: its run.json lacks the option
+    with monkeypatch.context() as m:
+        _interrupt_at(m, 2)
+        assert main([*TRAIN, "--epochs", "3", "--out", str(tmp_path)]) == 130
+    capsys.readouterr()
+    run = json.loads((tmp_path / "run.json").read_text())
+    del run["shift_augment"]
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    assert main(["train", "--resume", str(tmp_path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["epochs"] == 3 and summary["shift_augment"] == 0
+    # without the fill-in the missing option would be reported; unknown ones still are
+    run["bogus"] = 1
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    assert main(["train", "--resume", str(tmp_path)]) == 2
+    assert "unknown ['bogus']" in capsys.readouterr().err
