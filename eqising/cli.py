@@ -273,8 +273,9 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         return _train_run(args, out)
 
 
-#: ``eqising train`` options whose default is the dataset's (``Dataset.training_defaults``), and their parameters.
-_DATASET_DEFAULTED = {"replicas": "replicas", "batch_size": "batch_size", "shift_augment": "shift_augment"}
+#: ``eqising train`` options (named as the estimator's parameters) whose default is the dataset's
+#: (``Dataset.training_defaults``).
+_DATASET_DEFAULTED = ("replicas", "batch_size", "shift_augment")
 
 #: ``eqising train`` options added after run folders were first written, with the value that reproduces
 #: a run from before them (so ``--resume`` of an older folder continues as it started).
@@ -337,8 +338,7 @@ def _train_run(args: argparse.Namespace, out: Any) -> dict[str, Any]:
     if args.sampler is not None:  # likewise a solver that takes no sampler
         solver_params = {**(solver_params or {}), "sampler": args.sampler}
     # options left at 'auto' (None) take the dataset's measured default once the data is loaded
-    given = {param: getattr(args, option) for option, param in _DATASET_DEFAULTED.items()
-             if getattr(args, option) not in (None, "auto")}
+    given = {name: getattr(args, name) for name in _DATASET_DEFAULTED if getattr(args, name) not in (None, "auto")}
     clf = EqPropClassifier(
         hidden_layer_sizes=args.hidden, solver=args.solver, solver_params=solver_params,
         backend=args.backend, backend_params=backend_params, nudge=args.nudge, nudge_mode=args.nudge_mode,

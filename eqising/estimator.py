@@ -42,12 +42,12 @@ OWNER = "EqPropClassifier"
 FOLLOWS_BACKEND = {"solver": None, "optimizer": "auto", "learning_rate": "auto", "phase_reads": "auto"}
 #: What those defaults are when the backend neither requires nor suggests a value.
 UNCONSTRAINED = {"solver": "annealing", "optimizer": "adam", "learning_rate": 0.004, "phase_reads": 1}
-#: ``learning_rate='auto'`` is divided by this for every hidden layer after the first (README, "Accuracy").
-AUTO_RATE_PER_EXTRA_LAYER = 2
-#: ``learning_rate_decay='auto'``: with one hidden layer, and with more (README, "Accuracy").
-AUTO_DECAY = {"one hidden layer": 0.95, "more": 0.97}
-#: ``phase_reads='auto'`` with more than one hidden layer (unless the backend requires a number).
-AUTO_DEEP_PHASE_READS = 2
+#: ``learning_rate_decay='auto'`` with one hidden layer.
+AUTO_DECAY = 0.95
+#: What ``'auto'`` means with more than one hidden layer (README, "Accuracy"): the automatic learning
+#: rate times ``rate_per_extra_layer`` per hidden layer after the first, ``learning_rate_decay`` and
+#: ``phase_reads`` (unless the backend requires a number of reads).
+AUTO_DEEP = {"rate_per_extra_layer": 0.5, "learning_rate_decay": 0.97, "phase_reads": 2}
 
 
 def _same(value: Any, expected: Any) -> bool:
@@ -374,10 +374,15 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             raise param_error("solver_params", OWNER, f"None with backend {backend.name!r}, which uses no solver",
                               self.solver_params)
         lr = check_float(chosen["learning_rate"], "learning_rate", OWNER, low=0.0, low_open=True)
-        if _same(self.phase_reads, "auto") and "phase_reads" not in type(backend).requirements and len(hidden) > 1:
-            chosen["phase_reads"] = AUTO_DEEP_PHASE_READS  # deeper layers learn from noisier correlations
-        if _same(self.learning_rate, "auto"):  # deeper networks take smaller automatic steps
-            lr /= AUTO_RATE_PER_EXTRA_LAYER ** (len(hidden) - 1)
+        decay = AUTO_DECAY if _same(self.learning_rate_decay, "auto") else self.learning_rate_decay
+        extra_layers = len(hidden) - 1
+        if extra_layers:  # deeper networks: smaller, slower-decaying automatic steps from less noisy reads
+            if _same(self.learning_rate, "auto"):
+                lr *= AUTO_DEEP["rate_per_extra_layer"] ** extra_layers
+            if _same(self.learning_rate_decay, "auto"):
+                decay = AUTO_DEEP["learning_rate_decay"]
+            if _same(self.phase_reads, "auto") and "phase_reads" not in type(backend).requirements:
+                chosen["phase_reads"] = AUTO_DEEP["phase_reads"]
         clips = {
             name: None if getattr(self, name) is None
             else check_float(getattr(self, name), name, OWNER, low=0.0, low_open=True)
@@ -392,10 +397,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
             learning_rate=lr,
             bias_learning_rate=lr / 10 if self.bias_learning_rate is None
             else check_float(self.bias_learning_rate, "bias_learning_rate", OWNER, low=0.0),
-            learning_rate_decay=float(
-                (AUTO_DECAY["one hidden layer"] if len(hidden) == 1 else AUTO_DECAY["more"])
-                if _same(self.learning_rate_decay, "auto") else self.learning_rate_decay
-            ),
+            learning_rate_decay=float(decay),
             optimizer=chosen["optimizer"],
             momentum=check_float(chosen["momentum"], "momentum", OWNER, low=0.0, high=1.0, high_open=True),
             batch_size=int(self.batch_size),

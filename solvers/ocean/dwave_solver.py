@@ -289,16 +289,8 @@ class DWaveSolver(Solver):
         Parameters
         ----------
         par : ParallelEmbedding
-        h : ndarray of shape (n_copies_used * n_qubits,)
-            Programmed fields, copy after copy (each in ``par.base.qubits`` order).
-        J : ndarray of shape (n_copies_used * n_pairs,)
-            Programmed couplings of ``par.base.pairs``, copy after copy.
-        state : ndarray of shape (n_copies_used * n_qubits,) or None
-            ``initial_state`` of a reverse anneal.
-        seeds : list of int
-            One per copy used.
-        kwargs : dict
-            Sampler parameters (``num_reads``, schedule, ...).
+        h, J, state, seeds, kwargs
+            The fields of one :class:`QpuCall`.
 
         Returns
         -------
