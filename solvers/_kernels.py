@@ -22,16 +22,25 @@ threads or on how chains are scheduled. Kernels are compiled on first use and
 cached on disk in the user's cache folder (:mod:`._numba_cache`, never beside the
 installed module), so later processes load them in well under a second.
 
-Threading: numba's OpenMP and TBB layers keep their workers spinning between
-parallel regions, which starves the Python code between solver calls (the
-training loop) on a small machine. So the first launch of a kernel selects
-numba's ``workqueue`` layer, unless the user chose a layer
-(``NUMBA_THREADING_LAYER``, ``NUMBA_THREADING_LAYER_PRIORITY`` or
-``numba.config.THREADING_LAYER``) or numba's threads are already running (then
-they stay as they are). Importing eqising changes nothing. The workqueue layer
-does not support concurrent kernel launches from several Python threads, so
-callers hold :data:`KERNEL_LOCK` around every launch (calls from several
-threads are serialised, not parallel); its first acquisition makes the choice.
+Threading: a training step is one short parallel launch (about a millisecond on
+a 32-example minibatch), so the threading layer's cost per launch matters. numba's
+``workqueue`` layer wakes its workers by polling with short sleeps, about 160 us
+per launch on a 2-core machine (2 us on OpenMP), which made the training loop
+1.5x slower. So the first launch of a kernel puts OpenMP first in numba's
+layer priority (``omp``, then ``tbb``, then ``workqueue`` where OpenMP is not
+installed) and, unless ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set, bounds
+how long GNU OpenMP's idle workers spin before they sleep (``GOMP_SPINCOUNT`` =
+:data:`OMP_SPIN_COUNT`, well under a millisecond instead of tens), so that they
+do not keep the cores from other processes between launches. It does nothing of
+this if the user chose a layer (``NUMBA_THREADING_LAYER``,
+``NUMBA_THREADING_LAYER_PRIORITY`` or ``numba.config.THREADING_LAYER``) or if
+numba's threads are already running (they stay as they are). Importing eqising
+changes nothing. The ``workqueue`` layer does not support concurrent kernel
+launches from several Python threads, so callers hold :data:`KERNEL_LOCK` around
+every launch (calls from several threads are serialised, not parallel); its
+first acquisition makes the choice. GNU OpenMP is not fork-safe: a process
+forked from one that has run a kernel must not run one (numba stops it with a
+message); start such workers with ``spawn`` or ``forkserver``, as Dask does.
 """
 
 from __future__ import annotations
@@ -45,11 +54,16 @@ import numpy as np
 
 from ._numba_cache import cached_njit
 
-__all__ = ["FIELD_REFRESH_SWEEPS", "KERNEL_LOCK", "anneal_chain", "anneal_layered", "anneal_sparse", "chain_seeds", "random_spins"]
+__all__ = ["FIELD_REFRESH_SWEEPS", "KERNEL_LOCK", "LAYER_PRIORITY", "OMP_SPIN_COUNT", "anneal_chain", "anneal_layered", "anneal_sparse", "chain_seeds", "random_spins"]
+
+#: numba threading layers in the order eqising's first launch prefers them (see the module docstring).
+LAYER_PRIORITY = ("omp", "tbb", "workqueue")
+#: Spins of an idle GNU OpenMP worker before it sleeps (libgomp's default is 300,000, tens of milliseconds).
+OMP_SPIN_COUNT = 10_000
 
 
 def _select_threading_layer() -> None:
-    """Select numba's ``workqueue`` layer unless the user chose one or numba's threads run."""
+    """Prefer numba's OpenMP layer, with bounded spinning, unless the user chose one or numba's threads run."""
     if numba.config.THREADING_LAYER != "default" or any(
         name in os.environ for name in ("NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY")
     ):
@@ -57,7 +71,9 @@ def _select_threading_layer() -> None:
     try:
         numba.threading_layer()
     except ValueError:  # numba's threads are not started yet: the layer can still be chosen
-        numba.config.THREADING_LAYER = "workqueue"
+        numba.config.THREADING_LAYER_PRIORITY = list(LAYER_PRIORITY)
+        if not any(name in os.environ for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")):
+            os.environ["GOMP_SPINCOUNT"] = str(OMP_SPIN_COUNT)  # read when numba loads OpenMP, at its first launch
 
 
 class _LaunchLock:

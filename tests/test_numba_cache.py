@@ -99,7 +99,7 @@ def test_cache_is_not_an_option():
 
 THREADING = textwrap.dedent(
     """
-    import json, sys, numba
+    import json, os, sys, numba
     mode = sys.argv[1]
     if mode == "started":
         numba.get_num_threads()  # starts numba's threads with its default layer
@@ -113,27 +113,48 @@ THREADING = textwrap.dedent(
         report["threads_at_import"] = False
     with _kernels.KERNEL_LOCK:
         report["at_launch"] = numba.config.THREADING_LAYER
+        report["priority"] = list(numba.config.THREADING_LAYER_PRIORITY)
+        report["spin"] = os.environ.get("GOMP_SPINCOUNT")
+    if mode == "fresh":
+        from eqising.solvers import AnnealingSolver
+        from eqising.solvers.testing import free_batch
+        AnnealingSolver(num_sweeps=2).sample(free_batch((4, 3, 2), 2), seed=0)
+        report["layer"] = numba.threading_layer()
     print(json.dumps(report))
     """
 )
 
 
-def _threading_report(mode: str) -> dict:
-    """THREADING's report from a fresh process with no NUMBA_THREADING_LAYER* in its environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_THREADING_LAYER")}
+def _threading_report(mode: str, **extra_env: str) -> dict:
+    """THREADING's report from a fresh process with no NUMBA_THREADING_LAYER* or OpenMP wait setting."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("NUMBA_THREADING_LAYER") and k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env.update(extra_env)
     out = subprocess.run([sys.executable, "-c", THREADING, mode], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
 
-def test_import_changes_no_numba_setting_and_first_launch_picks_workqueue():
+def test_import_changes_no_numba_setting_and_first_launch_prefers_openmp_with_bounded_spinning():
     report = _threading_report("fresh")
-    assert report == {"after_import": "default", "threads_at_import": False, "at_launch": "workqueue"}
+    assert report["after_import"] == "default" and report["threads_at_import"] is False
+    assert report["at_launch"] == "default"  # a priority, not a demand: machines without OpenMP fall back
+    assert report["priority"] == list(_kernels.LAYER_PRIORITY) == ["omp", "tbb", "workqueue"]
+    assert report["spin"] == str(_kernels.OMP_SPIN_COUNT)
+    assert report["layer"] in _kernels.LAYER_PRIORITY
+
+
+def test_an_openmp_wait_setting_of_the_user_is_kept():
+    report = _threading_report("fresh", OMP_WAIT_POLICY="passive")
+    assert report["spin"] is None
+    assert _threading_report("fresh", GOMP_SPINCOUNT="5")["spin"] == "5"
 
 
 def test_threads_already_running_are_left_alone():
     report = _threading_report("started")
     assert report["after_import"] == report["at_launch"] == "default"
+    assert report["priority"] == ["tbb", "omp", "workqueue"]  # numba's own
+    assert report["spin"] is None
 
 
 def test_an_explicit_user_choice_is_respected(monkeypatch):
