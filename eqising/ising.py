@@ -11,11 +11,13 @@ with spins ``s_i`` in {-1, +1}. dimod/Ocean write ``E = sum h s + sum J s s``;
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._numba_cache import cached_njit
 from ._validation import Described, check_finite_array, check_int, param_error
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -185,6 +187,45 @@ class IsingBatch:
 # ------------------------------------------------- the same physics on plain arrays
 # (IsingBatch's methods call these; a compiled training step that builds no IsingBatch calls them too,
 # so both compute the same numbers)
+def _packed(couplings: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """Couplings as C-contiguous float64 arrays (a tuple the compiled cores take)."""
+    return tuple(np.ascontiguousarray(J, dtype=np.float64) for J in couplings)
+
+
+@cached_njit(error_model="numpy")
+def _energies_into(offsets, couplings, fields, spins, out):
+    """``out[b, r] = -sum_i h_i s_i - sum_l s_l . (J_l s_{l+1})`` for every chain (the core of :func:`layered_energies`)."""
+    B, R, N = spins.shape
+    n_max = 1
+    for l in range(len(couplings)):
+        n_max = max(n_max, couplings[l].shape[1])
+    t = np.empty(n_max)
+    for b in range(B):
+        for r in range(R):
+            s = spins[b, r]
+            e = 0.0
+            for i in range(N):
+                e -= fields[b, i] * s[i]
+            for l in range(len(couplings)):
+                J = couplings[l]
+                n0, n1 = J.shape
+                lo, hi = offsets[l], offsets[l + 1]
+                for k in range(n1):
+                    t[k] = 0.0
+                for i in range(n0):  # t = J^T s_l, row by row (vectorised over k)
+                    if s[lo + i] > 0:
+                        for k in range(n1):
+                            t[k] += J[i, k]
+                    else:
+                        for k in range(n1):
+                            t[k] -= J[i, k]
+                acc = 0.0
+                for k in range(n1):
+                    acc += t[k] * s[hi + k]
+                e -= acc
+            out[b, r] = e
+
+
 def layered_energies(
     offsets: tuple[int, ...], couplings: tuple[np.ndarray, ...], fields: np.ndarray, spins: np.ndarray
 ) -> np.ndarray:
@@ -198,25 +239,53 @@ def layered_energies(
         ``J_l`` of shape (n_l, n_{l+1}).
     fields : ndarray of shape (n_problems, n_spins)
     spins : ndarray of shape (n_problems, n_reads, n_spins)
+        Entries in {-1, +1} (any integer or float dtype).
     """
-    s = np.asarray(spins, dtype=np.float64)
-    e = -np.einsum("bi,bri->br", fields, s)
-    for l, Jl in enumerate(couplings):
-        a, b = slice(offsets[l], offsets[l + 1]), slice(offsets[l + 1], offsets[l + 2])
-        e -= np.einsum("bri,bri->br", s[..., a] @ Jl, s[..., b])
-    return e
+    spins = np.ascontiguousarray(spins)
+    if spins.dtype.kind not in "iu":
+        spins = spins.astype(np.int8)
+    out = np.empty(spins.shape[:2])
+    packed = _packed(couplings) or (np.zeros((0, 0)),)  # a 0x0 stand-in: an empty tuple has no element type
+    _energies_into(np.asarray(offsets, dtype=np.int64), packed, np.ascontiguousarray(fields, dtype=np.float64),
+                   spins, out)
+    return out
+
+
+@cached_njit(error_model="numpy")
+def _row_norms_into(offsets, couplings, absolute, square):
+    """The core of :func:`layered_row_norms` (rows, then columns, of every ``J_l`` in order)."""
+    for l in range(len(couplings)):
+        J = couplings[l]
+        n0, n1 = J.shape
+        lo, hi = offsets[l], offsets[l + 1]
+        for i in range(n0):
+            a = 0.0
+            q = 0.0
+            for k in range(n1):
+                w = J[i, k]
+                a += abs(w)
+                q += w * w
+                absolute[hi + k] += abs(w)
+                square[hi + k] += w * w
+            absolute[lo + i] += a
+            square[lo + i] += q
 
 
 def layered_row_norms(offsets: tuple[int, ...], couplings: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Per spin, ``sum_j |J_ij|`` and ``sum_j J_ij**2`` over its couplings: two ndarrays of shape (n_spins,)."""
     absolute, square = np.zeros(offsets[-1]), np.zeros(offsets[-1])
-    for l, Jl in enumerate(couplings):
-        a, b = slice(offsets[l], offsets[l + 1]), slice(offsets[l + 1], offsets[l + 2])
-        absolute[a] += np.abs(Jl).sum(axis=1)
-        absolute[b] += np.abs(Jl).sum(axis=0)
-        square[a] += (Jl**2).sum(axis=1)
-        square[b] += (Jl**2).sum(axis=0)
+    if couplings:
+        _row_norms_into(np.asarray(offsets, dtype=np.int64), _packed(couplings), absolute, square)
     return absolute, square
+
+
+@cached_njit(error_model="numpy")
+def _max_energy_change_into(fields, absolute_rows, out):
+    for b in range(fields.shape[0]):
+        m = -np.inf
+        for i in range(fields.shape[1]):
+            m = max(m, abs(fields[b, i]) + absolute_rows[i])
+        out[b] = 2.0 * m
 
 
 def max_energy_change(fields: np.ndarray, absolute_rows: np.ndarray) -> np.ndarray:
@@ -228,7 +297,21 @@ def max_energy_change(fields: np.ndarray, absolute_rows: np.ndarray) -> np.ndarr
     absolute_rows : ndarray of shape (n_spins,)
         ``sum_j |J_ij|`` (:func:`layered_row_norms`).
     """
-    return 2.0 * (np.abs(fields) + absolute_rows).max(axis=1)
+    out = np.empty(len(fields))
+    _max_energy_change_into(np.ascontiguousarray(fields, dtype=np.float64),
+                            np.ascontiguousarray(absolute_rows, dtype=np.float64), out)
+    return out
+
+
+@cached_njit(error_model="numpy")
+def _min_field_scale_into(fields, square_rows, out):
+    for b in range(fields.shape[0]):
+        m = np.inf
+        for i in range(fields.shape[1]):
+            scale = math.sqrt(fields[b, i] * fields[b, i] + square_rows[i])
+            if scale > 0.0:
+                m = min(m, scale)
+        out[b] = m if m < np.inf else 1.0
 
 
 def min_field_scale(fields: np.ndarray, square_rows: np.ndarray) -> np.ndarray:
@@ -240,6 +323,7 @@ def min_field_scale(fields: np.ndarray, square_rows: np.ndarray) -> np.ndarray:
     square_rows : ndarray of shape (n_spins,)
         ``sum_j J_ij**2`` (:func:`layered_row_norms`).
     """
-    scale = np.sqrt(fields**2 + square_rows[None, :])
-    smallest = np.where(scale > 0, scale, np.inf).min(axis=1)
-    return np.where(np.isfinite(smallest), smallest, 1.0)
+    out = np.empty(len(fields))
+    _min_field_scale_into(np.ascontiguousarray(fields, dtype=np.float64),
+                          np.ascontiguousarray(square_rows, dtype=np.float64), out)
+    return out

@@ -16,10 +16,65 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._numba_cache import cached_njit
 from ._validation import check_finite_array, check_float, check_int, param_error
 from .ising import IsingBatch
 
 __all__ = ["LayeredIsingNetwork"]
+
+
+@cached_njit(error_model="numpy")
+def _input_fields_into(X, W0, biases, out):
+    """``out = [X W_0 + b_1, b_2, ..., b_L]``: rows of ``W_0`` added for the non-zero inputs, four at a time.
+
+    ``X`` (n, n_in), ``W_0`` (n_in, n_1), ``biases`` the concatenated biases; every sum in a fixed order
+    (so the fields do not depend on the batch around an example). Zero inputs (most pixels) cost nothing.
+    """
+    n, n_in = X.shape
+    n1 = W0.shape[1]
+    idx = np.empty(n_in, dtype=np.int64)
+    for e in range(n):
+        f = out[e]
+        q = 0
+        for p in range(n_in):
+            if X[e, p] != 0.0:
+                idx[q] = p
+                q += 1
+        for j in range(n1):
+            f[j] = 0.0
+        k = 0
+        while k + 4 <= q:
+            x0, x1, x2, x3 = X[e, idx[k]], X[e, idx[k + 1]], X[e, idx[k + 2]], X[e, idx[k + 3]]
+            r0, r1, r2, r3 = W0[idx[k]], W0[idx[k + 1]], W0[idx[k + 2]], W0[idx[k + 3]]
+            for j in range(n1):
+                f[j] += (x0 * r0[j] + x1 * r1[j]) + (x2 * r2[j] + x3 * r3[j])
+            k += 4
+        while k < q:
+            x0, r0 = X[e, idx[k]], W0[idx[k]]
+            for j in range(n1):
+                f[j] += x0 * r0[j]
+            k += 1
+        for j in range(biases.size):
+            f[j] = f[j] + biases[j] if j < n1 else biases[j]
+
+
+@cached_njit(error_model="numpy")
+def _nudge_and_clip(fields, out_lo, nudge, targets, clip):
+    """In place: if any ``nudge`` is non-zero, outputs (columns from ``out_lo``) ``+= nudge[e] * targets[e % n_t]``
+    (``n_t`` rows of targets repeat over the rows of ``fields``); then everything clipped to ``[-clip, clip]``
+    (if ``clip >= 0``). The core of :meth:`LayeredIsingNetwork.nudged_fields`, also called by compiled steps."""
+    n, N = fields.shape
+    nudged = False
+    for e in range(nudge.size):
+        nudged = nudged or nudge[e] != 0.0
+    for e in range(n):
+        if nudged:
+            t = targets[e % targets.shape[0]]
+            for j in range(N - out_lo):
+                fields[e, out_lo + j] += nudge[e] * t[j]
+        if clip >= 0.0:
+            for i in range(N):
+                fields[e, i] = min(max(fields[e, i], -clip), clip)
 
 
 class LayeredIsingNetwork:
@@ -138,11 +193,11 @@ class LayeredIsingNetwork:
         ----------
         X : ndarray of shape (n_examples, n_in)
         """
-        X = np.asarray(X, dtype=np.float64)
-        n = X.shape[0]
-        parts = [X @ self.weights[0] + self.biases[0]]
-        parts += [np.broadcast_to(b, (n, b.size)) for b in self.biases[1:]]
-        return np.concatenate(parts, axis=1)
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        out = np.empty((X.shape[0], self.spin_layer_sizes[0] + sum(b.size for b in self.biases[1:])))
+        _input_fields_into(X, np.ascontiguousarray(self.weights[0], dtype=np.float64),
+                           np.concatenate(self.biases).astype(np.float64, copy=False), out)
+        return out
 
     def encode(
         self, fields: np.ndarray, *, nudge: float | np.ndarray = 0.0, targets: np.ndarray | None = None
@@ -177,11 +232,11 @@ class LayeredIsingNetwork:
         """
         fields = np.array(fields, dtype=np.float64)
         n = fields.shape[0]
-        nudge = np.broadcast_to(np.asarray(nudge, dtype=np.float64), (n,))
-        if np.any(nudge != 0):
-            fields[:, self.output_slice] += nudge[:, None] * targets
-        if self.field_clip is not None:
-            np.clip(fields, -self.field_clip, self.field_clip, out=fields)
+        nudge = np.ascontiguousarray(np.broadcast_to(np.asarray(nudge, dtype=np.float64), (n,)))
+        if targets is None:
+            nudge, targets = np.zeros(n), np.zeros((n, 0))
+        clip = -1.0 if self.field_clip is None else self.field_clip
+        _nudge_and_clip(fields, self.output_slice.start, nudge, np.ascontiguousarray(targets, dtype=np.float64), clip)
         return fields
 
     def energy(self, X: np.ndarray, spins: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba_cache import cached_njit
+from .._numba_cache import cached_njit
 
 __all__ = ["accumulate_gradients", "eqprop_gradients", "gradient_layout", "split_gradients"]
 

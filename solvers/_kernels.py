@@ -19,7 +19,7 @@ inside one longer launch: a long chain can be run in several launches
 Every chain draws from its own splitmix64 stream, seeded from its problem's
 uint64 seed and its read index, so samples do not depend on the number of
 threads or on how chains are scheduled. Kernels are compiled on first use and
-cached on disk in the user's cache folder (:mod:`._numba_cache`, never beside the
+cached on disk in the user's cache folder (:mod:`eqising._numba_cache`, never beside the
 installed module), so later processes load them in well under a second.
 
 Threading: a training step is one short parallel launch (about a millisecond on
@@ -52,7 +52,7 @@ import threading
 import numba
 import numpy as np
 
-from ._numba_cache import cached_njit
+from .._numba_cache import cached_njit
 
 __all__ = ["FIELD_REFRESH_SWEEPS", "KERNEL_LOCK", "LAYER_PRIORITY", "OMP_SPIN_COUNT", "anneal_chain", "anneal_layered", "anneal_sparse", "chain_seeds", "random_spins"]
 

@@ -47,15 +47,22 @@ from typing import Any
 import numba
 import numpy as np
 
-from ..ising import layered_energies, layered_row_norms, max_energy_change, min_field_scale
+from ..ising import (
+    _max_energy_change_into,
+    _min_field_scale_into,
+    _packed,
+    _row_norms_into,
+    layered_energies,
+)
+from ..network import _input_fields_into, _nudge_and_clip
 from ..seeding import derive_many, generator
 from ._gradients import accumulate_gradients, gradient_layout, split_gradients
 from ._kernels import _FASTMATH, KERNEL_LOCK, anneal_chain, chain_seeds, random_spins
-from ._numba_cache import cached_njit
+from .._numba_cache import cached_njit
 from .base import SpinSamples
-from .schedule import AnnealSchedule, beta_ends, geometric_betas
+from .schedule import AnnealSchedule, _beta_ends_into, _walks_into, forward_progress
 
-__all__ = ["AnnealingEqPropStep", "eqprop_phases", "layered_couplings"]
+__all__ = ["AnnealingEqPropStep", "eqprop_phases", "layered_couplings", "prepare_phases"]
 
 
 def layered_couplings(couplings: tuple[np.ndarray, ...], n_layers: int) -> tuple[np.ndarray, ...]:
@@ -76,6 +83,107 @@ def layered_couplings(couplings: tuple[np.ndarray, ...], n_layers: int) -> tuple
         np.concatenate(downs) if downs else empty,
         down_start,
     )
+
+
+@cached_njit(error_model="numpy")
+def prepare_phases(
+    X: np.ndarray,
+    W0: np.ndarray,
+    biases: np.ndarray,
+    couplings: tuple[np.ndarray, ...],
+    offsets: np.ndarray,
+    strengths: np.ndarray,
+    targets: np.ndarray,
+    clip: float,
+    beta_range: np.ndarray,
+    progress: np.ndarray,
+    reverse_steps: np.ndarray,
+    fields: np.ndarray,
+    fields32: np.ndarray,
+    free_betas: np.ndarray,
+    nudged_betas: np.ndarray,
+    up: np.ndarray,
+    up_start: np.ndarray,
+    down: np.ndarray,
+    down_start: np.ndarray,
+) -> None:
+    """Every phase's problem of one minibatch, in place: fields, schedules and the kernel's couplings.
+
+    The cores of the functions the generic step runs, in the same order
+    (:meth:`LayeredIsingNetwork.input_fields <eqising.network.LayeredIsingNetwork.input_fields>`,
+    ``nudged_fields``, :func:`~eqising.ising.layered_row_norms`,
+    :func:`~eqising.ising.max_energy_change`, :func:`~eqising.ising.min_field_scale`,
+    :func:`~eqising.solvers.schedule.beta_ends`, :func:`~eqising.solvers.schedule.geometric_betas`),
+    so the numbers are the same bits.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, n_in), float64
+    W0 : ndarray of shape (n_in, n_1), float64
+    biases : ndarray of shape (n_spins,), float64
+        The concatenated biases.
+    couplings : tuple of ndarray
+        ``J_l`` (float64, C order) of the spin layers (a 0x0 stand-in if there are none).
+    offsets : ndarray of shape (L + 1,), int64
+        Spin-layer starts.
+    strengths : ndarray of shape (P * n,)
+        The nudge of every nudged problem.
+    targets : ndarray of shape (n, n_out)
+    clip : float
+        Field clip (negative: none).
+    beta_range : ndarray of shape (2,)
+        Explicit (hot, cold), or NaN for the per-problem default.
+    progress : ndarray of shape (n_forward,)
+        The forward walk's progress (:func:`~eqising.solvers.schedule.forward_progress`).
+    reverse_steps : ndarray of shape (n_reverse,), int64
+        The reverse schedule's steps into the forward walk.
+    fields : ndarray of shape ((1 + P) * n, n_spins), float64
+        Output: free fields, then each nudged phase's.
+    fields32 : ndarray of that shape, float32
+        Output: the same, for the kernel.
+    free_betas : ndarray of shape (n, n_forward), float32
+    nudged_betas : ndarray of shape (P * n, n_reverse), float32
+        Output: every problem's schedule.
+    up, up_start, down, down_start
+        Output: the couplings packed for the kernel (:func:`layered_couplings`), float32.
+    """
+    n = X.shape[0]
+    rows, N = fields.shape
+    _input_fields_into(X, W0, biases, fields[:n])
+    for e in range(n, rows):
+        for i in range(N):
+            fields[e, i] = fields[e % n, i]
+    _nudge_and_clip(fields[:n], offsets[offsets.size - 2], strengths[:0], targets, clip)
+    _nudge_and_clip(fields[n:], offsets[offsets.size - 2], strengths, targets, clip)
+    for e in range(rows):
+        for i in range(N):
+            fields32[e, i] = np.float32(fields[e, i])
+    hot, cold = np.empty(rows), np.empty(rows)
+    if np.isnan(beta_range[0]):
+        absolute, square = np.zeros(N), np.zeros(N)
+        _row_norms_into(offsets, couplings, absolute, square)
+        de, f = np.empty(rows), np.empty(rows)
+        _max_energy_change_into(fields, absolute, de)
+        _min_field_scale_into(fields, square, f)
+        _beta_ends_into(de, f, hot, cold)
+    else:
+        hot[:] = beta_range[0]
+        cold[:] = beta_range[1]
+    forward = np.empty((rows, progress.size))
+    _walks_into(hot, cold, progress, forward)
+    for e in range(n):
+        for k in range(progress.size):
+            free_betas[e, k] = np.float32(forward[e, k])
+    for e in range(n, rows):
+        for k in range(reverse_steps.size):
+            nudged_betas[e - n, k] = np.float32(forward[e, reverse_steps[k]])
+    for l in range(len(couplings)):
+        J = couplings[l]
+        n0, n1 = J.shape
+        for i in range(n0):
+            for k in range(n1):
+                up[up_start[l] + i * n1 + k] = np.float32(J[i, k])
+                down[down_start[l + 1] + k * n0 + i] = np.float32(J[i, k])
 
 
 @cached_njit(parallel=True, fastmath=_FASTMATH)
@@ -199,8 +307,23 @@ class AnnealingEqPropStep:
         self._offset_tuple = tuple(int(o) for o in self._offsets)
         self._sizes = tuple(network.layer_sizes)
         self._layout = gradient_layout(self._sizes)
-        self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._up_start, self._down_start = layered_couplings(tuple(network.weights[1:]), len(sizes))[1::2]
+        self._buffers: dict[tuple[int, int, int], tuple[np.ndarray, ...]] = {}
         self._schedules: dict[tuple, tuple[int, np.ndarray]] = {}
+
+    def _buffers_for(self, n: int, n_forward: int, n_reverse: int) -> tuple[np.ndarray, ...]:
+        """Preallocated arrays of a step on ``n`` examples (kept for the sizes seen; a run has one or two)."""
+        key = (n, n_forward, n_reverse)
+        if key not in self._buffers:
+            P, R, N = self.n_phases, self.num_reads, self._offset_tuple[-1]
+            n_up = sum(a * b for a, b in zip(self.network.spin_layer_sizes, self.network.spin_layer_sizes[1:]))
+            self._buffers[key] = (
+                np.empty(((1 + P) * n, N)), np.empty(((1 + P) * n, N), np.float32),
+                np.empty((n, n_forward), np.float32), np.empty((P * n, n_reverse), np.float32),
+                np.empty(n_up, np.float32), np.empty(n_up, np.float32),
+                np.empty((P, n, R, N), np.int8), np.empty((1 + P, n, R), np.int64),
+            )
+        return self._buffers[key]
 
     def _strengths(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Nudge of every nudged phase, shape (P * n,), and ``nudge_a - nudge_b`` per example, shape (n,)."""
@@ -216,7 +339,7 @@ class AnnealingEqPropStep:
         key = (params["num_sweeps"], params["reheat"])
         if key not in self._schedules:
             reverse = AnnealSchedule("reverse").resolved(params["num_sweeps"], params["beta_range"], params["reheat"])
-            self._schedules[key] = (int(reverse.num_sweeps), reverse.steps())
+            self._schedules[key] = (int(reverse.num_sweeps), np.ascontiguousarray(reverse.steps(), dtype=np.int64))
         return self._schedules[key]
 
     def step(self, X: np.ndarray, targets: np.ndarray, *, seed: int) -> Any:
@@ -236,31 +359,24 @@ class AnnealingEqPropStep:
         net, p = self.network, self.solver.params
         n, R, P, N = X.shape[0], self.num_reads, self.n_phases, self._offset_tuple[-1]
         X = np.ascontiguousarray(X, dtype=np.float64)
-        targets = np.asarray(targets, dtype=np.float64)
+        targets = np.ascontiguousarray(targets, dtype=np.float64)
         strengths, gap = self._strengths(n, seed)
-        base = net.input_fields(X)
-        free_fields = net.nudged_fields(base)
-        fields = np.concatenate([free_fields, net.nudged_fields(np.tile(base, (P, 1)), strengths, np.tile(targets, (P, 1)))])
-        couplings = tuple(net.weights[1:])
         num_sweeps, reverse_steps = self._schedule(p)
-        if p["beta_range"] is None:
-            absolute, square = layered_row_norms(self._offset_tuple, couplings)
-            hot, cold = beta_ends(max_energy_change(fields, absolute), min_field_scale(fields, square))
-        else:  # as AnnealSchedule.betas does with an explicit range
-            hot, cold = np.full(len(fields), p["beta_range"][0]), np.full(len(fields), p["beta_range"][1])
-        # every problem's forward walk at once (row by row what AnnealSchedule.betas computes); the
-        # nudged problems walk it back and forth (their reverse schedule's steps)
-        forward = geometric_betas(hot, cold, num_sweeps)
-        free_betas = np.ascontiguousarray(forward[:n], dtype=np.float32)
-        nudged_betas = np.ascontiguousarray(forward[n:, reverse_steps], dtype=np.float32)
-        if n not in self._buffers:
-            self._buffers[n] = (np.empty((P, n, R, N), np.int8), np.empty((1 + P, n, R), np.int64))
-        phase_spins, done = self._buffers[n]
+        progress = forward_progress(num_sweeps)
+        buffers = self._buffers_for(n, progress.size, reverse_steps.size)
+        fields, fields32, free_betas, nudged_betas, up, down, phase_spins, done = buffers
+        couplings = _packed(tuple(net.weights[1:]))
+        beta_range = np.full(2, np.nan) if p["beta_range"] is None else np.asarray(p["beta_range"], dtype=np.float64)
+        clip = -1.0 if net.field_clip is None else float(net.field_clip)
+        prepare_phases(
+            X, np.ascontiguousarray(net.weights[0], dtype=np.float64), np.concatenate(net.biases).astype(np.float64),
+            couplings or (np.zeros((0, 0)),), self._offsets, strengths, targets, clip, beta_range, progress,
+            reverse_steps, fields, fields32, free_betas, nudged_betas, up, self._up_start, down, self._down_start,
+        )
         weight_start, bias_start, size = self._layout
         grads = np.zeros(size)
         args = (
-            self._offsets, *layered_couplings(couplings, len(self._offset_tuple) - 1),
-            np.ascontiguousarray(fields, dtype=np.float32), free_betas, nudged_betas,
+            self._offsets, up, self._up_start, down, self._down_start, fields32, free_betas, nudged_betas,
             p["update"] == "metropolis", p["greedy_sweeps"], derive_many(seed, "free", n=n),
             derive_many(seed, "nudged", n=n), R, np.sign(targets).astype(np.int8), self.skip_correct,
             phase_spins, done,
@@ -271,6 +387,7 @@ class AnnealingEqPropStep:
                 free = eqprop_phases(*args)
             finally:
                 numba.set_parallel_chunksize(chunks)
+        free_fields = fields[:n]
         free_updates, nudged_updates = N * int(done[0].sum()), N * int(done[1:].sum())
         energies = layered_energies(self._offset_tuple, couplings, free_fields, free)
         seconds = time.perf_counter() - start  # the solver's part, as sample() times it: not the gradient

@@ -40,6 +40,7 @@ Defaults
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -47,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .._numba_cache import cached_njit
 from .._memory import check_fits
 from .._validation import check_float, check_int, param_error
 
@@ -141,9 +143,21 @@ def beta_ends(max_energy_change: np.ndarray, min_field_scale: np.ndarray) -> tup
     -------
     hot, cold : ndarray of that shape
     """
-    hot = np.log(2.0) / np.maximum(max_energy_change, 1e-12)
-    cold = np.log(100.0) / (2.0 * min_field_scale)
-    return hot, np.maximum(cold, hot)
+    de, f = np.broadcast_arrays(np.asarray(max_energy_change, dtype=np.float64),
+                                np.asarray(min_field_scale, dtype=np.float64))
+    hot, cold = np.empty(de.shape), np.empty(de.shape)
+    _beta_ends_into(np.ascontiguousarray(de).reshape(-1), np.ascontiguousarray(f).reshape(-1), hot.reshape(-1),
+                    cold.reshape(-1))
+    return hot, cold
+
+
+@cached_njit(error_model="numpy")
+def _beta_ends_into(max_energy_change, min_field_scale, hot, cold):
+    """The core of :func:`beta_ends` (flat arrays), also called by compiled steps."""
+    for i in range(hot.size):
+        h = math.log(2.0) / max(max_energy_change[i], 1e-12)
+        hot[i] = h
+        cold[i] = max(math.log(100.0) / (2.0 * min_field_scale[i]), h)
 
 
 def default_beta_range(batch: IsingBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -188,11 +202,24 @@ def geometric_beta(hot: Any, cold: Any, progress: Any) -> np.ndarray:
     Returns
     -------
     ndarray of the broadcast shape
-        ``hot * (cold / hot) ** progress``.
+        ``hot * (cold / hot) ** progress`` (computed as ``hot * exp(progress * ln(cold / hot))``).
     """
-    hot = np.asarray(hot, dtype=np.float64)
-    cold = np.asarray(cold, dtype=np.float64)
-    return hot * (cold / hot) ** np.asarray(progress, dtype=np.float64)
+    hot, cold, progress = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (hot, cold, progress)))
+    out = np.empty(hot.shape)
+    _geometric_into(*(np.ascontiguousarray(a).reshape(-1) for a in (hot, cold, progress)), out.reshape(-1))
+    return out
+
+
+@cached_njit(error_model="numpy")
+def _geometric_into(hot, cold, progress, out):
+    """``out = hot * exp(progress * ln(cold / hot))`` elementwise (flat arrays): one compiled formula for
+    every walk, the logarithm computed once per run of equal ends (a row of :func:`geometric_betas`)."""
+    h = c = log_ratio = np.nan
+    for i in range(out.size):
+        if hot[i] != h or cold[i] != c:
+            h, c = hot[i], cold[i]
+            log_ratio = math.log(c / h)
+        out[i] = h * math.exp(progress[i] * log_ratio)
 
 
 def geometric_betas(hot: Any, cold: Any, num_sweeps: int) -> np.ndarray:
@@ -210,9 +237,22 @@ def geometric_betas(hot: Any, cold: Any, num_sweeps: int) -> np.ndarray:
     ndarray of shape (num_sweeps,) or (n_problems, num_sweeps), float64
         ``geometric_beta(hot, cold, forward_progress(num_sweeps))`` along the last axis.
     """
-    hot = np.asarray(hot, dtype=np.float64)[..., None]
-    cold = np.asarray(cold, dtype=np.float64)[..., None]
-    return geometric_beta(hot, cold, forward_progress(num_sweeps))
+    hot, cold = np.asarray(hot, dtype=np.float64), np.asarray(cold, dtype=np.float64)
+    if hot.ndim == cold.ndim == 1 and hot.shape == cold.shape:  # a batch's walks: the same formula, row by row
+        out = np.empty((hot.size, int(num_sweeps)))
+        _walks_into(hot, cold, forward_progress(num_sweeps), out)
+        return out
+    return geometric_beta(hot[..., None], cold[..., None], forward_progress(num_sweeps))
+
+
+@cached_njit(error_model="numpy")
+def _walks_into(hot, cold, progress, out):
+    """Row ``i`` of ``out`` is ``_geometric_into`` of ``(hot[i], cold[i], progress)``, bit for bit."""
+    for i in range(hot.size):
+        h, c = hot[i], cold[i]
+        log_ratio = math.log(c / h)
+        for k in range(progress.size):
+            out[i, k] = h * math.exp(progress[k] * log_ratio)
 
 
 def linear_betas(hot: Any, cold: Any, num_sweeps: int) -> np.ndarray:

@@ -12,11 +12,11 @@ import numba
 import pytest
 
 from eqising.solvers import _kernels
-from eqising.solvers._numba_cache import cache_root, cached_njit
+from eqising._numba_cache import cache_root, cached_njit
 
 KERNEL = textwrap.dedent(
     """
-    from eqising.solvers._numba_cache import cached_njit
+    from eqising._numba_cache import cached_njit
 
     @cached_njit()
     def add_one(x):

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._numba_cache import cached_njit
 from .base import WeightBackend, zero_cost
 
 __all__ = ["IdealBackend"]
@@ -42,7 +43,16 @@ class IdealBackend(WeightBackend):
             (self._weights[layer], weight_delta, self._clips[0]),
             (self._biases[layer], bias_delta, self._clips[1]),
         ):
-            param += delta
-            if clip is not None:
-                np.clip(param, -clip, clip, out=param)
+            _add_clipped(param.reshape(-1), delta.reshape(-1), -1.0 if clip is None else clip)
         return zero_cost()
+
+
+@cached_njit(error_model="numpy")
+def _add_clipped(param, delta, clip):
+    """``param = clip(param + delta, -clip, clip)`` in place, in one pass (no clipping if ``clip < 0``)."""
+    if clip < 0.0:
+        for i in range(param.size):
+            param[i] += delta[i]
+    else:
+        for i in range(param.size):
+            param[i] = min(max(param[i] + delta[i], -clip), clip)

@@ -199,7 +199,7 @@ def _anneal_copies_py(
 @functools.cache
 def _compiled() -> Any:
     """The kernel, compiled by numba on first use (not at import), parallel over (copy, read) tasks."""
-    from .._numba_cache import cached_njit
+    from ..._numba_cache import cached_njit
 
     return cached_njit(nogil=True, parallel=True)(_anneal_copies_py)
 

@@ -38,7 +38,7 @@ from numba.core.caching import (
 )
 from numba.core.dispatcher import Dispatcher
 
-from .. import __version__
+from . import __version__
 
 __all__ = ["cache_root", "cached_njit"]
 
