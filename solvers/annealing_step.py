@@ -47,6 +47,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from .._numba_cache import cached_njit
 from ..ising import (
     _max_energy_change_into,
     _min_field_scale_into,
@@ -58,7 +59,6 @@ from ..network import _input_fields_into, _nudge_and_clip
 from ..seeding import derive_many, generator
 from ._gradients import accumulate_gradients, gradient_layout, split_gradients
 from ._kernels import _FASTMATH, KERNEL_LOCK, anneal_chain, chain_seeds, random_spins
-from .._numba_cache import cached_njit
 from .base import SpinSamples
 from .schedule import AnnealSchedule, _beta_ends_into, _walks_into, forward_progress
 

@@ -48,8 +48,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .._numba_cache import cached_njit
 from .._memory import check_fits
+from .._numba_cache import cached_njit
 from .._validation import check_float, check_int, param_error
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -11,8 +11,8 @@ import textwrap
 import numba
 import pytest
 
-from eqising.solvers import _kernels
 from eqising._numba_cache import cache_root, cached_njit
+from eqising.solvers import _kernels
 
 KERNEL = textwrap.dedent(
     """
