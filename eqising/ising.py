@@ -200,12 +200,14 @@ def _energies_into(offsets, couplings, fields, spins, out):
     for l in range(len(couplings)):
         n_max = max(n_max, couplings[l].shape[1])
     t = np.empty(n_max)
+    sf = np.empty(N)
     for b in range(B):
         for r in range(R):
-            s = spins[b, r]
+            for i in range(N):
+                sf[i] = np.float64(spins[b, r, i])
             e = 0.0
             for i in range(N):
-                e -= fields[b, i] * s[i]
+                e -= fields[b, i] * sf[i]
             for l in range(len(couplings)):
                 J = couplings[l]
                 n0, n1 = J.shape
@@ -213,15 +215,12 @@ def _energies_into(offsets, couplings, fields, spins, out):
                 for k in range(n1):
                     t[k] = 0.0
                 for i in range(n0):  # t = J^T s_l, row by row (vectorised over k)
-                    if s[lo + i] > 0:
-                        for k in range(n1):
-                            t[k] += J[i, k]
-                    else:
-                        for k in range(n1):
-                            t[k] -= J[i, k]
+                    si = sf[lo + i]
+                    for k in range(n1):
+                        t[k] += si * J[i, k]
                 acc = 0.0
                 for k in range(n1):
-                    acc += t[k] * s[hi + k]
+                    acc += t[k] * sf[hi + k]
                 e -= acc
             out[b, r] = e
 

@@ -129,12 +129,14 @@ class Adam(Optimizer):
         self.t += 1
         d1, d2 = self.decay
         c1, c2 = 1 - d1**self.t, 1 - d2**self.t
-        out = []
-        for g, m, v, lr in zip(grads, m_all, v_all, self.learning_rates):
-            delta = np.empty_like(m)
-            _adam_pass(np.ascontiguousarray(g, dtype=np.float64).reshape(-1), m.reshape(-1), v.reshape(-1),
-                       float(d1), float(d2), float(c1), float(c2), float(lr), float(self.epsilon), delta.reshape(-1))
-            out.append(delta)
+        out = [np.empty_like(m) for m in m_all]
+        flat = [np.ascontiguousarray(g, dtype=np.float64).reshape(-1) for g in grads]
+        if len(flat) != len(m_all) or any(g.size != m.size for g, m in zip(flat, m_all)):
+            raise ValueError(f"Adam was started on gradients of sizes {[m.size for m in m_all]}; got "
+                             f"{[g.size for g in flat]} instead")
+        _adam_passes(tuple(flat), tuple(m.reshape(-1) for m in m_all), tuple(v.reshape(-1) for v in v_all),
+                     np.asarray(self.learning_rates, dtype=np.float64), float(d1), float(d2), float(c1), float(c2),
+                     float(self.epsilon), tuple(d.reshape(-1) for d in out))
         return out
 
 
@@ -159,6 +161,13 @@ def _adam_pass(g, m, v, d1, d2, c1, c2, lr, epsilon, out):
         m[i] = mi
         v[i] = vi
         out[i] = (step * mi) / (math.sqrt(vi) * root + epsilon)
+
+
+@cached_njit(error_model="numpy")
+def _adam_passes(grads, m, v, learning_rates, d1, d2, c1, c2, epsilon, out):
+    """:func:`_adam_pass` on every parameter array (tuples of flat arrays), in one call."""
+    for k in range(len(grads)):
+        _adam_pass(grads[k], m[k], v[k], d1, d2, c1, c2, learning_rates[k], epsilon, out[k])
 
 
 #: Optimizer names the estimator's ``optimizer`` parameter takes.

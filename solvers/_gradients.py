@@ -12,8 +12,8 @@ gradient of every parameter is::
 <eqising.network.LayeredIsingNetwork.energy_gradients>` of ``a`` minus that
 of ``b``). :func:`eqprop_gradients` computes it in one compiled pass; the
 sums over reads are exact integers, terms that are exactly zero (examples
-whose two phases agree, spins that did not change, zero inputs) are skipped,
-and examples are added in order, so
+whose two phases agree, zero inputs, couplings neither of whose spins changed)
+are skipped, and examples are added in order, so
 the generic step (:func:`eqising.eqprop.eqprop_step`) and a solver's compiled
 step (:mod:`eqising.solvers.annealing_step`) that both call
 :func:`accumulate_gradients` get the same bits.
@@ -95,55 +95,72 @@ def accumulate_gradients(
     n, R, N = a.shape
     L = offsets.size - 1
     n_in = X.shape[1]
-    n_max = 0
-    for l in range(L):
-        n_max = max(n_max, offsets[l + 1] - offsets[l])
-    diff = np.empty(n_max, dtype=np.float64)
-    nonzero = np.empty(n_max, dtype=np.int64)
+    diff = np.empty(N)  # sum over reads of a - b, per spin (exact integers)
+    changed = np.empty(N, dtype=np.bool_)  # whether the spin differs in some read
+    columns = np.empty(N, dtype=np.int64)
+    corr = np.empty(N)
+    af = np.empty((R, N))
+    bf = np.empty((R, N))
     for e in range(n):
-        same = True
-        for r in range(R):
-            for i in range(N):
-                if a[e, r, i] != b[e, r, i]:
-                    same = False
-            if not same:
-                break
-        if same:  # contributes exactly zero
+        any_change = False
+        for i in range(N):
+            moved = False
+            d = 0
+            for r in range(R):
+                moved = moved or a[e, r, i] != b[e, r, i]
+                d += np.int64(a[e, r, i]) - np.int64(b[e, r, i])
+            changed[i] = moved
+            diff[i] = np.float64(d)
+            any_change = any_change or moved
+        if not any_change:  # contributes exactly zero
             continue
         c = w[e] / R
+        for r in range(R):
+            for i in range(N):
+                af[r, i] = np.float64(a[e, r, i])
+                bf[r, i] = np.float64(b[e, r, i])
         for l in range(L):
             lo, size = offsets[l], offsets[l + 1] - offsets[l]
-            n_nonzero = 0
+            layer_moved = False
             for j in range(size):
-                d = 0
-                for r in range(R):
-                    d += np.int64(a[e, r, lo + j]) - np.int64(b[e, r, lo + j])
-                if d != 0:  # zero differences add nothing: only the spins that changed are visited
-                    diff[n_nonzero] = np.float64(d)
-                    nonzero[n_nonzero] = j
-                    n_nonzero += 1
-            for q in range(n_nonzero):
-                out[bias_start[l] + nonzero[q]] -= c * diff[q]
-            if l == 0 and n_nonzero > 0:
+                out[bias_start[l] + j] -= c * diff[lo + j]
+                layer_moved = layer_moved or changed[lo + j]
+            if l == 0 and layer_moved:
                 for i in range(n_in):
                     if X[e, i] == 0.0:
                         continue
                     xi = c * X[e, i]
-                    start = weight_start[0] + i * size
-                    for q in range(n_nonzero):
-                        out[start + nonzero[q]] -= xi * diff[q]
+                    row = out[weight_start[0] + i * size : weight_start[0] + (i + 1) * size]
+                    for j in range(size):
+                        row[j] -= xi * diff[j]
+        # a coupling's correlation difference can only be non-zero where one of its two spins changed in
+        # some read: rows of changed spins in full, the other rows at the changed columns only
         for l in range(1, L):
             lo0, n0 = offsets[l - 1], offsets[l] - offsets[l - 1]
             lo1, n1 = offsets[l], offsets[l + 1] - offsets[l]
+            n_changed = 0
+            for j in range(n1):
+                if changed[lo1 + j]:
+                    columns[n_changed] = j
+                    n_changed += 1
             for i in range(n0):
-                start = weight_start[l] + i * n1
-                for j in range(n1):
-                    corr = 0
+                row = out[weight_start[l] + i * n1 : weight_start[l] + (i + 1) * n1]
+                if changed[lo0 + i]:
+                    for j in range(n1):
+                        corr[j] = 0.0
                     for r in range(R):
-                        corr += np.int64(a[e, r, lo0 + i]) * np.int64(a[e, r, lo1 + j]) - np.int64(
-                            b[e, r, lo0 + i]) * np.int64(b[e, r, lo1 + j])
-                    if corr != 0:
-                        out[start + j] -= c * np.float64(corr)
+                        ai, bi = af[r, lo0 + i], bf[r, lo0 + i]
+                        for j in range(n1):
+                            corr[j] += ai * af[r, lo1 + j] - bi * bf[r, lo1 + j]
+                    for j in range(n1):
+                        row[j] -= c * corr[j]
+                elif n_changed:
+                    for q in range(n_changed):
+                        j = columns[q]
+                        k = 0.0
+                        for r in range(R):  # a_i = b_i in every read here
+                            k += af[r, lo0 + i] * (af[r, lo1 + j] - bf[r, lo1 + j])
+                        row[j] -= c * k
 
 
 def eqprop_gradients(

@@ -309,7 +309,7 @@ class AnnealingEqPropStep:
         self._layout = gradient_layout(self._sizes)
         self._up_start, self._down_start = layered_couplings(tuple(network.weights[1:]), len(sizes))[1::2]
         self._buffers: dict[tuple[int, int, int], tuple[np.ndarray, ...]] = {}
-        self._schedules: dict[tuple, tuple[int, np.ndarray]] = {}
+        self._schedules: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     def _buffers_for(self, n: int, n_forward: int, n_reverse: int) -> tuple[np.ndarray, ...]:
         """Preallocated arrays of a step on ``n`` examples (kept for the sizes seen; a run has one or two)."""
@@ -334,12 +334,13 @@ class AnnealingEqPropStep:
             return a, a
         return np.full(n, self.nudge), np.full(n, self.nudge)
 
-    def _schedule(self, params: dict) -> tuple[int, np.ndarray]:
-        """Sweeps of the forward schedule and the steps of the reverse one, for the solver's current parameters."""
+    def _schedule(self, params: dict) -> tuple[np.ndarray, np.ndarray]:
+        """The forward walk's progress and the reverse schedule's steps, for the solver's current parameters."""
         key = (params["num_sweeps"], params["reheat"])
         if key not in self._schedules:
             reverse = AnnealSchedule("reverse").resolved(params["num_sweeps"], params["beta_range"], params["reheat"])
-            self._schedules[key] = (int(reverse.num_sweeps), np.ascontiguousarray(reverse.steps(), dtype=np.int64))
+            self._schedules[key] = (forward_progress(reverse.num_sweeps),
+                                    np.ascontiguousarray(reverse.steps(), dtype=np.int64))
         return self._schedules[key]
 
     def step(self, X: np.ndarray, targets: np.ndarray, *, seed: int) -> Any:
@@ -361,8 +362,7 @@ class AnnealingEqPropStep:
         X = np.ascontiguousarray(X, dtype=np.float64)
         targets = np.ascontiguousarray(targets, dtype=np.float64)
         strengths, gap = self._strengths(n, seed)
-        num_sweeps, reverse_steps = self._schedule(p)
-        progress = forward_progress(num_sweeps)
+        progress, reverse_steps = self._schedule(p)
         buffers = self._buffers_for(n, progress.size, reverse_steps.size)
         fields, fields32, free_betas, nudged_betas, up, down, phase_spins, done = buffers
         couplings = _packed(tuple(net.weights[1:]))
