@@ -584,9 +584,10 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         layer_cost = [zero_cost() for _ in net.weights]
         shape = image_shape_for(X.shape[1], s.image_shape, OWNER) if s.shift_augment else None
         start = time.perf_counter()
+        all_targets = one_hot_spins(y_index, n_classes, s.replicas)
         for k, i in enumerate(range(0, len(X), s.batch_size)):
             idx = order[i : i + s.batch_size]
-            targets = one_hot_spins(y_index[idx], n_classes, s.replicas)
+            targets = all_targets[idx]
             batch = X[idx]
             if shape is not None:
                 batch = shift_images(batch, shape, s.shift_augment, source.generator("augment", epoch, k))

@@ -67,6 +67,12 @@ class Optimizer:
             restored[key] = [arrays[i] for i in range(len(arrays))]
         self.state = restored
 
+    def _moments(self, key: str, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The state list ``key``, zeros shaped like ``grads`` on first use (built only then)."""
+        if key not in self.state:
+            self.state[key] = [np.zeros(np.shape(g)) for g in grads]
+        return self.state[key]
+
     #: Names of the state lists (``self.state`` keys) a subclass keeps.
     _STATE_KEYS: tuple[str, ...] = ()
 
@@ -86,7 +92,7 @@ class SGD(Optimizer):
     def deltas(self, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
         if self.momentum == 0.0:
             return [-(lr * g) for g, lr in zip(grads, self.learning_rates)]
-        velocity = self.state.setdefault("velocity", [np.zeros_like(g) for g in grads])
+        velocity = self._moments("velocity", grads)
         for g, v in zip(grads, velocity):
             v *= self.momentum
             v += g
@@ -124,8 +130,7 @@ class Adam(Optimizer):
         self.t = int(t)
 
     def deltas(self, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
-        m_all = self.state.setdefault("m", [np.zeros_like(g) for g in grads])
-        v_all = self.state.setdefault("v", [np.zeros_like(g) for g in grads])
+        m_all, v_all = self._moments("m", grads), self._moments("v", grads)
         self.t += 1
         d1, d2 = self.decay
         c1, c2 = 1 - d1**self.t, 1 - d2**self.t

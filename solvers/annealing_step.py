@@ -57,7 +57,7 @@ from ..ising import (
 )
 from ..network import _input_fields_into, _nudge_and_clip
 from ..seeding import derive_many, generator
-from ._gradients import accumulate_gradients, gradient_layout, split_gradients
+from ._gradients import accumulate_gradients, gradient_layout
 from ._kernels import _FASTMATH, KERNEL_LOCK, anneal_chain, chain_seeds, random_spins
 from .base import SpinSamples
 from .schedule import AnnealSchedule, _beta_ends_into, _walks_into, forward_progress
@@ -307,6 +307,10 @@ class AnnealingEqPropStep:
         self._offset_tuple = tuple(int(o) for o in self._offsets)
         self._sizes = tuple(network.layer_sizes)
         self._layout = gradient_layout(self._sizes)
+        weight_start, bias_start, _ = self._layout
+        pairs = list(zip(self._sizes, self._sizes[1:]))
+        self._weight_views = [(int(w), int(w) + a * b, (a, b)) for w, (a, b) in zip(weight_start, pairs)]
+        self._bias_views = [(int(c), int(c) + b) for c, (_, b) in zip(bias_start, pairs)]
         self._up_start, self._down_start = layered_couplings(tuple(network.weights[1:]), len(sizes))[1::2]
         self._buffers: dict[tuple[int, int, int], tuple[np.ndarray, ...]] = {}
         self._schedules: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
@@ -404,5 +408,6 @@ class AnnealingEqPropStep:
             "spin_updates": free_updates, "num_sweeps": int(free_betas.shape[1]), "greedy_sweeps": int(p["greedy_sweeps"]),
             "schedule": "forward", "solver_seconds": free_cost["solver_seconds"],
         }
-        dW, db = split_gradients(grads, self._sizes)
+        dW = [grads[a:b].reshape(shape) for a, b, shape in self._weight_views]
+        db = [grads[a:b] for a, b in self._bias_views]
         return EqPropStep(dW, db, SpinSamples(free, energies, info), costs, {"free": {}, "nudged": {}})
