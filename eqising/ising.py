@@ -279,12 +279,18 @@ def layered_row_norms(offsets: tuple[int, ...], couplings: tuple[np.ndarray, ...
 
 
 @cached_njit(error_model="numpy")
+def _max_energy_change_row(f, absolute_rows):
+    """:func:`max_energy_change` of one problem's fields ``f``."""
+    m = -np.inf
+    for i in range(f.size):
+        m = max(m, abs(f[i]) + absolute_rows[i])
+    return 2.0 * m
+
+
+@cached_njit(error_model="numpy")
 def _max_energy_change_into(fields, absolute_rows, out):
     for b in range(fields.shape[0]):
-        m = -np.inf
-        for i in range(fields.shape[1]):
-            m = max(m, abs(fields[b, i]) + absolute_rows[i])
-        out[b] = 2.0 * m
+        out[b] = _max_energy_change_row(fields[b], absolute_rows)
 
 
 def max_energy_change(fields: np.ndarray, absolute_rows: np.ndarray) -> np.ndarray:
@@ -303,14 +309,20 @@ def max_energy_change(fields: np.ndarray, absolute_rows: np.ndarray) -> np.ndarr
 
 
 @cached_njit(error_model="numpy")
+def _min_field_scale_row(f, square_rows):
+    """:func:`min_field_scale` of one problem's fields ``f``."""
+    m = np.inf
+    for i in range(f.size):
+        scale = math.sqrt(f[i] * f[i] + square_rows[i])
+        if scale > 0.0:
+            m = min(m, scale)
+    return m if m < np.inf else 1.0
+
+
+@cached_njit(error_model="numpy")
 def _min_field_scale_into(fields, square_rows, out):
     for b in range(fields.shape[0]):
-        m = np.inf
-        for i in range(fields.shape[1]):
-            scale = math.sqrt(fields[b, i] * fields[b, i] + square_rows[i])
-            if scale > 0.0:
-                m = min(m, scale)
-        out[b] = m if m < np.inf else 1.0
+        out[b] = _min_field_scale_row(fields[b], square_rows)
 
 
 def min_field_scale(fields: np.ndarray, square_rows: np.ndarray) -> np.ndarray:

@@ -24,57 +24,63 @@ __all__ = ["LayeredIsingNetwork"]
 
 
 @cached_njit(error_model="numpy")
-def _input_fields_into(X, W0, biases, out):
-    """``out = [X W_0 + b_1, b_2, ..., b_L]``: rows of ``W_0`` added for the non-zero inputs, four at a time.
-
-    ``X`` (n, n_in), ``W_0`` (n_in, n_1), ``biases`` the concatenated biases; every sum in a fixed order
-    (so the fields do not depend on the batch around an example). Zero inputs (most pixels) cost nothing.
-    """
-    n, n_in = X.shape
+def _input_fields_row(x, W0, biases, idx, f):
+    """``f = [x W_0 + b_1, b_2, ..., b_L]`` for one example: rows of ``W_0`` added for its non-zero inputs,
+    four at a time, in a fixed order (zero inputs, most pixels, cost nothing). ``idx``: scratch of size n_in."""
     n1 = W0.shape[1]
-    idx = np.empty(n_in, dtype=np.int64)
-    for e in range(n):
-        f = out[e]
-        q = 0
-        for p in range(n_in):
-            if X[e, p] != 0.0:
-                idx[q] = p
-                q += 1
+    q = 0
+    for p in range(x.size):
+        if x[p] != 0.0:
+            idx[q] = p
+            q += 1
+    for j in range(n1):
+        f[j] = 0.0
+    k = 0
+    while k + 4 <= q:
+        x0, x1, x2, x3 = x[idx[k]], x[idx[k + 1]], x[idx[k + 2]], x[idx[k + 3]]
+        r0, r1, r2, r3 = W0[idx[k]], W0[idx[k + 1]], W0[idx[k + 2]], W0[idx[k + 3]]
         for j in range(n1):
-            f[j] = 0.0
-        k = 0
-        while k + 4 <= q:
-            x0, x1, x2, x3 = X[e, idx[k]], X[e, idx[k + 1]], X[e, idx[k + 2]], X[e, idx[k + 3]]
-            r0, r1, r2, r3 = W0[idx[k]], W0[idx[k + 1]], W0[idx[k + 2]], W0[idx[k + 3]]
-            for j in range(n1):
-                f[j] += (x0 * r0[j] + x1 * r1[j]) + (x2 * r2[j] + x3 * r3[j])
-            k += 4
-        while k < q:
-            x0, r0 = X[e, idx[k]], W0[idx[k]]
-            for j in range(n1):
-                f[j] += x0 * r0[j]
-            k += 1
-        for j in range(biases.size):
-            f[j] = f[j] + biases[j] if j < n1 else biases[j]
+            f[j] += (x0 * r0[j] + x1 * r1[j]) + (x2 * r2[j] + x3 * r3[j])
+        k += 4
+    while k < q:
+        x0, r0 = x[idx[k]], W0[idx[k]]
+        for j in range(n1):
+            f[j] += x0 * r0[j]
+        k += 1
+    for j in range(biases.size):
+        f[j] = f[j] + biases[j] if j < n1 else biases[j]
+
+
+@cached_njit(error_model="numpy")
+def _input_fields_into(X, W0, biases, out):
+    """:func:`_input_fields_row` for every row of ``X`` (n, n_in) into ``out``."""
+    idx = np.empty(X.shape[1], dtype=np.int64)
+    for e in range(X.shape[0]):
+        _input_fields_row(X[e], W0, biases, idx, out[e])
+
+
+@cached_njit(error_model="numpy")
+def _nudge_clip_row(f, out_lo, nudge, t, clip):
+    """One row in place: outputs (from ``out_lo``) ``+= nudge * t`` if ``nudge`` is not None, then clipped to
+    ``[-clip, clip]`` if ``clip >= 0``."""
+    if nudge is not None:
+        for j in range(f.size - out_lo):
+            f[out_lo + j] += nudge * t[j]
+    if clip >= 0.0:
+        for i in range(f.size):
+            f[i] = min(max(f[i], -clip), clip)
 
 
 @cached_njit(error_model="numpy")
 def _nudge_and_clip(fields, out_lo, nudge, targets, clip):
-    """In place: if any ``nudge`` is non-zero, outputs (columns from ``out_lo``) ``+= nudge[e] * targets[e % n_t]``
-    (``n_t`` rows of targets repeat over the rows of ``fields``); then everything clipped to ``[-clip, clip]``
-    (if ``clip >= 0``). The core of :meth:`LayeredIsingNetwork.nudged_fields`, also called by compiled steps."""
-    n, N = fields.shape
+    """In place: if any ``nudge`` is non-zero, outputs (columns from ``out_lo``) ``+= nudge[e] * targets[e]``;
+    then everything clipped to ``[-clip, clip]`` (if ``clip >= 0``). The core of
+    :meth:`LayeredIsingNetwork.nudged_fields`."""
     nudged = False
     for e in range(nudge.size):
         nudged = nudged or nudge[e] != 0.0
-    for e in range(n):
-        if nudged:
-            t = targets[e % targets.shape[0]]
-            for j in range(N - out_lo):
-                fields[e, out_lo + j] += nudge[e] * t[j]
-        if clip >= 0.0:
-            for i in range(N):
-                fields[e, i] = min(max(fields[e, i], -clip), clip)
+    for e in range(fields.shape[0]):
+        _nudge_clip_row(fields[e], out_lo, nudge[e] if nudged else None, targets[e], clip)
 
 
 class LayeredIsingNetwork:

@@ -48,19 +48,13 @@ import numba
 import numpy as np
 
 from .._numba_cache import cached_njit
-from ..ising import (
-    _max_energy_change_into,
-    _min_field_scale_into,
-    _packed,
-    _row_norms_into,
-    layered_energies,
-)
-from ..network import _input_fields_into, _nudge_and_clip
+from ..ising import _max_energy_change_row, _min_field_scale_row, _packed, _row_norms_into, layered_energies
+from ..network import _input_fields_row, _nudge_clip_row
 from ..seeding import derive_many, generator
 from ._gradients import accumulate_gradients, gradient_layout
 from ._kernels import _FASTMATH, KERNEL_LOCK, anneal_chain, chain_seeds, random_spins
 from .base import SpinSamples
-from .schedule import AnnealSchedule, _beta_ends_into, _walks_into, forward_progress
+from .schedule import AnnealSchedule, _beta_ends_one, _walk_row, forward_progress
 
 __all__ = ["AnnealingEqPropStep", "eqprop_phases", "layered_couplings", "prepare_phases"]
 
@@ -85,7 +79,7 @@ def layered_couplings(couplings: tuple[np.ndarray, ...], n_layers: int) -> tuple
     )
 
 
-@cached_njit(error_model="numpy")
+@cached_njit(error_model="numpy", parallel=True)
 def prepare_phases(
     X: np.ndarray,
     W0: np.ndarray,
@@ -149,34 +143,35 @@ def prepare_phases(
     """
     n = X.shape[0]
     rows, N = fields.shape
-    _input_fields_into(X, W0, biases, fields[:n])
-    for e in range(n, rows):
-        for i in range(N):
-            fields[e, i] = fields[e % n, i]
-    _nudge_and_clip(fields[:n], offsets[offsets.size - 2], strengths[:0], targets, clip)
-    _nudge_and_clip(fields[n:], offsets[offsets.size - 2], strengths, targets, clip)
-    for e in range(rows):
-        for i in range(N):
-            fields32[e, i] = np.float32(fields[e, i])
-    hot, cold = np.empty(rows), np.empty(rows)
-    if np.isnan(beta_range[0]):
-        absolute, square = np.zeros(N), np.zeros(N)
+    out_lo = offsets[offsets.size - 2]
+    for e in numba.prange(n):  # each example's input fields, copied to its row of every nudged phase
+        _input_fields_row(X[e], W0, biases, np.empty(X.shape[1], dtype=np.int64), fields[e])
+        for q in range(e + n, rows, n):
+            fields[q] = fields[e]
+    nudged = False
+    for e in range(strengths.size):
+        nudged = nudged or strengths[e] != 0.0
+    auto = np.isnan(beta_range[0])
+    absolute, square = np.zeros(N), np.zeros(N)
+    if auto:
         _row_norms_into(offsets, couplings, absolute, square)
-        de, f = np.empty(rows), np.empty(rows)
-        _max_energy_change_into(fields, absolute, de)
-        _min_field_scale_into(fields, square, f)
-        _beta_ends_into(de, f, hot, cold)
-    else:
-        hot[:] = beta_range[0]
-        cold[:] = beta_range[1]
-    forward = np.empty((rows, progress.size))
-    _walks_into(hot, cold, progress, forward)
-    for e in range(n):
-        for k in range(progress.size):
-            free_betas[e, k] = np.float32(forward[e, k])
-    for e in range(n, rows):
-        for k in range(reverse_steps.size):
-            nudged_betas[e - n, k] = np.float32(forward[e, reverse_steps[k]])
+    for e in numba.prange(rows):  # each problem: nudge and clip, its beta range and its walk
+        f = fields[e]
+        _nudge_clip_row(f, out_lo, strengths[e - n] if e >= n and nudged else None, targets[e % n], clip)
+        for i in range(N):
+            fields32[e, i] = np.float32(f[i])
+        if auto:
+            hot, cold = _beta_ends_one(_max_energy_change_row(f, absolute), _min_field_scale_row(f, square))
+        else:
+            hot, cold = beta_range[0], beta_range[1]
+        walk = np.empty(progress.size)
+        _walk_row(hot, cold, progress, walk)
+        if e < n:
+            for k in range(progress.size):
+                free_betas[e, k] = np.float32(walk[k])
+        else:
+            for k in range(reverse_steps.size):
+                nudged_betas[e - n, k] = np.float32(walk[reverse_steps[k]])
     for l in range(len(couplings)):
         J = couplings[l]
         n0, n1 = J.shape
@@ -372,11 +367,13 @@ class AnnealingEqPropStep:
         couplings = _packed(tuple(net.weights[1:]))
         beta_range = np.full(2, np.nan) if p["beta_range"] is None else np.asarray(p["beta_range"], dtype=np.float64)
         clip = -1.0 if net.field_clip is None else float(net.field_clip)
-        prepare_phases(
-            X, np.ascontiguousarray(net.weights[0], dtype=np.float64), np.concatenate(net.biases).astype(np.float64),
-            couplings or (np.zeros((0, 0)),), self._offsets, strengths, targets, clip, beta_range, progress,
-            reverse_steps, fields, fields32, free_betas, nudged_betas, up, self._up_start, down, self._down_start,
-        )
+        with KERNEL_LOCK:
+            prepare_phases(
+                X, np.ascontiguousarray(net.weights[0], dtype=np.float64),
+                np.concatenate(net.biases).astype(np.float64), couplings or (np.zeros((0, 0)),), self._offsets,
+                strengths, targets, clip, beta_range, progress, reverse_steps, fields, fields32, free_betas,
+                nudged_betas, up, self._up_start, down, self._down_start,
+            )
         weight_start, bias_start, size = self._layout
         grads = np.zeros(size)
         args = (

@@ -152,12 +152,17 @@ def beta_ends(max_energy_change: np.ndarray, min_field_scale: np.ndarray) -> tup
 
 
 @cached_njit(error_model="numpy")
+def _beta_ends_one(max_energy_change, min_field_scale):
+    """:func:`beta_ends` of one problem: ``(hot, cold)``."""
+    hot = math.log(2.0) / max(max_energy_change, 1e-12)
+    return hot, max(math.log(100.0) / (2.0 * min_field_scale), hot)
+
+
+@cached_njit(error_model="numpy")
 def _beta_ends_into(max_energy_change, min_field_scale, hot, cold):
-    """The core of :func:`beta_ends` (flat arrays), also called by compiled steps."""
+    """The core of :func:`beta_ends` (flat arrays)."""
     for i in range(hot.size):
-        h = math.log(2.0) / max(max_energy_change[i], 1e-12)
-        hot[i] = h
-        cold[i] = max(math.log(100.0) / (2.0 * min_field_scale[i]), h)
+        hot[i], cold[i] = _beta_ends_one(max_energy_change[i], min_field_scale[i])
 
 
 def default_beta_range(batch: IsingBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -246,13 +251,18 @@ def geometric_betas(hot: Any, cold: Any, num_sweeps: int) -> np.ndarray:
 
 
 @cached_njit(error_model="numpy")
+def _walk_row(hot, cold, progress, out):
+    """One walk: ``out = _geometric_into(hot, cold, progress)``, bit for bit."""
+    log_ratio = math.log(cold / hot)
+    for k in range(progress.size):
+        out[k] = hot * math.exp(progress[k] * log_ratio)
+
+
+@cached_njit(error_model="numpy")
 def _walks_into(hot, cold, progress, out):
-    """Row ``i`` of ``out`` is ``_geometric_into`` of ``(hot[i], cold[i], progress)``, bit for bit."""
+    """Row ``i`` of ``out`` is the walk from ``hot[i]`` to ``cold[i]``."""
     for i in range(hot.size):
-        h, c = hot[i], cold[i]
-        log_ratio = math.log(c / h)
-        for k in range(progress.size):
-            out[i, k] = h * math.exp(progress[k] * log_ratio)
+        _walk_row(hot[i], cold[i], progress, out[i])
 
 
 def linear_betas(hot: Any, cold: Any, num_sweeps: int) -> np.ndarray:
