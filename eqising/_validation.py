@@ -141,6 +141,12 @@ def check_finite_array(
 
     ``shape`` may contain ``None`` for free dimensions.
     """
+    if (type(value) is np.ndarray and value.dtype == dtype and value.dtype.kind == "f" and value.flags.c_contiguous
+            and (value.shape == shape or (shape is None and (ndim is None or value.ndim == ndim)))):
+        if not np.isfinite(value).all():  # the common case, an array that already fits, checked in one pass
+            raise param_error(name, owner, "an array of finite numbers (no NaN or inf)",
+                              Described("an array containing NaN or inf"))
+        return value
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError) as exc:  # ragged input
