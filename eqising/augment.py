@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._numba_cache import cached_njit
 from ._validation import param_error
 
 __all__ = ["image_shape_for", "shift_images"]
@@ -67,11 +68,21 @@ def shift_images(X: np.ndarray, image_shape: tuple[int, int], max_shift: int, rn
         return X.copy()
     dy = rng.integers(-max_shift, max_shift + 1, size=n)
     dx = rng.integers(-max_shift, max_shift + 1, size=n)
-    m = max_shift
-    padded = np.zeros((n, height + 2 * m, width + 2 * m), dtype=X.dtype)
-    padded[:, m : m + height, m : m + width] = X.reshape(n, height, width)
-    # output pixel (r, c) of example i reads padded pixel (m + r - dy_i, m + c - dx_i)
-    rows = (m - dy)[:, None] + np.arange(height)[None, :]
-    cols = (m - dx)[:, None] + np.arange(width)[None, :]
-    out = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
-    return out.reshape(n, height * width)
+    out = np.empty((n, height * width), dtype=X.dtype)
+    _shift_into(np.ascontiguousarray(X).reshape(n, height, width), dy, dx, out.reshape(n, height, width))
+    return out
+
+
+@cached_njit()
+def _shift_into(images, dy, dx, out):
+    """``out[i, r, c] = images[i, r - dy[i], c - dx[i]]`` where that pixel exists, else 0."""
+    n, height, width = images.shape
+    for i in range(n):
+        for r in range(height):
+            src = r - dy[i]
+            for c in range(width):
+                col = c - dx[i]
+                if 0 <= src < height and 0 <= col < width:
+                    out[i, r, c] = images[i, src, col]
+                else:
+                    out[i, r, c] = 0
