@@ -39,6 +39,7 @@ import numpy as np
 
 from ..._validation import Described, check_float, check_int, param_error
 from ...seeding import derive, root_seed
+from .._kernels import KERNEL_LOCK
 from ..schedule import (
     anneal_fraction_to_beta,
     anneal_fractions,
@@ -228,23 +229,24 @@ class AnnealEmulator(dimod.Sampler):
         else:
             states = np.empty((num_reads, h.size), dtype=np.int8)
         lay = layout
-        anneal_copies(
-            states,
-            initial_state is None,
-            np.asarray(h, dtype=np.float64),
-            lay.indptr,
-            lay.nbr,
-            np.asarray(J, dtype=np.float64)[lay.entry_coupler],
-            lay.qptr,
-            lay.chain_of,
-            lay.chain_qubits,
-            lay.chain_ptr,
-            lay.cptr,
-            np.asarray(betas, dtype=np.float64),
-            self.sweeps_per_move if lay.has_chains else 0,
-            np.asarray(copy_seeds, dtype=np.uint64),
-            (lay.inner_ptr, lay.inner_entries),
-        )
+        with KERNEL_LOCK:  # selects the threading layer on a first launch; serialises launches
+            anneal_copies(
+                states,
+                initial_state is None,
+                np.asarray(h, dtype=np.float64),
+                lay.indptr,
+                lay.nbr,
+                np.asarray(J, dtype=np.float64)[lay.entry_coupler],
+                lay.qptr,
+                lay.chain_of,
+                lay.chain_qubits,
+                lay.chain_ptr,
+                lay.cptr,
+                np.asarray(betas, dtype=np.float64),
+                self.sweeps_per_move if lay.has_chains else 0,
+                np.asarray(copy_seeds, dtype=np.uint64),
+                (lay.inner_ptr, lay.inner_entries),
+            )
         return states
 
     def _layout(self, bqm: dimod.BinaryQuadraticModel, owner: str) -> tuple[list, np.ndarray, np.ndarray]:
