@@ -140,8 +140,11 @@ def execute(spec: RunSpec, data: Dataset, threads: int | None = None) -> dict[st
         if threads is not None:
             import numba
 
-            before = numba.get_num_threads()
-            numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+            from ..solvers._kernels import KERNEL_LOCK
+
+            with KERNEL_LOCK:  # its first acquisition chooses the threading layer before numba starts threads
+                before = numba.get_num_threads()
+                numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
         clf = spec.target.estimator(spec.settings, spec.seed)
         result = fit_and_score(clf, data)
         costs = cost_columns(clf.solver_cost_, clf.backend_cost_)
