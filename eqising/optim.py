@@ -175,12 +175,17 @@ def _adam_pass(g, m, v, d1, d2, c1, c2, lr, epsilon, out):
 def _adam_passes(grads, m, v, learning_rates, d1, d2, c1, c2, epsilon, out):
     """:func:`_adam_pass` on every parameter array (tuples of flat arrays), in one call, blocks of
     :data:`_ADAM_BLOCK` entries in parallel (entry by entry the same arithmetic, whatever the threads)."""
+    first = np.zeros(len(grads) + 1, dtype=np.int64)  # the first block of every array, then the total
     for k in range(len(grads)):
-        n = grads[k].size
-        for block in numba.prange((n + _ADAM_BLOCK - 1) // _ADAM_BLOCK):
-            lo, hi = block * _ADAM_BLOCK, min(n, (block + 1) * _ADAM_BLOCK)
-            _adam_pass(grads[k][lo:hi], m[k][lo:hi], v[k][lo:hi], d1, d2, c1, c2, learning_rates[k], epsilon,
-                       out[k][lo:hi])
+        first[k + 1] = first[k] + (grads[k].size + _ADAM_BLOCK - 1) // _ADAM_BLOCK
+    for block in numba.prange(first[len(grads)]):  # one parallel region for all arrays
+        k = 0
+        while first[k + 1] <= block:
+            k += 1
+        lo = (block - first[k]) * _ADAM_BLOCK
+        hi = min(grads[k].size, lo + _ADAM_BLOCK)
+        _adam_pass(grads[k][lo:hi], m[k][lo:hi], v[k][lo:hi], d1, d2, c1, c2, learning_rates[k], epsilon,
+                   out[k][lo:hi])
 
 
 #: Entries per parallel task of :func:`_adam_passes`.

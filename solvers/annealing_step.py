@@ -144,10 +144,6 @@ def prepare_phases(
     n = X.shape[0]
     rows, N = fields.shape
     out_lo = offsets[offsets.size - 2]
-    for e in numba.prange(n):  # each example's input fields, copied to its row of every nudged phase
-        _input_fields_row(X[e], W0, biases, np.empty(X.shape[1], dtype=np.int64), fields[e])
-        for q in range(e + n, rows, n):
-            fields[q] = fields[e]
     nudged = False
     for e in range(strengths.size):
         nudged = nudged or strengths[e] != 0.0
@@ -155,23 +151,27 @@ def prepare_phases(
     absolute, square = np.zeros(N), np.zeros(N)
     if auto:
         _row_norms_into(offsets, couplings, absolute, square)
-    for e in numba.prange(rows):  # each problem: nudge and clip, its beta range and its walk
-        f = fields[e]
-        _nudge_clip_row(f, out_lo, strengths[e - n] if e >= n and nudged else None, targets[e % n], clip)
-        for i in range(N):
-            fields32[e, i] = np.float32(f[i])
-        if auto:
-            hot, cold = _beta_ends_one(_max_energy_change_row(f, absolute), _min_field_scale_row(f, square))
-        else:
-            hot, cold = beta_range[0], beta_range[1]
+    for e in numba.prange(n):  # one task per example: its input fields, then each of its problems
+        _input_fields_row(X[e], W0, biases, np.empty(X.shape[1], dtype=np.int64), fields[e])
         walk = np.empty(progress.size)
-        _walk_row(hot, cold, progress, walk)
-        if e < n:
-            for k in range(progress.size):
-                free_betas[e, k] = np.float32(walk[k])
-        else:
-            for k in range(reverse_steps.size):
-                nudged_betas[e - n, k] = np.float32(walk[reverse_steps[k]])
+        for q in range(rows - n, -1, -n):  # the nudged rows first: they start from the unclipped row e
+            f = fields[q + e]
+            if q:
+                f[:] = fields[e]
+            _nudge_clip_row(f, out_lo, strengths[q - n + e] if q and nudged else None, targets[e], clip)
+            for i in range(N):
+                fields32[q + e, i] = np.float32(f[i])
+            if auto:
+                hot, cold = _beta_ends_one(_max_energy_change_row(f, absolute), _min_field_scale_row(f, square))
+            else:
+                hot, cold = beta_range[0], beta_range[1]
+            _walk_row(hot, cold, progress, walk)
+            if q == 0:
+                for k in range(progress.size):
+                    free_betas[e, k] = np.float32(walk[k])
+            else:
+                for k in range(reverse_steps.size):
+                    nudged_betas[q - n + e, k] = np.float32(walk[reverse_steps[k]])
     for l in range(len(couplings)):
         J = couplings[l]
         n0, n1 = J.shape

@@ -121,8 +121,8 @@ def test_compiled_adam_is_the_numpy_formula():
     from eqising.optim import Adam
 
     rng = np.random.default_rng(2)
-    shapes = [(7, 5), (5,), (300,)]
-    adam = Adam([0.004, 0.0004, 0.01])
+    shapes = [(7, 5), (150, 130), (5,), (0,), (300,)]  # 19,500 entries: several parallel blocks
+    adam = Adam([0.004, 0.002, 0.0004, 0.003, 0.01])
     m = [np.zeros(s) for s in shapes]
     v = [np.zeros(s) for s in shapes]
     for t in range(1, 6):
