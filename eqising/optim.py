@@ -133,14 +133,14 @@ class Adam(Optimizer):
 
     def deltas(self, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
         m_all, v_all = self._moments("m", grads), self._moments("v", grads)
-        self.t += 1
-        d1, d2 = self.decay
-        c1, c2 = 1 - d1**self.t, 1 - d2**self.t
-        out = [np.empty_like(m) for m in m_all]
         flat = [np.ascontiguousarray(g, dtype=np.float64).reshape(-1) for g in grads]
         if len(flat) != len(m_all) or any(g.size != m.size for g, m in zip(flat, m_all)):
             raise ValueError(f"Adam was started on gradients of sizes {[m.size for m in m_all]}; got "
                              f"{[g.size for g in flat]} instead")
+        self.t += 1
+        d1, d2 = self.decay
+        c1, c2 = 1 - d1**self.t, 1 - d2**self.t
+        out = [np.empty_like(m) for m in m_all]
         with KERNEL_LOCK:
             _adam_passes(tuple(flat), tuple(m.reshape(-1) for m in m_all), tuple(v.reshape(-1) for v in v_all),
                          np.asarray(self.learning_rates, dtype=np.float64), float(d1), float(d2), float(c1),

@@ -130,3 +130,17 @@ def test_step_loss_and_accuracy_follow_class_scores(reads, replicas):
     expected_loss = (0.5 * (spins[..., out] - targets[:, None, :]) ** 2).mean(axis=(1, 2)).sum()
     assert loss == pytest.approx(expected_loss, rel=1e-13)
     assert correct == (class_scores(free, out, n_classes, replicas).argmax(axis=1) == y).sum()
+
+
+def test_adam_refuses_gradients_of_other_sizes_and_keeps_its_state():
+    from eqising.optim import Adam
+
+    adam = Adam([0.1, 0.1])
+    adam.deltas([np.ones((2, 3)), np.ones(2)])
+    state = adam.get_state()
+    with pytest.raises(ValueError, match=r"started on gradients of sizes \[6, 2\]; got \[4, 2\]"):
+        adam.deltas([np.ones(4), np.ones(2)])
+    after = adam.get_state()
+    assert sorted(after) == sorted(state)
+    for key in state:
+        np.testing.assert_array_equal(after[key], state[key])
