@@ -8,21 +8,23 @@ instead of :func:`eqising.eqprop.eqprop_step` and gets the same
 
 One step on a minibatch of ``n`` examples and ``R`` reads per phase:
 
-1. a few vectorised array operations prepare every phase at once: the
-   fields of the free and of the nudged problems (:meth:`LayeredIsingNetwork.input_fields
-   <eqising.network.LayeredIsingNetwork.input_fields>` and ``nudged_fields``, the
-   functions :meth:`~eqising.network.LayeredIsingNetwork.encode` uses), their
-   per-problem beta ranges (:func:`eqising.ising.max_energy_change`,
+1. one compiled call (:func:`prepare_phases`, a parallel task per example)
+   prepares every phase's problem into preallocated buffers: the fields of the
+   free and of the nudged problems, their beta ranges and their schedules, and the
+   kernel's float32 couplings. It calls the row cores behind the functions the
+   generic step uses (:meth:`LayeredIsingNetwork.input_fields
+   <eqising.network.LayeredIsingNetwork.input_fields>` and ``nudged_fields``,
+   :func:`eqising.ising.layered_row_norms`, :func:`eqising.ising.max_energy_change`,
    :func:`eqising.ising.min_field_scale`, :func:`~eqising.solvers.schedule.beta_ends`,
-   the functions :class:`~eqising.ising.IsingBatch` uses) and schedules
-   (:func:`~eqising.solvers.schedule.geometric_betas` and the reverse
-   schedule's :meth:`~eqising.solvers.schedule.AnnealSchedule.steps`, row by row
-   what :meth:`AnnealSchedule.betas <eqising.solvers.schedule.AnnealSchedule.betas>` computes);
-2. one compiled call (:func:`eqprop_phases`) runs one parallel task per
+   :func:`~eqising.solvers.schedule.geometric_betas`, and the reverse schedule's
+   :meth:`~eqising.solvers.schedule.AnnealSchedule.steps`), so its numbers are
+   theirs, bit for bit;
+2. a second (:func:`eqprop_phases`) runs one parallel task per
    example: its ``R`` free chains, the skip rule, and (if it is active) its
    nudged chains, reverse-annealed from its free reads on the streams of the
    nudged seeds (both symmetric phases on the same streams);
-3. one compiled call accumulates the gradient
+3. the free phase's energies (:func:`eqising.ising.layered_energies`), then one
+   compiled call accumulates the gradient
    (:func:`eqising.solvers._gradients.accumulate_gradients`, the very function
    the generic step calls: compiled inside the fastmath kernel, LLVM could
    contract its products into FMAs and change last bits).
