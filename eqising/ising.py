@@ -187,6 +187,19 @@ class IsingBatch:
 # ------------------------------------------------- the same physics on plain arrays
 # (IsingBatch's methods call these; a compiled training step that builds no IsingBatch calls them too,
 # so both compute the same numbers)
+def _check_layout(offsets: tuple[int, ...], couplings: tuple[np.ndarray, ...], fields: np.ndarray | None,
+                  owner: str) -> None:
+    """Refuse couplings or fields that do not fit ``offsets`` (the compiled cores trust the shapes)."""
+    want = tuple((offsets[l + 1] - offsets[l], offsets[l + 2] - offsets[l + 1]) for l in range(len(offsets) - 2))
+    got = tuple(np.shape(J) for J in couplings)
+    if got != want:
+        raise param_error("couplings", owner, f"arrays of shapes {list(want)} (the layers of offsets {tuple(offsets)})",
+                          Described(f"arrays of shapes {list(got)}"))
+    if fields is not None and (np.ndim(fields) != 2 or np.shape(fields)[1] != offsets[-1]):
+        raise param_error("fields", owner, f"an array of shape (n_problems, {offsets[-1]})",
+                          Described(f"array of shape {np.shape(fields)}"))
+
+
 def _packed(couplings: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
     """Couplings as C-contiguous float64 arrays (a tuple the compiled cores take)."""
     return tuple(np.ascontiguousarray(J, dtype=np.float64) for J in couplings)
@@ -243,6 +256,10 @@ def layered_energies(
     spins = np.ascontiguousarray(spins)
     if spins.dtype.kind not in "iu":
         spins = spins.astype(np.int8)
+    _check_layout(offsets, couplings, fields, "layered_energies")
+    if spins.ndim != 3 or spins.shape[0] != len(fields) or spins.shape[2] != offsets[-1]:
+        raise param_error("spins", "layered_energies", f"an array of shape ({len(fields)}, n_reads, {offsets[-1]})",
+                          Described(f"array of shape {spins.shape}"))
     out = np.empty(spins.shape[:2])
     packed = _packed(couplings) or (np.zeros((0, 0)),)  # a 0x0 stand-in: an empty tuple has no element type
     _energies_into(np.asarray(offsets, dtype=np.int64), packed, np.ascontiguousarray(fields, dtype=np.float64),
@@ -272,6 +289,7 @@ def _row_norms_into(offsets, couplings, absolute, square):
 
 def layered_row_norms(offsets: tuple[int, ...], couplings: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Per spin, ``sum_j |J_ij|`` and ``sum_j J_ij**2`` over its couplings: two ndarrays of shape (n_spins,)."""
+    _check_layout(offsets, couplings, None, "layered_row_norms")
     absolute, square = np.zeros(offsets[-1]), np.zeros(offsets[-1])
     if couplings:
         _row_norms_into(np.asarray(offsets, dtype=np.int64), _packed(couplings), absolute, square)
@@ -302,6 +320,9 @@ def max_energy_change(fields: np.ndarray, absolute_rows: np.ndarray) -> np.ndarr
     absolute_rows : ndarray of shape (n_spins,)
         ``sum_j |J_ij|`` (:func:`layered_row_norms`).
     """
+    if np.ndim(fields) != 2 or np.shape(absolute_rows) != (np.shape(fields)[1],):
+        raise param_error("absolute_rows", "max_energy_change", "an array with one entry per column of fields",
+                          Described(f"shapes {np.shape(fields)} and {np.shape(absolute_rows)}"))
     out = np.empty(len(fields))
     _max_energy_change_into(np.ascontiguousarray(fields, dtype=np.float64),
                             np.ascontiguousarray(absolute_rows, dtype=np.float64), out)
@@ -334,6 +355,9 @@ def min_field_scale(fields: np.ndarray, square_rows: np.ndarray) -> np.ndarray:
     square_rows : ndarray of shape (n_spins,)
         ``sum_j J_ij**2`` (:func:`layered_row_norms`).
     """
+    if np.ndim(fields) != 2 or np.shape(square_rows) != (np.shape(fields)[1],):
+        raise param_error("square_rows", "min_field_scale", "an array with one entry per column of fields",
+                          Described(f"shapes {np.shape(fields)} and {np.shape(square_rows)}"))
     out = np.empty(len(fields))
     _min_field_scale_into(np.ascontiguousarray(fields, dtype=np.float64),
                           np.ascontiguousarray(square_rows, dtype=np.float64), out)

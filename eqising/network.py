@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._numba_cache import cached_njit
-from ._validation import check_finite_array, check_float, check_int, param_error
+from ._validation import Described, check_finite_array, check_float, check_int, param_error
 from .ising import IsingBatch
 
 __all__ = ["LayeredIsingNetwork"]
@@ -200,6 +200,10 @@ class LayeredIsingNetwork:
         X : ndarray of shape (n_examples, n_in)
         """
         X = np.ascontiguousarray(X, dtype=np.float64)
+        n_in = self.weights[0].shape[0]
+        if X.ndim != 2 or X.shape[1] != n_in:  # the compiled core trusts the shapes
+            raise param_error("X", "LayeredIsingNetwork.input_fields", f"an array of shape (n, {n_in})",
+                              Described(f"array of shape {X.shape}"))
         out = np.empty((X.shape[0], self.spin_layer_sizes[0] + sum(b.size for b in self.biases[1:])))
         _input_fields_into(X, np.ascontiguousarray(self.weights[0], dtype=np.float64),
                            np.concatenate(self.biases).astype(np.float64, copy=False), out)
@@ -237,10 +241,16 @@ class LayeredIsingNetwork:
         ndarray of shape (n_examples, n_spins)
         """
         fields = np.array(fields, dtype=np.float64)
+        owner, N, n_out = "LayeredIsingNetwork.nudged_fields", sum(self.spin_layer_sizes), self.spin_layer_sizes[-1]
+        if fields.ndim != 2 or fields.shape[1] != N:  # the compiled core trusts the shapes
+            raise param_error("fields", owner, f"an array of shape (n, {N})", Described(f"array of shape {fields.shape}"))
         n = fields.shape[0]
         nudge = np.ascontiguousarray(np.broadcast_to(np.asarray(nudge, dtype=np.float64), (n,)))
         if targets is None:
             nudge, targets = np.zeros(n), np.zeros((n, 0))
+        elif np.shape(targets) != (n, n_out):
+            raise param_error("targets", owner, f"an array of shape ({n}, {n_out})",
+                              Described(f"array of shape {np.shape(targets)}"))
         clip = -1.0 if self.field_clip is None else self.field_clip
         _nudge_and_clip(fields, self.output_slice.start, nudge, np.ascontiguousarray(targets, dtype=np.float64), clip)
         return fields

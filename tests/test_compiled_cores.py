@@ -144,3 +144,22 @@ def test_adam_refuses_gradients_of_other_sizes_and_keeps_its_state():
     assert sorted(after) == sorted(state)
     for key in state:
         np.testing.assert_array_equal(after[key], state[key])
+
+
+def test_shapes_the_compiled_cores_would_misread_are_refused():
+    from eqising._validation import InvalidParameterError
+
+    net = _network(np.random.default_rng(8), (5, 4, 3))
+    cases = [
+        (lambda: net.input_fields(np.ones((2, 6))), "'X' parameter of LayeredIsingNetwork.input_fields"),
+        (lambda: net.nudged_fields(np.ones((2, 6))), "'fields' parameter of LayeredIsingNetwork.nudged_fields"),
+        (lambda: net.nudged_fields(np.ones((2, 7)), 1.0, np.ones((2, 2))), "'targets' parameter"),
+        (lambda: layered_energies((0, 4, 7), (np.ones((4, 3)),), np.ones((2, 7)), np.ones((2, 1, 6))), "'spins'"),
+        (lambda: layered_energies((0, 4, 7), (np.ones((4, 3)),), np.ones((2, 6)), np.ones((2, 1, 7))), "'fields'"),
+        (lambda: layered_row_norms((0, 4, 7), (np.ones((3, 4)),)), "'couplings' parameter of layered_row_norms"),
+        (lambda: max_energy_change(np.ones((2, 7)), np.ones(6)), "'absolute_rows'"),
+        (lambda: min_field_scale(np.ones((2, 7)), np.ones(8)), "'square_rows'"),
+    ]
+    for call, message in cases:
+        with pytest.raises(InvalidParameterError, match=message):
+            call()
