@@ -320,12 +320,16 @@ def max_energy_change(fields: np.ndarray, absolute_rows: np.ndarray) -> np.ndarr
     absolute_rows : ndarray of shape (n_spins,)
         ``sum_j |J_ij|`` (:func:`layered_row_norms`).
     """
-    if np.ndim(fields) != 2 or np.shape(absolute_rows) != (np.shape(fields)[1],):
-        raise param_error("absolute_rows", "max_energy_change", "an array with one entry per column of fields",
-                          Described(f"shapes {np.shape(fields)} and {np.shape(absolute_rows)}"))
+    return _per_problem(_max_energy_change_into, fields, absolute_rows, "absolute_rows", "max_energy_change")
+
+
+def _per_problem(core, fields: np.ndarray, rows: np.ndarray, name: str, owner: str) -> np.ndarray:
+    """``core(fields, rows, out)`` into a new ``out`` of shape (n_problems,), after checking the shapes it trusts."""
+    if np.ndim(fields) != 2 or np.shape(rows) != (np.shape(fields)[1],):
+        raise param_error(name, owner, "an array with one entry per column of fields",
+                          Described(f"shapes {np.shape(fields)} and {np.shape(rows)}"))
     out = np.empty(len(fields))
-    _max_energy_change_into(np.ascontiguousarray(fields, dtype=np.float64),
-                            np.ascontiguousarray(absolute_rows, dtype=np.float64), out)
+    core(np.ascontiguousarray(fields, dtype=np.float64), np.ascontiguousarray(rows, dtype=np.float64), out)
     return out
 
 
@@ -355,10 +359,4 @@ def min_field_scale(fields: np.ndarray, square_rows: np.ndarray) -> np.ndarray:
     square_rows : ndarray of shape (n_spins,)
         ``sum_j J_ij**2`` (:func:`layered_row_norms`).
     """
-    if np.ndim(fields) != 2 or np.shape(square_rows) != (np.shape(fields)[1],):
-        raise param_error("square_rows", "min_field_scale", "an array with one entry per column of fields",
-                          Described(f"shapes {np.shape(fields)} and {np.shape(square_rows)}"))
-    out = np.empty(len(fields))
-    _min_field_scale_into(np.ascontiguousarray(fields, dtype=np.float64),
-                          np.ascontiguousarray(square_rows, dtype=np.float64), out)
-    return out
+    return _per_problem(_min_field_scale_into, fields, square_rows, "square_rows", "min_field_scale")

@@ -21,6 +21,8 @@ step (:mod:`eqising.solvers.annealing_step`) that both call
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .._numba_cache import cached_njit
@@ -57,12 +59,19 @@ def gradient_layout(layer_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarra
 
 def split_gradients(flat: np.ndarray, layer_sizes: tuple[int, ...]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Views of a flat gradient buffer (:func:`gradient_layout`) as the network's weight and bias shapes."""
+    weights, biases = _views(tuple(int(n) for n in layer_sizes))
+    return [flat[a:b].reshape(shape) for a, b, shape in weights], [flat[a:b] for a, b in biases]
+
+
+@functools.lru_cache(maxsize=64)
+def _views(layer_sizes: tuple[int, ...]) -> tuple[tuple, tuple]:
+    """``(start, stop, shape)`` of every weight gradient and ``(start, stop)`` of every bias gradient (a step
+    splits its buffer this way every time: computed once per network shape)."""
     weight_start, bias_start, _ = gradient_layout(layer_sizes)
-    L = len(layer_sizes) - 1
-    dW = [flat[weight_start[l] : weight_start[l] + layer_sizes[l] * layer_sizes[l + 1]].reshape(
-        layer_sizes[l], layer_sizes[l + 1]) for l in range(L)]
-    db = [flat[bias_start[l] : bias_start[l] + layer_sizes[l + 1]] for l in range(L)]
-    return dW, db
+    pairs = list(zip(layer_sizes, layer_sizes[1:]))
+    weights = tuple((int(w), int(w) + a * b, (a, b)) for w, (a, b) in zip(weight_start, pairs))
+    biases = tuple((int(c), int(c) + b) for c, (_, b) in zip(bias_start, pairs))
+    return weights, biases
 
 
 @cached_njit()

@@ -22,8 +22,8 @@ threads or on how chains are scheduled. Kernels are compiled on first use and
 cached on disk in the user's cache folder (:mod:`eqising._numba_cache`, never beside the
 installed module), so later processes load them in well under a second.
 
-Threading: a training step is one short parallel launch (about a millisecond on
-a 32-example minibatch), so the threading layer's cost per launch matters. numba's
+Threading: a training step is a few short parallel launches (the longest about a
+millisecond on a 32-example minibatch), so the threading layer's cost per launch matters. numba's
 ``workqueue`` layer wakes its workers by polling with short sleeps, about 160 us
 per launch on a 2-core machine (2 us on OpenMP), which made the training loop
 1.5x slower. So the first launch of a kernel puts OpenMP first in numba's

@@ -53,7 +53,7 @@ from .._numba_cache import cached_njit
 from ..ising import _max_energy_change_row, _min_field_scale_row, _packed, _row_norms_into, layered_energies
 from ..network import _input_fields_row, _nudge_clip_row
 from ..seeding import derive_many, generator
-from ._gradients import accumulate_gradients, gradient_layout
+from ._gradients import accumulate_gradients, gradient_layout, split_gradients
 from ._kernels import _FASTMATH, KERNEL_LOCK, anneal_chain, chain_seeds, random_spins
 from .base import SpinSamples
 from .schedule import AnnealSchedule, _beta_ends_one, _walk_row, forward_progress
@@ -66,19 +66,27 @@ def layered_couplings(couplings: tuple[np.ndarray, ...], n_layers: int) -> tuple
     <eqising.solvers._kernels.anneal_layered>`), float32."""
     up_start = np.zeros(n_layers, dtype=np.int64)
     down_start = np.zeros(n_layers, dtype=np.int64)
-    ups, downs = [], []
+    at = 0
     for l, J in enumerate(couplings):
-        up_start[l] = sum(a.size for a in ups)
-        ups.append(np.asarray(J, dtype=np.float32).ravel())
-        down_start[l + 1] = sum(a.size for a in downs)
-        downs.append(np.ascontiguousarray(J.T, dtype=np.float32).ravel())
-    empty = np.zeros(0, dtype=np.float32)
-    return (
-        np.concatenate(ups) if ups else empty,
-        up_start,
-        np.concatenate(downs) if downs else empty,
-        down_start,
-    )
+        up_start[l] = down_start[l + 1] = at  # J_l and J_l^T have the same size
+        at += np.size(J)
+    up, down = np.empty(at, dtype=np.float32), np.empty(at, dtype=np.float32)
+    if couplings:
+        _pack_couplings(_packed(couplings), up, up_start, down, down_start)
+    return up, up_start, down, down_start
+
+
+@cached_njit(error_model="numpy")
+def _pack_couplings(couplings, up, up_start, down, down_start):
+    """``J_l`` row-major into ``up`` and ``J_l^T`` row-major into ``down``, as float32 (the core of
+    :func:`layered_couplings`, also called by :func:`prepare_phases`)."""
+    for l in range(len(couplings)):
+        J = couplings[l]
+        n0, n1 = J.shape
+        for i in range(n0):
+            for k in range(n1):
+                up[up_start[l] + i * n1 + k] = np.float32(J[i, k])
+                down[down_start[l + 1] + k * n0 + i] = np.float32(J[i, k])
 
 
 @cached_njit(error_model="numpy", parallel=True)
@@ -174,13 +182,7 @@ def prepare_phases(
             else:
                 for k in range(reverse_steps.size):
                     nudged_betas[q - n + e, k] = np.float32(walk[reverse_steps[k]])
-    for l in range(len(couplings)):
-        J = couplings[l]
-        n0, n1 = J.shape
-        for i in range(n0):
-            for k in range(n1):
-                up[up_start[l] + i * n1 + k] = np.float32(J[i, k])
-                down[down_start[l + 1] + k * n0 + i] = np.float32(J[i, k])
+    _pack_couplings(couplings, up, up_start, down, down_start)
 
 
 @cached_njit(parallel=True, fastmath=_FASTMATH)
@@ -304,11 +306,8 @@ class AnnealingEqPropStep:
         self._offset_tuple = tuple(int(o) for o in self._offsets)
         self._sizes = tuple(network.layer_sizes)
         self._layout = gradient_layout(self._sizes)
-        weight_start, bias_start, _ = self._layout
-        pairs = list(zip(self._sizes, self._sizes[1:]))
-        self._weight_views = [(int(w), int(w) + a * b, (a, b)) for w, (a, b) in zip(weight_start, pairs)]
-        self._bias_views = [(int(c), int(c) + b) for c, (_, b) in zip(bias_start, pairs)]
-        self._up_start, self._down_start = layered_couplings(tuple(network.weights[1:]), len(sizes))[1::2]
+        up, self._up_start, _, self._down_start = layered_couplings(tuple(network.weights[1:]), len(sizes))
+        self._n_couplings = up.size
         self._buffers: dict[tuple[int, int, int], tuple[np.ndarray, ...]] = {}
         self._schedules: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -317,11 +316,10 @@ class AnnealingEqPropStep:
         key = (n, n_forward, n_reverse)
         if key not in self._buffers:
             P, R, N = self.n_phases, self.num_reads, self._offset_tuple[-1]
-            n_up = sum(a * b for a, b in zip(self.network.spin_layer_sizes, self.network.spin_layer_sizes[1:]))
             self._buffers[key] = (
                 np.empty(((1 + P) * n, N)), np.empty(((1 + P) * n, N), np.float32),
                 np.empty((n, n_forward), np.float32), np.empty((P * n, n_reverse), np.float32),
-                np.empty(n_up, np.float32), np.empty(n_up, np.float32),
+                np.empty(self._n_couplings, np.float32), np.empty(self._n_couplings, np.float32),
                 np.empty((P, n, R, N), np.int8), np.empty((1 + P, n, R), np.int64),
             )
         return self._buffers[key]
@@ -372,7 +370,7 @@ class AnnealingEqPropStep:
         with KERNEL_LOCK:
             prepare_phases(
                 X, np.ascontiguousarray(net.weights[0], dtype=np.float64),
-                np.concatenate(net.biases).astype(np.float64), couplings or (np.zeros((0, 0)),), self._offsets,
+                np.concatenate(net.biases, dtype=np.float64), couplings or (np.zeros((0, 0)),), self._offsets,
                 strengths, targets, clip, beta_range, progress, reverse_steps, fields, fields32, free_betas,
                 nudged_betas, up, self._up_start, down, self._down_start,
             )
@@ -407,6 +405,5 @@ class AnnealingEqPropStep:
             "spin_updates": free_updates, "num_sweeps": int(free_betas.shape[1]), "greedy_sweeps": int(p["greedy_sweeps"]),
             "schedule": "forward", "solver_seconds": free_cost["solver_seconds"],
         }
-        dW = [grads[a:b].reshape(shape) for a, b, shape in self._weight_views]
-        db = [grads[a:b] for a, b in self._bias_views]
+        dW, db = split_gradients(grads, self._sizes)
         return EqPropStep(dW, db, SpinSamples(free, energies, info), costs, {"free": {}, "nudged": {}})

@@ -217,14 +217,9 @@ def geometric_beta(hot: Any, cold: Any, progress: Any) -> np.ndarray:
 
 @cached_njit(error_model="numpy")
 def _geometric_into(hot, cold, progress, out):
-    """``out = hot * exp(progress * ln(cold / hot))`` elementwise (flat arrays): one compiled formula for
-    every walk, the logarithm computed once per run of equal ends (a row of :func:`geometric_betas`)."""
-    h = c = log_ratio = np.nan
+    """:func:`_walk_row` entry by entry (flat arrays): one compiled formula for every walk."""
     for i in range(out.size):
-        if hot[i] != h or cold[i] != c:
-            h, c = hot[i], cold[i]
-            log_ratio = math.log(c / h)
-        out[i] = h * math.exp(progress[i] * log_ratio)
+        _walk_row(hot[i], cold[i], progress[i : i + 1], out[i : i + 1])
 
 
 def geometric_betas(hot: Any, cold: Any, num_sweeps: int) -> np.ndarray:
@@ -252,7 +247,7 @@ def geometric_betas(hot: Any, cold: Any, num_sweeps: int) -> np.ndarray:
 
 @cached_njit(error_model="numpy")
 def _walk_row(hot, cold, progress, out):
-    """One walk: ``out = _geometric_into(hot, cold, progress)``, bit for bit."""
+    """One walk: ``out = hot * exp(progress * ln(cold / hot))``, the logarithm computed once."""
     log_ratio = math.log(cold / hot)
     for k in range(progress.size):
         out[k] = hot * math.exp(progress[k] * log_ratio)
