@@ -269,8 +269,7 @@ class FloatEngine(TrainingEngine):
             grads = [g * (len(X) / s.batch_size) for g in grads]
         n = len(net.weights)
         self.optimizer.learning_rates = [learning_rates[0] * f for f in self.weight_scales] + [learning_rates[1]] * n
-        deltas = self.optimizer.deltas(grads)
-        costs = [self.backend.apply(layer, deltas[layer], deltas[n + layer]) for layer in range(n)]
+        costs = self.backend.apply_gradients(self.optimizer, grads)
         net.weights, net.biases = self.backend.effective_weights()
         return StepRecord(step.free, step.costs, step.diagnostics, costs)
 

@@ -50,7 +50,7 @@ import numba
 import numpy as np
 
 from .._numba_cache import cached_njit
-from ..ising import _max_energy_change_row, _min_field_scale_row, _packed, _row_norms_into, layered_energies
+from ..ising import _energies_into, _max_energy_change_row, _min_field_scale_row, _packed, _row_norms_into
 from ..network import _input_fields_row, _nudge_clip_row
 from ..seeding import derive_many, generator
 from ._gradients import accumulate_gradients, gradient_layout, split_gradients
@@ -110,8 +110,10 @@ def prepare_phases(
     up_start: np.ndarray,
     down: np.ndarray,
     down_start: np.ndarray,
+    signs: np.ndarray,
 ) -> None:
-    """Every phase's problem of one minibatch, in place: fields, schedules and the kernel's couplings.
+    """Every phase's problem of one minibatch, in place: fields, schedules, the kernel's couplings and
+    the targets' signs.
 
     The cores of the functions the generic step runs, in the same order
     (:meth:`LayeredIsingNetwork.input_fields <eqising.network.LayeredIsingNetwork.input_fields>`,
@@ -150,6 +152,8 @@ def prepare_phases(
         Output: every problem's schedule.
     up, up_start, down, down_start
         Output: the couplings packed for the kernel (:func:`layered_couplings`), float32.
+    signs : ndarray of shape (n, n_out), int8
+        Output: ``np.sign(targets)``, the skip rule's desired outputs.
     """
     n = X.shape[0]
     rows, N = fields.shape
@@ -158,11 +162,16 @@ def prepare_phases(
     for e in range(strengths.size):
         nudged = nudged or strengths[e] != 0.0
     auto = np.isnan(beta_range[0])
+    first_step = progress.size
+    for k in range(reverse_steps.size):
+        first_step = min(first_step, reverse_steps[k])
     absolute, square = np.zeros(N), np.zeros(N)
     if auto:
         _row_norms_into(offsets, couplings, absolute, square)
     for e in numba.prange(n):  # one task per example: its input fields, then each of its problems
         _input_fields_row(X[e], W0, biases, np.empty(X.shape[1], dtype=np.int64), fields[e])
+        for j in range(targets.shape[1]):
+            signs[e, j] = (targets[e, j] > 0.0) - (targets[e, j] < 0.0)
         walk = np.empty(progress.size)
         for q in range(rows - n, -1, -n):  # the nudged rows first: they start from the unclipped row e
             f = fields[q + e]
@@ -175,7 +184,10 @@ def prepare_phases(
                 hot, cold = _beta_ends_one(_max_energy_change_row(f, absolute), _min_field_scale_row(f, square))
             else:
                 hot, cold = beta_range[0], beta_range[1]
-            _walk_row(hot, cold, progress, walk)
+            if q == 0:
+                _walk_row(hot, cold, progress, walk)
+            else:  # only the sweeps the reverse schedule visits (the same formula entry by entry)
+                _walk_row(hot, cold, progress[first_step:], walk[first_step:])
             if q == 0:
                 for k in range(progress.size):
                     free_betas[e, k] = np.float32(walk[k])
@@ -278,6 +290,11 @@ def eqprop_phases(
     return free
 
 
+#: ``beta_range`` of :func:`prepare_phases` for the per-problem default (never written; a read-only flag
+#: would make numba compile prepare_phases a second time for it).
+_AUTO_RANGE = np.full(2, np.nan)
+
+
 class AnnealingEqPropStep:
     """The compiled EqProp step of an :class:`~eqising.solvers.AnnealingSolver` on one network.
 
@@ -308,6 +325,8 @@ class AnnealingEqPropStep:
         self._layout = gradient_layout(self._sizes)
         up, self._up_start, _, self._down_start = layered_couplings(tuple(network.weights[1:]), len(sizes))
         self._n_couplings = up.size
+        self._n_out = sizes[-1]
+        self._nudges: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._buffers: dict[tuple[int, int, int], tuple[np.ndarray, ...]] = {}
         self._schedules: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -321,17 +340,22 @@ class AnnealingEqPropStep:
                 np.empty((n, n_forward), np.float32), np.empty((P * n, n_reverse), np.float32),
                 np.empty(self._n_couplings, np.float32), np.empty(self._n_couplings, np.float32),
                 np.empty((P, n, R, N), np.int8), np.empty((1 + P, n, R), np.int64),
+                np.empty((n, self._n_out), np.int8),
             )
         return self._buffers[key]
 
     def _strengths(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Nudge of every nudged phase, shape (P * n,), and ``nudge_a - nudge_b`` per example, shape (n,)."""
-        if self.mode == "symmetric":
-            return np.concatenate([np.full(n, self.nudge), np.full(n, -self.nudge)]), np.full(n, 2 * self.nudge)
         if self.mode == "random-sign":
             a = self.nudge * generator(seed, "sign").choice([-1.0, 1.0], size=n)
             return a, a
-        return np.full(n, self.nudge), np.full(n, self.nudge)
+        if n not in self._nudges:  # the same every step (read-only: the compiled calls only read them)
+            if self.mode == "symmetric":
+                pair = np.concatenate([np.full(n, self.nudge), np.full(n, -self.nudge)]), np.full(n, 2 * self.nudge)
+            else:
+                pair = np.full(n, self.nudge), np.full(n, self.nudge)
+            self._nudges[n] = pair
+        return self._nudges[n]
 
     def _schedule(self, params: dict) -> tuple[np.ndarray, np.ndarray]:
         """The forward walk's progress and the reverse schedule's steps, for the solver's current parameters."""
@@ -363,23 +387,24 @@ class AnnealingEqPropStep:
         strengths, gap = self._strengths(n, seed)
         progress, reverse_steps = self._schedule(p)
         buffers = self._buffers_for(n, progress.size, reverse_steps.size)
-        fields, fields32, free_betas, nudged_betas, up, down, phase_spins, done = buffers
+        fields, fields32, free_betas, nudged_betas, up, down, phase_spins, done, signs = buffers
         couplings = _packed(tuple(net.weights[1:]))
-        beta_range = np.full(2, np.nan) if p["beta_range"] is None else np.asarray(p["beta_range"], dtype=np.float64)
+        stand_in = couplings or (np.zeros((0, 0)),)  # a 0x0 stand-in: an empty tuple has no element type
+        beta_range = _AUTO_RANGE if p["beta_range"] is None else np.asarray(p["beta_range"], dtype=np.float64)
         clip = -1.0 if net.field_clip is None else float(net.field_clip)
         with KERNEL_LOCK:
             prepare_phases(
                 X, np.ascontiguousarray(net.weights[0], dtype=np.float64),
-                np.concatenate(net.biases, dtype=np.float64), couplings or (np.zeros((0, 0)),), self._offsets,
+                np.concatenate(net.biases, dtype=np.float64), stand_in, self._offsets,
                 strengths, targets, clip, beta_range, progress, reverse_steps, fields, fields32, free_betas,
-                nudged_betas, up, self._up_start, down, self._down_start,
+                nudged_betas, up, self._up_start, down, self._down_start, signs,
             )
         weight_start, bias_start, size = self._layout
         grads = np.zeros(size)
         args = (
             self._offsets, up, self._up_start, down, self._down_start, fields32, free_betas, nudged_betas,
             p["update"] == "metropolis", p["greedy_sweeps"], derive_many(seed, "free", n=n),
-            derive_many(seed, "nudged", n=n), R, np.sign(targets).astype(np.int8), self.skip_correct,
+            derive_many(seed, "nudged", n=n), R, signs, self.skip_correct,
             phase_spins, done,
         )
         with KERNEL_LOCK:
@@ -390,7 +415,8 @@ class AnnealingEqPropStep:
                 numba.set_parallel_chunksize(chunks)
         free_fields = fields[:n]
         free_updates, nudged_updates = N * int(done[0].sum()), N * int(done[1:].sum())
-        energies = layered_energies(self._offset_tuple, couplings, free_fields, free)
+        energies = np.empty((n, R))  # layered_energies' core: the shapes are this step's own
+        _energies_into(self._offsets, stand_in, free_fields, free, energies)
         seconds = time.perf_counter() - start  # the solver's part, as sample() times it: not the gradient
         # the gradient by the very compiled function the generic step calls (compiled inside the fastmath
         # kernel above, LLVM may contract its products into FMAs and change the last bit)

@@ -95,6 +95,13 @@ def test_energies_norms_and_scales_are_their_formulas():
     scale = np.sqrt(fields**2 + square)
     np.testing.assert_array_equal(min_field_scale(fields, square), scale.min(axis=1))
     assert min_field_scale(np.zeros((2, 3)), np.zeros(3)).tolist() == [1.0, 1.0]  # every spin free
+    for n in (1, 5, 7, 13):  # lengths that are not multiples of the cores' four running extrema, some spins free
+        f, sq, ab = rng.normal(size=(9, n)), rng.uniform(0, 2, n) ** 3, rng.uniform(0, 2, n)
+        f[:, ::3], sq[::3] = 0.0, 0.0
+        scale = np.sqrt(f**2 + sq)
+        expected = np.where((scale > 0).any(axis=1), np.where(scale > 0, scale, np.inf).min(axis=1), 1.0)
+        np.testing.assert_array_equal(min_field_scale(f, sq), expected)
+        np.testing.assert_array_equal(max_energy_change(f, ab), 2 * (np.abs(f) + ab).max(axis=1))
 
 
 def test_walks_and_ends_are_their_formulas():

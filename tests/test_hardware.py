@@ -11,7 +11,7 @@ import pytest
 from eqising import EqPropClassifier, load_dataset, load_model, save_model
 from eqising._validation import InvalidParameterError
 from eqising.cli import main
-from eqising.hardware import BACKENDS, COST_KEYS, IdealBackend, WeightBackend, make_backend
+from eqising.hardware import BACKENDS, COST_KEYS, IdealBackend, WeightBackend, make_backend, zero_cost
 from eqising.optim import SGD, Adam
 
 CHEAP = {"hidden_layer_sizes": (12,), "max_iter": 2, "batch_size": 32, "solver_params": {"num_sweeps": 20}}
@@ -77,6 +77,105 @@ def test_optimizer_deltas_match_step(make):
         params = [p + d for p, d in zip(params, deltas)]
     for p, q in zip(params, in_place):
         np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("make", [lambda: Adam([0.01, 0.002, 0.03, 0.004]), lambda: SGD([0.01, 0.002, 0.1, 1.0], 0.9)])
+@pytest.mark.parametrize("clips", [(0.3, None), (None, 0.2), (None, None)])
+def test_ideal_apply_gradients_is_deltas_then_apply_bit_for_bit(make, clips):
+    """The ideal backend's one-pass update (Adam: one compiled pass) has the bits of the layer-by-layer protocol."""
+    rng = np.random.default_rng(5)
+    weights, biases = _layers(rng, sizes=(130, 90, 7))  # 11,700 input weights: several of Adam's parallel blocks
+    fast, slow = IdealBackend(), _Recorder()  # a subclass with its own apply takes the protocol's default path
+    for backend in (fast, slow):
+        backend.program(weights, biases, weight_clip=clips[0], bias_clip=clips[1], seed=0)
+    a, b = make(), make()
+    for _ in range(4):
+        grads = [rng.normal(size=W.shape) * 3.0 for W in weights] + [rng.normal(size=c.shape) for c in biases]
+        assert fast.apply_gradients(a, grads) == [zero_cost(), zero_cost()]
+        slow.apply_gradients(b, grads)
+    handed, again = fast.effective_weights(), fast.effective_weights()  # written in Adam's pass, then copies
+    for x, y, z in zip(sum(handed, []), sum(again, []), sum(slow.effective_weights(), [])):
+        np.testing.assert_array_equal(x, z)
+        np.testing.assert_array_equal(y, z)
+        x[...] = 99.0  # the caller's own arrays: the backend keeps its weights
+    for x, z in zip(sum(fast.effective_weights(), []), sum(slow.effective_weights(), [])):
+        np.testing.assert_array_equal(x, z)
+    if clips[0] is not None:
+        assert max(np.abs(W).max() for W in fast.effective_weights()[0]) == clips[0]  # the clip was reached
+    for key, value in a.get_state().items():
+        np.testing.assert_array_equal(value, b.get_state()[key])
+
+
+@pytest.mark.parametrize("make", [lambda: Adam([0.01, 0.01]), lambda: SGD([0.01, 0.01], 0.5)])
+def test_optimizers_refuse_non_finite_gradients_and_change_nothing(make):
+    rng = np.random.default_rng(6)
+    params = [rng.normal(size=(300, 40)), rng.normal(size=40)]  # 12,000 entries: the bad one in a later block
+    opt = make()
+    opt.step(params, [np.ones_like(p) for p in params])
+    before, state = [p.copy() for p in params], opt.get_state()
+    for bad in (np.nan, np.inf, -np.inf):
+        grads = [np.ones_like(p) for p in params]
+        grads[0][250, 3] = bad
+        with pytest.raises(InvalidParameterError, match="'grads' parameter of (Adam|SGD)"):
+            opt.step(params, grads, clips=[1.0, None])
+        if isinstance(opt, Adam):
+            with pytest.raises(InvalidParameterError, match="'grads' parameter of Adam"):
+                opt.deltas(grads)
+        for x, y in zip(params, before):
+            np.testing.assert_array_equal(x, y)
+        for key, value in opt.get_state().items():
+            np.testing.assert_array_equal(value, state[key])
+    with pytest.raises(InvalidParameterError, match="'clips' parameter of Adam.step"):
+        Adam([0.1]).step([np.zeros(2)], [np.ones(2)], clips=[-1.0])
+    with pytest.raises(InvalidParameterError, match="'clips' parameter of SGD.step"):
+        SGD([0.1]).step([np.zeros(2)], [np.ones(2)], clips=[1.0, 1.0])
+
+
+@pytest.mark.parametrize("make", [lambda: Adam([0.01, 0.02]), lambda: SGD([0.01, 0.02], 0.9)])
+def test_optimizer_step_writes_copies_of_the_new_values(make):
+    rng = np.random.default_rng(9)
+    params = [rng.normal(size=(90, 50)), rng.normal(size=50)]
+    copies = [np.full_like(p, np.nan) for p in params]
+    opt = make()
+    opt.step(params, [rng.normal(size=p.shape) for p in params], clips=[0.5, None], copies=copies)
+    for p, c in zip(params, copies):
+        np.testing.assert_array_equal(p, c)
+    for bad in ([copies[0]], [copies[0], np.zeros(3)], [copies[0], copies[1].astype(np.float32)[:2]]):
+        with pytest.raises(InvalidParameterError, match=f"'copies' parameter of {type(opt).__name__}.step"):
+            opt.step(params, [np.ones_like(p) for p in params], copies=bad)
+
+
+def test_optimizer_step_clips_and_writes_any_float_array():
+    """``step`` clips to +-clip; arrays one compiled pass cannot write (a strided view) move the same way."""
+    rng = np.random.default_rng(7)
+    grads = [rng.normal(size=(6, 4)), rng.normal(size=4)]
+    base = [rng.normal(size=(6, 8))[:, ::2], rng.normal(size=4)]  # a strided view, then a plain array
+    for make in (lambda: Adam([0.5, 0.5]), lambda: SGD([0.5, 0.5])):
+        params, expected = [p.copy() for p in base], [p.copy() for p in base]
+        strided = base[0].copy(order="F")[:, :]  # not C-contiguous
+        params[0] = strided
+        a, b = make(), make()
+        a.step(params, grads, clips=[0.4, None])
+        for p, d, c in zip(expected, b.deltas(grads), (0.4, None)):
+            p += d
+            if c is not None:
+                np.clip(p, -c, c, out=p)
+        for x, y in zip(params, expected):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_apply_gradients_refuses_other_shapes(data):
+    rng = np.random.default_rng(8)
+    weights, biases = _layers(rng)
+    for backend in (IdealBackend(), make_backend("ecram")):
+        backend.program(weights, biases, weight_clip=1.0, bias_clip=1.0, seed=0)
+        before = backend.effective_weights()
+        grads = [np.zeros_like(W) for W in weights] + [np.zeros_like(b) for b in biases]
+        for bad in (grads[:-1], [grads[0].T, *grads[1:]]):
+            with pytest.raises(InvalidParameterError, match=f"'grads' parameter of backend '{backend.name}'"):
+                backend.apply_gradients(Adam([0.1] * 4), bad)
+        for x, y in zip(sum(before, []), sum(backend.effective_weights(), [])):
+            np.testing.assert_array_equal(x, y)
 
 
 # ---------------------------------------------------------------- estimator

@@ -9,9 +9,12 @@ int8 registers). It declares the training settings it requires
 situ returns its own. The float engine talks to it only through four calls:
 
 1. :meth:`WeightBackend.program` once, with the initial parameters;
-2. :meth:`WeightBackend.apply` per layer and step, with the *desired* additive
-   change the optimizer computed; the backend turns it into device actions and
-   returns what they cost;
+2. :meth:`WeightBackend.apply_gradients` per step, with the optimizer and the
+   step's gradients: by default the optimizer's *desired* additive changes
+   (:meth:`~eqising.optim.Optimizer.deltas`) go to :meth:`WeightBackend.apply`
+   layer by layer, which turns them into device actions and returns what they
+   cost (the float ``ideal`` backend lets the optimizer move its arrays in one
+   pass instead);
 3. :meth:`WeightBackend.effective_weights` after every step: the weights the
    devices actually hold, which the solver then sees (closed loop);
 4. :meth:`WeightBackend.diagnostics` for reports.
@@ -26,11 +29,12 @@ and ``biases[l]`` of shape (n_{l+1},), the bias of the spin layer that
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .._validation import check_finite_array, check_int, check_keys
+from .._validation import Described, check_finite_array, check_int, check_keys, param_error
 
 __all__ = ["COST_KEYS", "WeightBackend", "zero_cost"]
 
@@ -155,6 +159,7 @@ class WeightBackend(abc.ABC):
         weights = [check_finite_array(W, "weights", owner, ndim=2) for W in weights]
         biases = [check_finite_array(b, "biases", owner, shape=(W.shape[1],)) for W, b in zip(weights, biases)]
         self._shapes = [(W.shape, b.shape) for W, b in zip(weights, biases)]
+        self._grad_shapes = [w for w, _ in self._shapes] + [b for _, b in self._shapes]
         self.field_clip = field_clip
         self.batch_size = check_int(batch_size, "batch_size", owner, low=1)
         self._program(weights, biases, weight_clip=weight_clip, bias_clip=bias_clip, seed=seed)
@@ -202,6 +207,45 @@ class WeightBackend(abc.ABC):
         weight_delta = check_finite_array(weight_delta, "weight_delta", owner, shape=w_shape)
         bias_delta = check_finite_array(bias_delta, "bias_delta", owner, shape=b_shape)
         return self._apply(layer, weight_delta, bias_delta)
+
+    def apply_gradients(self, optimizer: Any, grads: Sequence[np.ndarray]) -> list[dict[str, float]]:
+        """Write one training step: the optimizer's desired changes of the gradients, layer by layer.
+
+        The default calls ``optimizer.deltas(grads)`` and :meth:`apply` for
+        every layer; a backend may do the same in fewer passes (the same result).
+
+        Parameters
+        ----------
+        optimizer : Optimizer
+            Turns the gradients into desired changes (and keeps its moments).
+        grads : sequence of ndarray
+            The gradients of ``weights[0..L-1]``, then of ``biases[0..L-1]``, of
+            the shapes :meth:`program` was given.
+
+        Returns
+        -------
+        list of dict of str to float
+            Per layer, the cost record of :meth:`apply`.
+
+        Raises
+        ------
+        InvalidParameterError
+            For gradients of other number or shapes, or not finite (nothing is written).
+        """
+        self._check_gradients(grads)
+        n = len(self._shapes)
+        deltas = optimizer.deltas(grads)
+        return [self.apply(layer, deltas[layer], deltas[n + layer]) for layer in range(n)]
+
+    def _check_gradients(self, grads: Sequence[np.ndarray]) -> None:
+        """Refuse gradients whose number or shapes are not those of :meth:`program`'s arrays."""
+        shapes = self.__dict__.get("_grad_shapes")
+        if shapes is None:
+            shapes = self._grad_shapes = [w for w, _ in self._shapes] + [b for _, b in self._shapes]
+        got = [g.shape if type(g) is np.ndarray else np.shape(g) for g in grads]
+        if got != shapes:
+            raise param_error("grads", f"backend {self.name!r}.apply_gradients",
+                              f"a list of arrays of shapes {shapes}", Described(f"shapes {got}"))
 
     @abc.abstractmethod
     def _apply(self, layer: int, weight_delta: np.ndarray, bias_delta: np.ndarray) -> dict[str, float]:
