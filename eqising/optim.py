@@ -186,14 +186,23 @@ class Adam(Optimizer):
     ) -> None:
         clips = _check_clips(clips, len(params), "Adam")
         copies = _check_copies(copies, params, "Adam.step")
-        flat = tuple(_flat_view(p) for p in params)
-        mirror = () if copies is None else tuple(_flat_view(c) for c in copies)
-        if type(self).deltas is not Adam.deltas or len(flat) != len(grads) or any(
-                f is None or f.size != np.size(g) for f, g in zip(flat, grads)) or any(c is None for c in mirror):
-            # a subclass's own deltas, or arrays one pass cannot write
+        flat, mirror = [], []
+        one_pass = type(self).deltas is Adam.deltas and len(params) == len(grads)
+        for i in range(len(params) if one_pass else 0):  # arrays a compiled pass can write through flat views
+            f = _flat_view(params[i])
+            c = None if copies is None else _flat_view(copies[i])
+            g = grads[i]
+            if f is None or (copies is not None and c is None) or f.size != (g.size if type(g) is np.ndarray
+                                                                             else np.size(g)):
+                one_pass = False
+                break
+            flat.append(f)
+            if c is not None:
+                mirror.append(c)
+        if not one_pass:  # a subclass's own deltas, or arrays one pass cannot write
             super().step(params, grads, clips=clips, copies=copies)
             return
-        self._run(grads, flat, np.array([-1.0 if c is None else c for c in clips]), True, mirror)
+        self._run(grads, tuple(flat), np.array([-1.0 if c is None else c for c in clips]), True, tuple(mirror))
 
     def _run(self, grads: Sequence[np.ndarray], out: Sequence[np.ndarray], clips: np.ndarray, apply: bool,
              mirror: tuple[np.ndarray, ...] = ()) -> None:
@@ -302,10 +311,16 @@ def _check_clips(clips: Sequence[float | None] | None, n: int, owner: str) -> li
     """``clips`` of :meth:`Optimizer.step`, one per array (``None``: no limits anywhere)."""
     if clips is None:
         return [None] * n
-    clips = [c if c is None or type(c) is float else _limit(c, n, clips, owner) for c in clips]
-    if len(clips) != n or any(c is not None and not c >= 0.0 for c in clips):
+    limits = []
+    for c in clips:
+        if c is not None:
+            c = c if type(c) is float else _limit(c, n, clips, owner)
+            if not c >= 0.0:
+                raise param_error("clips", f"{owner}.step", f"a list of {n} non-negative limits or None", clips)
+        limits.append(c)
+    if len(limits) != n:
         raise param_error("clips", f"{owner}.step", f"a list of {n} non-negative limits or None", clips)
-    return clips
+    return limits
 
 
 def _limit(c: object, n: int, clips: object, owner: str) -> float:
@@ -318,9 +333,15 @@ def _limit(c: object, n: int, clips: object, owner: str) -> float:
 def _check_copies(copies: Sequence[np.ndarray] | None, params: Sequence[np.ndarray],
                   owner: str) -> Sequence[np.ndarray] | None:
     """``copies`` of :meth:`Optimizer.step`: None, or one writable array shaped like every parameter array."""
-    if copies is not None and (len(copies) != len(params) or any(
-            not isinstance(c, np.ndarray) or c.shape != np.shape(p) or not c.flags.writeable
-            for c, p in zip(copies, params))):
+    if copies is None:
+        return None
+    good = len(copies) == len(params)
+    for c, p in zip(copies, params) if good else ():
+        if type(c) is not np.ndarray or c.shape != (p.shape if type(p) is np.ndarray else np.shape(p)) or not (
+                c.flags.writeable):
+            good = False
+            break
+    if not good:
         raise param_error("copies", owner, f"a list of {len(params)} writable arrays shaped like the parameters",
                           Described(f"{type(copies).__name__} of {len(copies)}"))
     return copies

@@ -46,6 +46,8 @@ def _name_word(name: str) -> int:
 
 def _word(part: Any) -> int:
     """A path element as a non-negative int: ints as they are, strings hashed to 64 bits."""
+    if type(part) is int and part >= 0:  # the common case first (an ABC check costs as much as the rest)
+        return part
     if isinstance(part, str):
         return _name_word(part)
     if isinstance(part, numbers.Integral) and not isinstance(part, (bool, np.bool_)) and int(part) >= 0:
@@ -60,11 +62,12 @@ def _sequence(root: int, path: Sequence[Any]) -> np.random.SeedSequence:
 def _entropy_words(root: int, path: Sequence[Any]) -> np.ndarray:
     """The uint32 words SeedSequence assembles from ``[root, *path]`` (each int as its little-endian words)."""
     words = []
-    for value in (int(root), *(_word(p) for p in path)):
+    for value in (int(root), *[_word(p) for p in path]):
         if value < 0:
             raise param_error("root", "eqising.seeding", "an int >= 0", value)
-        words.append(value & 0xFFFFFFFF)
-        value >>= 32
+        if value <= 0xFFFFFFFF:
+            words.append(value)
+            continue
         while value:
             words.append(value & 0xFFFFFFFF)
             value >>= 32
