@@ -9,6 +9,7 @@ solver, backend or engine it talks to.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ._memory import check_fits, training_bytes
 from ._validation import Described, InvalidParameterError, check_float, check_int, param_error
@@ -48,6 +49,18 @@ AUTO_DECAY = 0.95
 #: rate times ``rate_per_extra_layer`` per hidden layer after the first, ``learning_rate_decay`` and
 #: ``phase_reads`` (unless the backend requires a number of reads).
 AUTO_DEEP = {"rate_per_extra_layer": 0.5, "learning_rate_decay": 0.97, "phase_reads": 2}
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller() -> ThreadpoolController:
+    """threadpoolctl's handle on the BLAS libraries loaded by the first fit, built once: building one
+    scans every loaded library (~2 ms here), which each epoch of ``partial_fit`` used to pay."""
+    return ThreadpoolController()
+
+
+def _one_blas_thread() -> Any:
+    """A context in which BLAS runs on one thread (the solver kernels use every core)."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _same(value: Any, expected: Any) -> bool:
@@ -476,7 +489,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         settings, solver, backend = self._resolve()
         X, y = self._validate_xy(X, y, reset=True)
         self._initialize(settings, solver, backend, X.shape[1], np.unique(y))
-        with threadpool_limits(1, user_api="blas"):  # the solver kernel uses every core, BLAS none of them
+        with _one_blas_thread():  # the solver kernel uses every core, BLAS none of them
             for _ in range(settings.max_iter):
                 self._run_epoch(X, y)
         return self
@@ -513,7 +526,7 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
             raise param_error("y", owner, f"labels from classes {self.classes_.tolist()}", unknown.tolist())
-        with threadpool_limits(1, user_api="blas"):
+        with _one_blas_thread():
             self._run_epoch(X, y)
         return self
 

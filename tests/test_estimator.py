@@ -462,3 +462,29 @@ def test_balanced_nudge_lets_symmetric_nudging_train():
     params = {"max_iter": 10, "nudge_mode": "symmetric", "random_state": 0}
     balanced = EqPropClassifier(balanced_nudge=True, **params).fit(data.X_train, data.y_train)
     assert balanced.score(data.X_test, data.y_test) >= 0.8
+
+
+def test_training_runs_blas_on_one_thread_and_restores_it(monkeypatch):
+    """fit and every partial_fit epoch run with BLAS on one thread (the kernels use the cores), then restore it."""
+    from threadpoolctl import threadpool_info
+
+    from eqising.engine import FloatEngine
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    seen, step = [], FloatEngine.step
+
+    def spy(self, *args, **kwargs):
+        seen.append(blas_threads())
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(FloatEngine, "step", spy)
+    data = load_dataset("digits", train_size=64, test_size=32)
+    before = blas_threads()
+    clf = EqPropClassifier(hidden_layer_sizes=(8,), max_iter=1, batch_size=32, solver_params={"num_sweeps": 5},
+                           random_state=0).fit(data.X_train, data.y_train)
+    for _ in range(2):
+        clf.partial_fit(data.X_train, data.y_train)
+    assert len(seen) == 6 and all(s <= {1} for s in seen)
+    assert blas_threads() == before
