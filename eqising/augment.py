@@ -75,14 +75,17 @@ def shift_images(X: np.ndarray, image_shape: tuple[int, int], max_shift: int, rn
 
 @cached_njit()
 def _shift_into(images, dy, dx, out):
-    """``out[i, r, c] = images[i, r - dy[i], c - dx[i]]`` where that pixel exists, else 0."""
+    """``out[i, r, c] = images[i, r - dy[i], c - dx[i]]`` where that pixel exists, else 0 (row by row: the
+    columns that exist are one contiguous run)."""
     n, height, width = images.shape
     for i in range(n):
+        lo, hi = max(0, dx[i]), min(width, width + dx[i])  # output columns whose source column exists
         for r in range(height):
             src = r - dy[i]
-            for c in range(width):
-                col = c - dx[i]
-                if 0 <= src < height and 0 <= col < width:
-                    out[i, r, c] = images[i, src, col]
-                else:
-                    out[i, r, c] = 0
+            row = out[i, r]
+            if src < 0 or src >= height or lo >= hi:
+                row[:] = 0
+                continue
+            row[:lo] = 0
+            row[lo:hi] = images[i, src, lo - dx[i] : hi - dx[i]]
+            row[hi:] = 0
