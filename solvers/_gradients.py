@@ -12,7 +12,8 @@ gradient of every parameter is::
 <eqising.network.LayeredIsingNetwork.energy_gradients>` of ``a`` minus that
 of ``b``). :func:`eqprop_gradients` computes it in one compiled pass; the
 sums over reads are exact integers, terms that are exactly zero (examples
-whose two phases agree, zero inputs, couplings neither of whose spins changed)
+whose two phases agree, zero inputs, input weights and couplings next to no
+changed spin)
 are skipped, and examples are added in order, so
 the generic step (:func:`eqising.eqprop.eqprop_step`) and a solver's compiled
 step (:mod:`eqising.solvers.annealing_step`) that both call
@@ -134,13 +135,19 @@ def accumulate_gradients(
             for j in range(size):
                 out[bias_start[l] + j] -= c * diff[lo + j]
                 layer_moved = layer_moved or changed[lo + j]
-            if l == 0 and layer_moved:
+            if l == 0 and layer_moved:  # inputs times diff, at the columns of changed spins only (diff is 0
+                n_changed = 0  # elsewhere, and subtracting a zero product leaves an entry of out as it is)
+                for j in range(size):
+                    if changed[j]:
+                        columns[n_changed] = j
+                        n_changed += 1
                 for i in range(n_in):
                     if X[e, i] == 0.0:
                         continue
                     xi = c * X[e, i]
                     row = out[weight_start[0] + i * size : weight_start[0] + (i + 1) * size]
-                    for j in range(size):
+                    for q in range(n_changed):
+                        j = columns[q]
                         row[j] -= xi * diff[j]
         # a coupling's correlation difference can only be non-zero where one of its two spins changed in
         # some read: rows of changed spins in full, the other rows at the changed columns only
