@@ -214,8 +214,7 @@ class Adam(Optimizer):
         if views is None or views[0] is not m_all or views[1] is not v_all:  # flat views of the moments, kept
             views = self._views = (m_all, v_all, tuple(m.reshape(-1) for m in m_all),
                                    tuple(v.reshape(-1) for v in v_all), [m.size for m in m_all])
-        flat = tuple(_flat_view(g) if type(g) is np.ndarray and g.dtype == np.float64 and g.flags.c_contiguous
-                     else np.ascontiguousarray(g, dtype=np.float64).reshape(-1) for g in grads)
+        flat = tuple(_flat_input(g) for g in grads)
         if [g.size for g in flat] != views[4]:
             raise ValueError(f"Adam was started on gradients of sizes {views[4]}; got "
                              f"{[g.size for g in flat]} instead")
@@ -335,7 +334,7 @@ def _check_copies(copies: Sequence[np.ndarray] | None, params: Sequence[np.ndarr
     """``copies`` of :meth:`Optimizer.step`: None, or one writable array shaped like every parameter array."""
     if copies is None:
         return None
-    good = len(copies) == len(params)
+    good = isinstance(copies, Sequence) and len(copies) == len(params)
     for c, p in zip(copies, params) if good else ():
         if type(c) is not np.ndarray or c.shape != (p.shape if type(p) is np.ndarray else np.shape(p)) or not (
                 c.flags.writeable):
@@ -343,7 +342,7 @@ def _check_copies(copies: Sequence[np.ndarray] | None, params: Sequence[np.ndarr
             break
     if not good:
         raise param_error("copies", owner, f"a list of {len(params)} writable arrays shaped like the parameters",
-                          Described(f"{type(copies).__name__} of {len(copies)}"))
+                          copies)
     return copies
 
 
@@ -352,6 +351,14 @@ def _flat_view(param: np.ndarray) -> np.ndarray | None:
     if type(param) is np.ndarray and param.dtype == np.float64 and param.flags.c_contiguous and param.flags.writeable:
         return param.reshape(-1)
     return None
+
+
+def _flat_input(grad: np.ndarray) -> np.ndarray:
+    """A gradient as a flat, writable-typed, C-contiguous float64 array (a view where it already is one; the
+    compiled pass takes one array type)."""
+    if type(grad) is np.ndarray and grad.dtype == np.float64 and grad.flags.c_contiguous and grad.flags.writeable:
+        return grad.reshape(-1)
+    return np.array(grad, dtype=np.float64, order="C").reshape(-1)
 
 
 def _add_into(param: np.ndarray, delta: np.ndarray, clip: float | None) -> None:

@@ -171,9 +171,14 @@ def test_apply_gradients_refuses_other_shapes(data):
         backend.program(weights, biases, weight_clip=1.0, bias_clip=1.0, seed=0)
         before = backend.effective_weights()
         grads = [np.zeros_like(W) for W in weights] + [np.zeros_like(b) for b in biases]
+        nan = [g.copy() for g in grads]
+        nan[1][0, 0] = np.nan
         for bad in (grads[:-1], [grads[0].T, *grads[1:]]):
             with pytest.raises(InvalidParameterError, match=f"'grads' parameter of backend '{backend.name}'"):
                 backend.apply_gradients(Adam([0.1] * 4), bad)
+        for opt in (Adam([0.1] * 4), SGD([0.1] * 4)):  # a NaN in the second layer: the first is not written
+            with pytest.raises(InvalidParameterError, match="'grads' parameter of"):
+                backend.apply_gradients(opt, nan)
         for x, y in zip(sum(before, []), sum(backend.effective_weights(), [])):
             np.testing.assert_array_equal(x, y)
 

@@ -232,9 +232,13 @@ class WeightBackend(abc.ABC):
         InvalidParameterError
             For gradients of other number or shapes, or not finite (nothing is written).
         """
+        owner = f"backend {self.name!r}.apply_gradients"
         self._check_gradients(grads)
+        grads = [check_finite_array(g, "grads", owner, dtype=None) for g in grads]
         n = len(self._shapes)
         deltas = optimizer.deltas(grads)
+        for i, d in enumerate(deltas):  # every layer's change checked before the first is written
+            check_finite_array(d, "weight_delta" if i < n else "bias_delta", owner, dtype=None)
         return [self.apply(layer, deltas[layer], deltas[n + layer]) for layer in range(n)]
 
     def _check_gradients(self, grads: Sequence[np.ndarray]) -> None:
