@@ -9,7 +9,6 @@ solver, backend or engine it talks to.
 
 from __future__ import annotations
 
-import functools
 import sys
 import time
 from collections.abc import Sequence
@@ -51,16 +50,20 @@ AUTO_DECAY = 0.95
 AUTO_DEEP = {"rate_per_extra_layer": 0.5, "learning_rate_decay": 0.97, "phase_reads": 2}
 
 
-@functools.lru_cache(maxsize=1)
-def _blas_controller() -> ThreadpoolController:
-    """threadpoolctl's handle on the BLAS libraries loaded by the first fit, built once: building one
-    scans every loaded library (~2 ms here), which each epoch of ``partial_fit`` used to pay."""
-    return ThreadpoolController()
+#: threadpoolctl's handle on the loaded BLAS libraries and the number of loaded modules it was built at.
+_BLAS: list[Any] = [-1, None]
 
 
 def _one_blas_thread() -> Any:
-    """A context in which BLAS runs on one thread (the solver kernels use every core)."""
-    return _blas_controller().limit(limits=1, user_api="blas")
+    """A context in which BLAS runs on one thread (the solver kernels use every core).
+
+    Building threadpoolctl's controller scans every loaded library (~2 ms here), which each epoch of
+    ``partial_fit`` used to pay; it is rebuilt only when modules were imported since (a module that
+    brings its own BLAS, e.g. SciPy's, is then found).
+    """
+    if _BLAS[0] != len(sys.modules):
+        _BLAS[:] = [len(sys.modules), ThreadpoolController()]
+    return _BLAS[1].limit(limits=1, user_api="blas")
 
 
 def _same(value: Any, expected: Any) -> bool:

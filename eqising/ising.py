@@ -346,13 +346,23 @@ def _min_field_scale_row(f, square_rows):
     ``sqrt(f_i**2 + square_rows_i)``, taken as the square root of the smallest positive
     ``f_i**2 + square_rows_i`` (the same number: a correctly rounded square root is
     monotonic and positive exactly for positive arguments; one root instead of one per spin)."""
-    m = np.full(4, np.inf)  # four running minima (exact in any order), as in _max_energy_change_row
-    for i in range(f.size):
-        x = f[i] * f[i] + square_rows[i]
-        if 0.0 < x < m[i % 4]:
-            m[i % 4] = x
-    m0 = min(min(m[0], m[1]), min(m[2], m[3]))
+    m0 = m1 = m2 = m3 = np.inf  # four running minima (exact in any order), as in _max_energy_change_row
+    n4 = f.size - f.size % 4
+    for i in range(0, n4, 4):
+        m0 = _min_positive(m0, f[i] * f[i] + square_rows[i])
+        m1 = _min_positive(m1, f[i + 1] * f[i + 1] + square_rows[i + 1])
+        m2 = _min_positive(m2, f[i + 2] * f[i + 2] + square_rows[i + 2])
+        m3 = _min_positive(m3, f[i + 3] * f[i + 3] + square_rows[i + 3])
+    for i in range(n4, f.size):
+        m0 = _min_positive(m0, f[i] * f[i] + square_rows[i])
+    m0 = min(min(m0, m1), min(m2, m3))
     return math.sqrt(m0) if m0 < np.inf else 1.0
+
+
+@cached_njit(error_model="numpy")
+def _min_positive(m, x):
+    """``x`` if it is positive and below ``m``, else ``m``."""
+    return x if 0.0 < x < m else m
 
 
 @cached_njit(error_model="numpy")

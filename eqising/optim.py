@@ -70,10 +70,14 @@ class Optimizer:
         InvalidParameterError
             For a gradient that is not finite (nothing changes).
         """
-        owner = f"{type(self).__name__}.step"
-        clips = _check_clips(clips, len(params), type(self).__name__)
-        copies = _check_copies(copies, params, owner)
-        grads = [check_finite_array(g, "grads", owner, dtype=None) for g in grads]
+        owner = type(self).__name__
+        self._move(params, grads, _check_clips(clips, len(params), owner), _check_copies(copies, params, owner))
+
+    def _move(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], clips: list[float | None],
+              copies: Sequence[np.ndarray] | None) -> None:
+        """The body of :meth:`step`, on checked ``clips`` and ``copies``: :meth:`deltas`, the clipped
+        addition, the copies (a subclass may do it in fewer passes)."""
+        grads = [check_finite_array(g, "grads", f"{type(self).__name__}.step", dtype=None) for g in grads]
         for p, d, clip in zip(params, self.deltas(grads), clips):
             _add_into(p, d, clip)
         for p, c in zip(params, copies or ()):
@@ -176,16 +180,8 @@ class Adam(Optimizer):
         self._run(grads, out, np.full(len(out), -1.0), False)
         return out
 
-    def step(
-        self,
-        params: Sequence[np.ndarray],
-        grads: Sequence[np.ndarray],
-        *,
-        clips: Sequence[float | None] | None = None,
-        copies: Sequence[np.ndarray] | None = None,
-    ) -> None:
-        clips = _check_clips(clips, len(params), "Adam")
-        copies = _check_copies(copies, params, "Adam.step")
+    def _move(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], clips: list[float | None],
+              copies: Sequence[np.ndarray] | None) -> None:
         flat, mirror = [], []
         one_pass = type(self).deltas is Adam.deltas and len(params) == len(grads)
         for i in range(len(params) if one_pass else 0):  # arrays a compiled pass can write through flat views
@@ -200,7 +196,7 @@ class Adam(Optimizer):
             if c is not None:
                 mirror.append(c)
         if not one_pass:  # a subclass's own deltas, or arrays one pass cannot write
-            super().step(params, grads, clips=clips, copies=copies)
+            super()._move(params, grads, clips, copies)
             return
         self._run(grads, tuple(flat), np.array([-1.0 if c is None else c for c in clips]), True, tuple(mirror))
 
@@ -310,23 +306,15 @@ def _check_clips(clips: Sequence[float | None] | None, n: int, owner: str) -> li
     """``clips`` of :meth:`Optimizer.step`, one per array (``None``: no limits anywhere)."""
     if clips is None:
         return [None] * n
-    limits = []
-    for c in clips:
-        if c is not None:
-            c = c if type(c) is float else _limit(c, n, clips, owner)
-            if not c >= 0.0:
-                raise param_error("clips", f"{owner}.step", f"a list of {n} non-negative limits or None", clips)
-        limits.append(c)
-    if len(limits) != n:
+    limits = [c if c is None or type(c) is float else _real(c) for c in clips]
+    if len(limits) != n or any(c is not None and not c >= 0.0 for c in limits):  # NaN fails too
         raise param_error("clips", f"{owner}.step", f"a list of {n} non-negative limits or None", clips)
     return limits
 
 
-def _limit(c: object, n: int, clips: object, owner: str) -> float:
-    """One entry of ``clips`` as a float (refused unless a real number)."""
-    if not isinstance(c, numbers.Real) or isinstance(c, (bool, np.bool_)):
-        raise param_error("clips", f"{owner}.step", f"a list of {n} non-negative limits or None", clips)
-    return float(c)
+def _real(c: object) -> float:
+    """A clip limit as a float (NaN, refused by the caller, for anything that is not a real number)."""
+    return float(c) if isinstance(c, numbers.Real) and not isinstance(c, (bool, np.bool_)) else math.nan
 
 
 def _check_copies(copies: Sequence[np.ndarray] | None, params: Sequence[np.ndarray],
@@ -341,7 +329,8 @@ def _check_copies(copies: Sequence[np.ndarray] | None, params: Sequence[np.ndarr
             good = False
             break
     if not good:
-        raise param_error("copies", owner, f"a list of {len(params)} writable arrays shaped like the parameters",
+        raise param_error("copies", f"{owner}.step",
+                          f"a list of {len(params)} writable arrays shaped like the parameters",
                           copies)
     return copies
 

@@ -65,9 +65,8 @@ def _entropy_words(root: int, path: Sequence[Any]) -> np.ndarray:
     for value in (int(root), *[_word(p) for p in path]):
         if value < 0:
             raise param_error("root", "eqising.seeding", "an int >= 0", value)
-        if value <= 0xFFFFFFFF:
-            words.append(value)
-            continue
+        words.append(value & 0xFFFFFFFF)
+        value >>= 32
         while value:
             words.append(value & 0xFFFFFFFF)
             value >>= 32

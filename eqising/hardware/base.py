@@ -243,13 +243,10 @@ class WeightBackend(abc.ABC):
 
     def _check_gradients(self, grads: Sequence[np.ndarray]) -> None:
         """Refuse gradients whose number or shapes are not those of :meth:`program`'s arrays."""
-        shapes = self.__dict__.get("_grad_shapes")
-        if shapes is None:
-            shapes = self._grad_shapes = [w for w, _ in self._shapes] + [b for _, b in self._shapes]
         got = [g.shape if type(g) is np.ndarray else np.shape(g) for g in grads]
-        if got != shapes:
+        if got != self._grad_shapes:
             raise param_error("grads", f"backend {self.name!r}.apply_gradients",
-                              f"a list of arrays of shapes {shapes}", Described(f"shapes {got}"))
+                              f"a list of arrays of shapes {self._grad_shapes}", Described(f"shapes {got}"))
 
     @abc.abstractmethod
     def _apply(self, layer: int, weight_delta: np.ndarray, bias_delta: np.ndarray) -> dict[str, float]:
