@@ -6,28 +6,28 @@ returns an :class:`AnnealingEqPropStep`; the float engine
 instead of :func:`eqising.eqprop.eqprop_step` and gets the same
 :class:`~eqising.eqprop.EqPropStep`, bit for bit, for the same step seed.
 
-One step on a minibatch of ``n`` examples and ``R`` reads per phase:
+One step on a minibatch of ``n`` examples and ``R`` reads per phase is two compiled calls:
 
-1. one compiled call (:func:`prepare_phases`, a parallel task per example)
-   prepares every phase's problem into preallocated buffers: the fields of the
-   free and of the nudged problems, their beta ranges and their schedules, and the
-   kernel's float32 couplings. It calls the row cores behind the functions the
-   generic step uses (:meth:`LayeredIsingNetwork.input_fields
+1. :func:`eqprop_phases` packs the kernel's float32 couplings, then runs one
+   task per example, handed out to numba's threads as they come free (only the
+   examples the network still gets wrong have nudged work; a ``prange`` alone
+   splits them in fixed halves): the example's problems into preallocated
+   buffers (:func:`_prepare_example`: the fields of its free and nudged
+   problems, their beta ranges and schedules, by the row cores behind the
+   functions the generic step uses, :meth:`LayeredIsingNetwork.input_fields
    <eqising.network.LayeredIsingNetwork.input_fields>` and ``nudged_fields``,
    :func:`eqising.ising.layered_row_norms`, :func:`eqising.ising.max_energy_change`,
    :func:`eqising.ising.min_field_scale`, :func:`~eqising.solvers.schedule.beta_ends`,
    :func:`~eqising.solvers.schedule.geometric_betas`, and the reverse schedule's
-   :meth:`~eqising.solvers.schedule.AnnealSchedule.steps`), so its numbers are
-   theirs, bit for bit;
-2. a second (:func:`eqprop_phases`) runs one parallel task per
-   example: its ``R`` free chains, the skip rule, and (if it is active) its
-   nudged chains, reverse-annealed from its free reads on the streams of the
-   nudged seeds (both symmetric phases on the same streams);
-3. the free phase's energies (:func:`eqising.ising.layered_energies`), then one
-   compiled call accumulates the gradient
-   (:func:`eqising.solvers._gradients.accumulate_gradients`, the very function
-   the generic step calls: compiled inside the fastmath kernel, LLVM could
-   contract its products into FMAs and change last bits).
+   :meth:`~eqising.solvers.schedule.AnnealSchedule.steps`, so its numbers are
+   theirs, bit for bit), its ``R`` free chains and their energies
+   (:func:`eqising.ising.layered_energies`' core), the skip rule, and (if it is
+   active) its nudged chains, reverse-annealed from its free reads on the
+   streams of the nudged seeds (both symmetric phases on the same streams);
+2. :func:`eqising.solvers._gradients.accumulate_gradients` accumulates the
+   gradient (the very function the generic step calls, called from Python:
+   compiled inside the fastmath kernel, LLVM could contract its products into
+   FMAs and change last bits).
 
 Every chain is annealed by :func:`~eqising.solvers._kernels.anneal_chain` on the
 stream :func:`~eqising.solvers._kernels.chain_seeds` gives it from its problem's
@@ -36,7 +36,7 @@ exactly as :meth:`AnnealingSolver.sample <eqising.solvers.Solver.sample>` would.
 No :class:`~eqising.ising.IsingBatch` is built or validated and no
 :class:`~eqising.solvers.SpinSamples` per phase: the network's weights and the
 estimator's inputs are already checked. ``solver_seconds`` is the wall time of
-preparation, compiled call and free-phase energies (what :meth:`Solver.sample
+the first call (preparation, phases and free-phase energies: what :meth:`Solver.sample
 <eqising.solvers.Solver.sample>` times; not the gradient), split between the
 phases in proportion to their spin updates (the phases run in one call).
 """
@@ -55,10 +55,11 @@ from ..network import _input_fields_row, _nudge_clip_row
 from ..seeding import derive_many, generator
 from ._gradients import accumulate_gradients, gradient_layout, split_gradients
 from ._kernels import _FASTMATH, KERNEL_LOCK, anneal_chain, chain_seeds, random_spins
+from ._tasks import next_task
 from .base import SpinSamples
 from .schedule import AnnealSchedule, _beta_ends_one, _walk_row, forward_progress
 
-__all__ = ["AnnealingEqPropStep", "eqprop_phases", "layered_couplings", "prepare_phases"]
+__all__ = ["AnnealingEqPropStep", "eqprop_phases", "layered_couplings"]
 
 
 def layered_couplings(couplings: tuple[np.ndarray, ...], n_layers: int) -> tuple[np.ndarray, ...]:
@@ -79,7 +80,7 @@ def layered_couplings(couplings: tuple[np.ndarray, ...], n_layers: int) -> tuple
 @cached_njit(error_model="numpy")
 def _pack_couplings(couplings, up, up_start, down, down_start):
     """``J_l`` row-major into ``up`` and ``J_l^T`` row-major into ``down``, as float32 (the core of
-    :func:`layered_couplings`, also called by :func:`prepare_phases`)."""
+    :func:`layered_couplings`, also called by :func:`eqprop_phases`)."""
     for l in range(len(couplings)):
         J = couplings[l]
         n0, n1 = J.shape
@@ -89,8 +90,72 @@ def _pack_couplings(couplings, up, up_start, down, down_start):
                 down[down_start[l + 1] + k * n0 + i] = np.float32(J[i, k])
 
 
-@cached_njit(error_model="numpy", parallel=True)
-def prepare_phases(
+@cached_njit(error_model="numpy")
+def _prepare_example(
+    e: int,
+    X: np.ndarray,
+    W0: np.ndarray,
+    biases: np.ndarray,
+    offsets: np.ndarray,
+    strengths: np.ndarray,
+    nudged: bool,
+    targets: np.ndarray,
+    clip: float,
+    beta_range: np.ndarray,
+    absolute: np.ndarray,
+    square: np.ndarray,
+    progress: np.ndarray,
+    reverse_steps: np.ndarray,
+    first_step: int,
+    fields: np.ndarray,
+    fields32: np.ndarray,
+    free_betas: np.ndarray,
+    nudged_betas: np.ndarray,
+    signs: np.ndarray,
+) -> None:
+    """Example ``e``'s problems, in place: its input fields, then per problem the nudge, the clip, the
+    float32 copy, the beta range and the walk; and its targets' signs.
+
+    The cores of the functions the generic step runs, in the same order
+    (:meth:`LayeredIsingNetwork.input_fields <eqising.network.LayeredIsingNetwork.input_fields>`,
+    ``nudged_fields``, :func:`~eqising.ising.max_energy_change`, :func:`~eqising.ising.min_field_scale`,
+    :func:`~eqising.solvers.schedule.beta_ends`, :func:`~eqising.solvers.schedule.geometric_betas`),
+    so the numbers are the same bits. Compiled on its own, without the kernel's fast-math flags.
+    Arguments as :func:`eqprop_phases`'s; ``nudged``: some strength is not zero; ``absolute`` and
+    ``square``: the couplings' row norms (:func:`~eqising.ising.layered_row_norms`), read only when
+    ``beta_range`` is NaN; ``first_step``: the first sweep the reverse schedule visits.
+    """
+    n = X.shape[0]
+    rows, N = fields.shape
+    out_lo = offsets[offsets.size - 2]
+    auto = np.isnan(beta_range[0])
+    _input_fields_row(X[e], W0, biases, np.empty(X.shape[1], dtype=np.int64), fields[e])
+    for j in range(targets.shape[1]):
+        signs[e, j] = (targets[e, j] > 0.0) - (targets[e, j] < 0.0)
+    walk = np.empty(progress.size)
+    for q in range(rows - n, -1, -n):  # the nudged rows first: they start from the unclipped row e
+        f = fields[q + e]
+        if q:
+            f[:] = fields[e]
+        _nudge_clip_row(f, out_lo, strengths[q - n + e] if q and nudged else None, targets[e], clip)
+        for i in range(N):
+            fields32[q + e, i] = np.float32(f[i])
+        if auto:
+            hot, cold = _beta_ends_one(_max_energy_change_row(f, absolute), _min_field_scale_row(f, square))
+        else:
+            hot, cold = beta_range[0], beta_range[1]
+        if q == 0:
+            _walk_row(hot, cold, progress, walk)
+            for k in range(progress.size):
+                free_betas[e, k] = np.float32(walk[k])
+        else:  # only the sweeps the reverse schedule visits (the same formula entry by entry)
+            _walk_row(hot, cold, progress[first_step:], walk[first_step:])
+            for k in range(reverse_steps.size):
+                nudged_betas[q - n + e, k] = np.float32(walk[reverse_steps[k]])
+
+
+@cached_njit(parallel=True, fastmath=_FASTMATH)
+def eqprop_phases(
     X: np.ndarray,
     W0: np.ndarray,
     biases: np.ndarray,
@@ -102,6 +167,12 @@ def prepare_phases(
     beta_range: np.ndarray,
     progress: np.ndarray,
     reverse_steps: np.ndarray,
+    metropolis: bool,
+    greedy_sweeps: int,
+    free_seeds: np.ndarray,
+    nudged_seeds: np.ndarray,
+    skip_correct: bool,
+    n_workers: int,
     fields: np.ndarray,
     fields32: np.ndarray,
     free_betas: np.ndarray,
@@ -111,22 +182,26 @@ def prepare_phases(
     down: np.ndarray,
     down_start: np.ndarray,
     signs: np.ndarray,
-) -> None:
-    """Every phase's problem of one minibatch, in place: fields, schedules, the kernel's couplings and
-    the targets' signs.
+    phase_spins: np.ndarray,
+    done: np.ndarray,
+    energies: np.ndarray,
+) -> tuple[np.ndarray, int, int]:
+    """Every phase of one minibatch: its problems, the free phase, its energies, the skip rule, the
+    nudged phase(s).
 
-    The cores of the functions the generic step runs, in the same order
-    (:meth:`LayeredIsingNetwork.input_fields <eqising.network.LayeredIsingNetwork.input_fields>`,
-    ``nudged_fields``, :func:`~eqising.ising.layered_row_norms`,
-    :func:`~eqising.ising.max_energy_change`, :func:`~eqising.ising.min_field_scale`,
-    :func:`~eqising.solvers.schedule.beta_ends`, :func:`~eqising.solvers.schedule.geometric_betas`),
-    so the numbers are the same bits.
+    The couplings are packed for the kernel first; then each example is one task, handed out to the
+    ``n_workers`` workers as they come free (:func:`~eqising.solvers._tasks.next_task`: only the examples
+    the network still gets wrong have nudged work): its problems (:func:`_prepare_example`), its ``R``
+    free chains, their energies (:func:`~eqising.ising.layered_energies`' core), the skip rule, and
+    (unless every read already matches its targets) its nudged chains, reverse-annealed from its free
+    reads on the streams of the nudged seeds (both symmetric phases on the same streams). An example's
+    numbers do not depend on the worker that ran it.
 
     Parameters
     ----------
     X : ndarray of shape (n, n_in), float64
     W0 : ndarray of shape (n_in, n_1), float64
-    biases : ndarray of shape (n_spins,), float64
+    biases : ndarray of shape (N,), float64
         The concatenated biases.
     couplings : tuple of ndarray
         ``J_l`` (float64, C order) of the spin layers (a 0x0 stand-in if there are none).
@@ -143,7 +218,14 @@ def prepare_phases(
         The forward walk's progress (:func:`~eqising.solvers.schedule.forward_progress`).
     reverse_steps : ndarray of shape (n_reverse,), int64
         The reverse schedule's steps into the forward walk.
-    fields : ndarray of shape ((1 + P) * n, n_spins), float64
+    metropolis : bool
+    greedy_sweeps : int
+    free_seeds, nudged_seeds : ndarray of shape (n,), uint64
+        Problem seeds of the free and of the nudged problems.
+    skip_correct : bool
+    n_workers : int
+        Parallel workers taking examples (numba's thread count).
+    fields : ndarray of shape ((1 + P) * n, N), float64
         Output: free fields, then each nudged phase's.
     fields32 : ndarray of that shape, float32
         Output: the same, for the kernel.
@@ -154,144 +236,89 @@ def prepare_phases(
         Output: the couplings packed for the kernel (:func:`layered_couplings`), float32.
     signs : ndarray of shape (n, n_out), int8
         Output: ``np.sign(targets)``, the skip rule's desired outputs.
-    """
-    n = X.shape[0]
-    rows, N = fields.shape
-    out_lo = offsets[offsets.size - 2]
-    nudged = False
-    for e in range(strengths.size):
-        nudged = nudged or strengths[e] != 0.0
-    auto = np.isnan(beta_range[0])
-    first_step = progress.size
-    for k in range(reverse_steps.size):
-        first_step = min(first_step, reverse_steps[k])
-    absolute, square = np.zeros(N), np.zeros(N)
-    if auto:
-        _row_norms_into(offsets, couplings, absolute, square)
-    for e in numba.prange(n):  # one task per example: its input fields, then each of its problems
-        _input_fields_row(X[e], W0, biases, np.empty(X.shape[1], dtype=np.int64), fields[e])
-        for j in range(targets.shape[1]):
-            signs[e, j] = (targets[e, j] > 0.0) - (targets[e, j] < 0.0)
-        walk = np.empty(progress.size)
-        for q in range(rows - n, -1, -n):  # the nudged rows first: they start from the unclipped row e
-            f = fields[q + e]
-            if q:
-                f[:] = fields[e]
-            _nudge_clip_row(f, out_lo, strengths[q - n + e] if q and nudged else None, targets[e], clip)
-            for i in range(N):
-                fields32[q + e, i] = np.float32(f[i])
-            if auto:
-                hot, cold = _beta_ends_one(_max_energy_change_row(f, absolute), _min_field_scale_row(f, square))
-            else:
-                hot, cold = beta_range[0], beta_range[1]
-            if q == 0:
-                _walk_row(hot, cold, progress, walk)
-            else:  # only the sweeps the reverse schedule visits (the same formula entry by entry)
-                _walk_row(hot, cold, progress[first_step:], walk[first_step:])
-            if q == 0:
-                for k in range(progress.size):
-                    free_betas[e, k] = np.float32(walk[k])
-            else:
-                for k in range(reverse_steps.size):
-                    nudged_betas[q - n + e, k] = np.float32(walk[reverse_steps[k]])
-    _pack_couplings(couplings, up, up_start, down, down_start)
-
-
-@cached_njit(parallel=True, fastmath=_FASTMATH)
-def eqprop_phases(
-    offsets: np.ndarray,
-    up: np.ndarray,
-    up_start: np.ndarray,
-    down: np.ndarray,
-    down_start: np.ndarray,
-    fields: np.ndarray,
-    free_betas: np.ndarray,
-    nudged_betas: np.ndarray,
-    metropolis: bool,
-    greedy_sweeps: int,
-    free_seeds: np.ndarray,
-    nudged_seeds: np.ndarray,
-    n_reads: int,
-    signs: np.ndarray,
-    skip_correct: bool,
-    phase_spins: np.ndarray,
-    done: np.ndarray,
-) -> np.ndarray:
-    """Free phase, skip rule and nudged phase(s) of one minibatch.
-
-    Parameters
-    ----------
-    offsets, up, up_start, down, down_start
-        The layered problem (:func:`~eqising.solvers._kernels.anneal_layered`).
-    fields : ndarray of shape ((1 + P) * n, N), float32
-        Free fields of the ``n`` examples, then the nudged fields of each of
-        the ``P`` nudged phases.
-    free_betas : ndarray of shape (n, n_forward), float32
-    nudged_betas : ndarray of shape (P * n, n_reverse), float32
-    metropolis : bool
-    greedy_sweeps : int
-    free_seeds, nudged_seeds : ndarray of shape (n,), uint64
-        Problem seeds of the free and of the nudged problems.
-    n_reads : int
-    signs : ndarray of shape (n, n_out), int8
-        Signs of the targets (the skip rule's desired outputs).
-    skip_correct : bool
     phase_spins : ndarray of shape (P, n, R, N), int8
         Output: the nudged phases' spins (free reads where the skip rule applies).
     done : ndarray of shape (1 + P, n, R), int64
         Output: sweeps per chain, free phase first (0 for skipped chains).
+    energies : ndarray of shape (n, R), float64
+        Output: the free reads' energies.
 
     Returns
     -------
-    ndarray of shape (n, R, N), int8
+    free : ndarray of shape (n, R, N), int8
         The free phase's spins.
+    free_sweeps, nudged_sweeps : int
+        Sweeps of the free chains and of the nudged chains, summed (``done`` summed by phase).
     """
-    n = free_seeds.size
-    R = n_reads
+    n = X.shape[0]
     N = fields.shape[1]
-    P = phase_spins.shape[0]
+    P, _, R, _ = phase_spins.shape
     out_lo = N - signs.shape[1]
+    nudged = False
+    for e in range(strengths.size):
+        nudged = nudged or strengths[e] != 0.0
+    first_step = progress.size
+    for k in range(reverse_steps.size):
+        first_step = min(first_step, reverse_steps[k])
+    absolute, square = np.zeros(N), np.zeros(N)
+    if np.isnan(beta_range[0]):
+        _row_norms_into(offsets, couplings, absolute, square)
+    _pack_couplings(couplings, up, up_start, down, down_start)
     states = chain_seeds(free_seeds, R)
     free = random_spins(states, N)
     nudged_states = chain_seeds(nudged_seeds, R)
     matched = np.zeros((n, R), dtype=np.bool_)
-    # one task per example: its free chains, the skip rule, its nudged chains (if any); the caller hands
-    # them out one at a time (chunk size 1), since only the examples still wrong have nudged work
-    for e in numba.prange(n):
-        for r in range(R):
-            _, d = anneal_chain(
-                offsets, up, up_start, down, down_start, fields[e], free_betas[e], metropolis, 0,
-                free_betas.shape[1] + greedy_sweeps, free[e, r], states[e, r],
-            )
-            done[0, e, r] = d
-        all_matched = True
-        for r in range(R):
-            if skip_correct:
-                same = True
-                for j in range(signs.shape[1]):
-                    if free[e, r, out_lo + j] != signs[e, j]:
-                        same = False
-                matched[e, r] = same
-            all_matched = all_matched and matched[e, r]
-        for p in range(P):
+    counter = np.zeros(1, dtype=np.int64)
+    for worker in numba.prange(n_workers):  # noqa: B007 (each worker takes examples until none is left)
+        while True:
+            e = next_task(counter)
+            if e >= n:
+                break
+            _prepare_example(e, X, W0, biases, offsets, strengths, nudged, targets, clip, beta_range, absolute,
+                             square, progress, reverse_steps, first_step, fields, fields32, free_betas,
+                             nudged_betas, signs)
             for r in range(R):
-                done[1 + p, e, r] = 0
-                for i in range(N):
-                    phase_spins[p, e, r, i] = free[e, r, i]
-                if not all_matched:
-                    _, d = anneal_chain(
-                        offsets, up, up_start, down, down_start, fields[(1 + p) * n + e], nudged_betas[p * n + e],
-                        metropolis, 0, nudged_betas.shape[1] + greedy_sweeps, phase_spins[p, e, r], nudged_states[e, r],
-                    )
-                    done[1 + p, e, r] = d
-                    if matched[e, r]:
-                        for i in range(N):
-                            phase_spins[p, e, r, i] = free[e, r, i]
-    return free
+                _, d = anneal_chain(
+                    offsets, up, up_start, down, down_start, fields32[e], free_betas[e], metropolis, 0,
+                    free_betas.shape[1] + greedy_sweeps, free[e, r], states[e, r],
+                )
+                done[0, e, r] = d
+            _energies_into(offsets, couplings, fields[e : e + 1], free[e : e + 1], energies[e : e + 1])
+            all_matched = True
+            for r in range(R):
+                if skip_correct:
+                    same = True
+                    for j in range(signs.shape[1]):
+                        if free[e, r, out_lo + j] != signs[e, j]:
+                            same = False
+                    matched[e, r] = same
+                all_matched = all_matched and matched[e, r]
+            for p in range(P):
+                for r in range(R):
+                    done[1 + p, e, r] = 0
+                    for i in range(N):
+                        phase_spins[p, e, r, i] = free[e, r, i]
+                    if not all_matched:
+                        _, d = anneal_chain(
+                            offsets, up, up_start, down, down_start, fields32[(1 + p) * n + e],
+                            nudged_betas[p * n + e], metropolis, 0, nudged_betas.shape[1] + greedy_sweeps,
+                            phase_spins[p, e, r], nudged_states[e, r],
+                        )
+                        done[1 + p, e, r] = d
+                        if matched[e, r]:
+                            for i in range(N):
+                                phase_spins[p, e, r, i] = free[e, r, i]
+    free_sweeps, nudged_sweeps = 0, 0
+    for e in range(n):
+        for r in range(R):
+            free_sweeps += done[0, e, r]
+            for p in range(P):
+                nudged_sweeps += done[1 + p, e, r]
+    return free, free_sweeps, nudged_sweeps
 
 
-#: ``beta_range`` of :func:`prepare_phases` for the per-problem default (never written; a read-only flag
-#: would make numba compile prepare_phases a second time for it).
+#: ``beta_range`` of :func:`eqprop_phases` for the per-problem default (never written; a read-only flag
+#: would make numba compile eqprop_phases a second time for it).
 _AUTO_RANGE = np.full(2, np.nan)
 
 
@@ -392,34 +419,22 @@ class AnnealingEqPropStep:
         stand_in = couplings or (np.zeros((0, 0)),)  # a 0x0 stand-in: an empty tuple has no element type
         beta_range = _AUTO_RANGE if p["beta_range"] is None else np.asarray(p["beta_range"], dtype=np.float64)
         clip = -1.0 if net.field_clip is None else float(net.field_clip)
+        energies = np.empty((n, R))  # handed out with the free reads: fresh every step
         with KERNEL_LOCK:
-            prepare_phases(
+            free, free_sweeps, nudged_sweeps = eqprop_phases(
                 X, np.ascontiguousarray(net.weights[0], dtype=np.float64),
-                np.concatenate(net.biases, dtype=np.float64), stand_in, self._offsets,
-                strengths, targets, clip, beta_range, progress, reverse_steps, fields, fields32, free_betas,
-                nudged_betas, up, self._up_start, down, self._down_start, signs,
+                np.concatenate(net.biases, dtype=np.float64), stand_in, self._offsets, strengths, targets, clip,
+                beta_range, progress, reverse_steps, p["update"] == "metropolis", p["greedy_sweeps"],
+                derive_many(seed, "free", n=n), derive_many(seed, "nudged", n=n), self.skip_correct,
+                numba.get_num_threads(), fields, fields32, free_betas, nudged_betas, up, self._up_start, down,
+                self._down_start, signs, phase_spins, done, energies,
             )
-        weight_start, bias_start, size = self._layout
-        grads = np.zeros(size)
-        args = (
-            self._offsets, up, self._up_start, down, self._down_start, fields32, free_betas, nudged_betas,
-            p["update"] == "metropolis", p["greedy_sweeps"], derive_many(seed, "free", n=n),
-            derive_many(seed, "nudged", n=n), R, signs, self.skip_correct,
-            phase_spins, done,
-        )
-        with KERNEL_LOCK:
-            chunks = numba.set_parallel_chunksize(1)  # examples one at a time: their nudged work differs
-            try:
-                free = eqprop_phases(*args)
-            finally:
-                numba.set_parallel_chunksize(chunks)
-        free_fields = fields[:n]
-        free_updates, nudged_updates = N * int(done[0].sum()), N * int(done[1:].sum())
-        energies = np.empty((n, R))  # layered_energies' core: the shapes are this step's own
-        _energies_into(self._offsets, stand_in, free_fields, free, energies)
+        free_updates, nudged_updates = N * free_sweeps, N * nudged_sweeps
         seconds = time.perf_counter() - start  # the solver's part, as sample() times it: not the gradient
         # the gradient by the very compiled function the generic step calls (compiled inside the fastmath
         # kernel above, LLVM may contract its products into FMAs and change the last bit)
+        weight_start, bias_start, size = self._layout
+        grads = np.zeros(size)
         accumulate_gradients(X, phase_spins[0], phase_spins[1] if P == 2 else free, 1.0 / (gap * n), self._offsets,
                              weight_start, bias_start, grads)
         share = free_updates / max(free_updates + nudged_updates, 1)

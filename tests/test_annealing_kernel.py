@@ -103,3 +103,36 @@ def test_calls_from_several_python_threads_are_safe_and_reproducible():
         results = list(pool.map(lambda _: solver.sample(batch, num_reads=3, seed=11).spins, range(8)))
     for spins in results:
         np.testing.assert_array_equal(spins, expected)
+
+
+def test_next_task_hands_every_task_out_once():
+    """Workers taking tasks from one counter in a parallel region (the fused step's examples) get each once."""
+    import numba
+
+    from eqising.solvers._tasks import next_task
+
+    @numba.njit(parallel=True)
+    def take_all(n_tasks, n_workers):
+        counter = np.zeros(1, dtype=np.int64)
+        taken = np.zeros(n_tasks, dtype=np.int64)
+        per_worker = np.zeros(n_workers, dtype=np.int64)
+        for worker in numba.prange(n_workers):
+            while True:
+                task = next_task(counter)
+                if task >= n_tasks:
+                    break
+                taken[task] += 1
+                per_worker[worker] += 1
+        return taken, per_worker
+
+    for n_tasks, n_workers in [(20_000, 2), (20_000, 7), (3, 5), (0, 2)]:
+        taken, per_worker = take_all(n_tasks, n_workers)
+        assert np.all(taken == 1)
+        assert per_worker.sum() == n_tasks
+
+    @numba.njit
+    def on_floats(a):
+        return next_task(a)
+
+    with pytest.raises(numba.core.errors.TypingError):
+        on_floats(np.zeros(1))
