@@ -30,6 +30,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from eqising import EqPropClassifier, load_dataset
+from eqising.comparison.report import write_text  # atomic: a finished file or none
 
 PRUNE = {"prune_ratio": 0.6, "prune_start": 200, "prune_window": 100, "prune_step": 0.1}
 
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                 writer.writeheader()
                 writer.writerows(rows)
         else:
-            path.write_text(table + "\n")
+            write_text(path, table + "\n")
     return 0
 
 

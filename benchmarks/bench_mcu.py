@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from eqising import LayeredIsingNetwork
+from eqising.comparison.report import write_text  # atomic: a finished file or none
 from eqising.hardware.mcu import Int8Model, export_c, memory_budget
 
 FIRMWARE = r"""
@@ -83,7 +84,7 @@ def main() -> None:
     )
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="eqint8-m4-"))
     export_c(model, out, n_classes=sizes[-1] // 4, replicas=4, max_batch=args.batches[0])
-    (out / "firmware.c").write_text(FIRMWARE)
+    write_text(out / "firmware.c", FIRMWARE)
     flags = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft"]
     objs = ["eqint8.o", "eqint8_model.o"]
     for src, obj in zip(["eqint8.c", "eqint8_model.c"], objs):

@@ -38,6 +38,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from eqising import EqPropClassifier
+from eqising.comparison.report import write_text  # atomic: a finished file or none
 from eqising.datasets import load_dataset
 
 
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 writer.writeheader()
                 writer.writerows(rows)
         else:
-            out.write_text(table + "\n")
+            write_text(out, table + "\n")
     return 0
 
 

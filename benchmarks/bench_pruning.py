@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from eqising import EqPropClassifier, load_dataset
+from eqising.comparison.report import write_text  # atomic: a finished file or none
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -168,9 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     print(desc + "\n")
     print(table)
     if args.out:
-        Path(args.out).write_text(desc + "\n\n" + table + "\n")
+        write_text(Path(args.out), desc + "\n\n" + table + "\n")
     if args.json:
-        Path(args.json).write_text(json.dumps({"description": desc, "runs": runs}, indent=1))
+        write_text(Path(args.json), json.dumps({"description": desc, "runs": runs}, indent=1))
     if args.plot:
         plot(rows, runs["ideal"], args.plot, f"{args.dataset}-{len(data.X_train)}, {args.epochs} epochs, CBRAM")
     return 0

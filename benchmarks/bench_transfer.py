@@ -42,6 +42,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from eqising import EqPropClassifier, load_dataset
+from eqising.comparison.report import write_text  # atomic: a finished file or none
 from eqising.hardware import ECRAM_PRESETS, EcramBackend
 from eqising.network import LayeredIsingNetwork
 from eqising.seeding import SeedSource
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
           f"read noise {args.read_noise:g} x dw_min; ideal (float) accuracy {_pm(ideal_acc, '.3f')}; init column at tolerance {args.tolerances[0]:g}\n")
     print(table)
     if args.out:
-        Path(args.out).write_text(table + "\n")
+        write_text(Path(args.out), table + "\n")
     return 0
 
 

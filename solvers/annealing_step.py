@@ -224,7 +224,9 @@ def eqprop_phases(
         Problem seeds of the free and of the nudged problems.
     skip_correct : bool
     n_workers : int
-        Parallel workers taking examples (numba's thread count).
+        Parallel workers taking examples: numba's largest thread count (with fewer threads running, a thread
+        runs several workers, the later ones finding no example left; ``numba.get_num_threads()`` costs
+        about 10 us a call).
     fields : ndarray of shape ((1 + P) * n, N), float64
         Output: free fields, then each nudged phase's.
     fields32 : ndarray of that shape, float32
@@ -426,7 +428,7 @@ class AnnealingEqPropStep:
                 np.concatenate(net.biases, dtype=np.float64), stand_in, self._offsets, strengths, targets, clip,
                 beta_range, progress, reverse_steps, p["update"] == "metropolis", p["greedy_sweeps"],
                 derive_many(seed, "free", n=n), derive_many(seed, "nudged", n=n), self.skip_correct,
-                numba.get_num_threads(), fields, fields32, free_betas, nudged_betas, up, self._up_start, down,
+                numba.config.NUMBA_NUM_THREADS, fields, fields32, free_betas, nudged_betas, up, self._up_start, down,
                 self._down_start, signs, phase_spins, done, energies,
             )
         free_updates, nudged_updates = N * free_sweeps, N * nudged_sweeps
