@@ -2,7 +2,8 @@
 
 numba splits a ``prange`` loop into one contiguous block of iterations per
 thread, whatever ``numba.set_parallel_chunksize`` says, on its OpenMP and
-``workqueue`` layers (only TBB steals work). That is right for many equal
+``workqueue`` layers (measured: a long first iteration kept the other thread
+waiting for its own half). That is right for many equal
 chains, but a training step's examples are unequal (only those the network
 still gets wrong have nudged work), and a static split of 32 examples over 2
 threads left one thread waiting 5-7% of the step. A kernel that wants the
