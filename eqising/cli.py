@@ -634,6 +634,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         print(f"eqising {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except SystemError as exc:  # a compiled call returning an array runs Python to box it: Ctrl-C raised in there
+        if not _caused_by_interrupt(exc):  # reaches us as "returned a result with an exception set"
+            raise
+        print(f"eqising {args.command}: interrupted{_interrupted_note(args)}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print(f"eqising {args.command}: interrupted{_interrupted_note(args)}", file=sys.stderr)
         return 130

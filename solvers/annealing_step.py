@@ -185,7 +185,8 @@ def eqprop_phases(
     phase_spins: np.ndarray,
     done: np.ndarray,
     energies: np.ndarray,
-) -> tuple[np.ndarray, int, int]:
+    free: np.ndarray,
+) -> tuple[int, int]:
     """Every phase of one minibatch: its problems, the free phase, its energies, the skip rule, the
     nudged phase(s).
 
@@ -244,13 +245,16 @@ def eqprop_phases(
         Output: sweeps per chain, free phase first (0 for skipped chains).
     energies : ndarray of shape (n, R), float64
         Output: the free reads' energies.
+    free : ndarray of shape (n, R, N), int8
+        Output: the free phase's spins.
 
     Returns
     -------
-    free : ndarray of shape (n, R, N), int8
-        The free phase's spins.
     free_sweeps, nudged_sweeps : int
-        Sweeps of the free chains and of the nudged chains, summed (``done`` summed by phase).
+        Sweeps of the free chains and of the nudged chains, summed (``done`` summed by phase). Only
+        numbers: returning an array would run Python code (numba boxing it) before the call is over,
+        and a Ctrl-C pending from the kernel's run would be raised inside it, reaching the caller as a
+        ``SystemError`` instead of a ``KeyboardInterrupt``.
     """
     n = X.shape[0]
     N = fields.shape[1]
@@ -267,7 +271,7 @@ def eqprop_phases(
         _row_norms_into(offsets, couplings, absolute, square)
     _pack_couplings(couplings, up, up_start, down, down_start)
     states = chain_seeds(free_seeds, R)
-    free = random_spins(states, N)
+    free[:] = random_spins(states, N)
     nudged_states = chain_seeds(nudged_seeds, R)
     matched = np.zeros((n, R), dtype=np.bool_)
     counter = np.zeros(1, dtype=np.int64)
@@ -316,7 +320,7 @@ def eqprop_phases(
             free_sweeps += done[0, e, r]
             for p in range(P):
                 nudged_sweeps += done[1 + p, e, r]
-    return free, free_sweeps, nudged_sweeps
+    return free_sweeps, nudged_sweeps
 
 
 #: ``beta_range`` of :func:`eqprop_phases` for the per-problem default (never written; a read-only flag
@@ -422,14 +426,15 @@ class AnnealingEqPropStep:
         beta_range = _AUTO_RANGE if p["beta_range"] is None else np.asarray(p["beta_range"], dtype=np.float64)
         clip = -1.0 if net.field_clip is None else float(net.field_clip)
         energies = np.empty((n, R))  # handed out with the free reads: fresh every step
+        free = np.empty((n, R, N), dtype=np.int8)
         with KERNEL_LOCK:
-            free, free_sweeps, nudged_sweeps = eqprop_phases(
+            free_sweeps, nudged_sweeps = eqprop_phases(
                 X, np.ascontiguousarray(net.weights[0], dtype=np.float64),
                 np.concatenate(net.biases, dtype=np.float64), stand_in, self._offsets, strengths, targets, clip,
                 beta_range, progress, reverse_steps, p["update"] == "metropolis", p["greedy_sweeps"],
                 derive_many(seed, "free", n=n), derive_many(seed, "nudged", n=n), self.skip_correct,
                 numba.config.NUMBA_NUM_THREADS, fields, fields32, free_betas, nudged_betas, up, self._up_start, down,
-                self._down_start, signs, phase_spins, done, energies,
+                self._down_start, signs, phase_spins, done, energies, free,
             )
         free_updates, nudged_updates = N * free_sweeps, N * nudged_sweeps
         seconds = time.perf_counter() - start  # the solver's part, as sample() times it: not the gradient

@@ -163,19 +163,37 @@ def test_ctrl_c_in_a_real_process(tmp_path):
     assert 1 <= model.n_iter_ < 500
 
 
-def test_an_error_raised_while_ctrl_c_unwinds_counts_as_the_interrupt(monkeypatch, capsys):
-    """zipfile raises 'Can't close the ZIP file...' when Ctrl-C lands inside np.savez: still exit 130."""
+@pytest.mark.parametrize("masked, as_cause", [
+    (ValueError("Can't close the ZIP file while there is an open writing handle on it"), False),  # np.savez
+    (SystemError("CPUDispatcher(<function f>) returned a result with an exception set"), True),  # CPython's
+])
+def test_an_error_raised_while_ctrl_c_unwinds_counts_as_the_interrupt(monkeypatch, capsys, masked, as_cause):
+    """An error that Ctrl-C caused (zipfile's when it lands inside np.savez; CPython's when it lands in the
+    Python code boxing a compiled call's result): still exit 130."""
     from eqising import cli
 
     def interrupted_then_masked(args):
         try:
             raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            raise ValueError("Can't close the ZIP file while there is an open writing handle on it") from None
+        except KeyboardInterrupt as exc:
+            if as_cause:  # CPython chains the pending KeyboardInterrupt as the cause
+                raise masked from exc
+            raise masked from None  # zipfile raises while the interrupt unwinds: only the context holds it
 
     monkeypatch.setattr(cli, "_train", interrupted_then_masked)
     assert cli.main(["train", "--epochs", "1"]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_a_system_error_not_caused_by_ctrl_c_is_not_an_interrupt(monkeypatch):
+    from eqising import cli
+
+    def broken(args):
+        raise SystemError("a real bug")
+
+    monkeypatch.setattr(cli, "_train", broken)
+    with pytest.raises(SystemError, match="a real bug"):
+        cli.main(["train", "--epochs", "1"])
 
 
 def test_cli_resumes_a_run_folder_from_before_shift_augment(tmp_path, monkeypatch, capsys):

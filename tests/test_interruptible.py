@@ -172,3 +172,33 @@ def test_sweep_chunks_start_at_refresh_sweeps_and_end_with_the_greedy_sweeps(mon
     assert chunks.sweep_chunks(10, 10**12, greedy_sweeps=2) == [(0, 12)]  # never shorter than one period
     assert chunks.sweep_chunks(0, 10, greedy_sweeps=3) == [(0, 3)]
     assert chunks.sweep_chunks(0, 10) == [(0, 0)]
+
+
+def test_ctrl_c_while_the_compiled_training_step_runs_is_a_keyboard_interrupt():
+    """A Ctrl-C that comes while the fused step's kernel runs is raised once it returns, as KeyboardInterrupt.
+
+    (A compiled call that returns an array runs Python code to box it before the call is over; a Ctrl-C
+    pending from the kernel's run is raised inside that code and reaches the caller as a SystemError, which
+    ``eqising train`` did not recognise as an interrupt.)
+    """
+    import os
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    net = LayeredIsingNetwork.initialize((64, 120, 40), rng)
+    X = rng.random((32, 64))
+    targets = np.where(rng.random((32, 40)) < 0.1, 1.0, -1.0)
+    step = AnnealingSolver(num_sweeps=50).fused_eqprop(net, nudge=1.0, mode="positive", num_reads=1,
+                                                       skip_correct=False)
+    step.step(X, targets, seed=0)  # compiled and loaded
+    long = AnnealingSolver(num_sweeps=60_000).fused_eqprop(net, nudge=1.0, mode="positive", num_reads=1,
+                                                           skip_correct=False)  # about a second here
+    sender = subprocess.Popen([sys.executable, "-c", "import os, signal, sys, time; time.sleep(0.1); "
+                               "os.kill(int(sys.argv[1]), signal.SIGINT)", str(os.getpid())])
+    try:
+        with pytest.raises(KeyboardInterrupt) as raised:
+            long.step(X, targets, seed=1)
+    finally:
+        sender.wait()
+    assert any("annealing_step" in str(entry.path) for entry in raised.traceback)
