@@ -634,7 +634,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         print(f"eqising {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except SystemError as exc:  # a compiled call returning an array runs Python to box it: Ctrl-C raised in there
+    except SystemError as exc:  # a compiled call returning a tuple with an array boxes it in Python: Ctrl-C there
         if not _caused_by_interrupt(exc):  # reaches us as "returned a result with an exception set"
             raise
         print(f"eqising {args.command}: interrupted{_interrupted_note(args)}", file=sys.stderr)

@@ -252,8 +252,8 @@ def eqprop_phases(
     -------
     free_sweeps, nudged_sweeps : int
         Sweeps of the free chains and of the nudged chains, summed (``done`` summed by phase). Only
-        numbers: returning an array would run Python code (numba boxing it) before the call is over,
-        and a Ctrl-C pending from the kernel's run would be raised inside it, reaching the caller as a
+        numbers: a returned tuple holding an array is boxed by Python code before the call is over, and
+        a Ctrl-C pending from the kernel's run would be raised inside it, reaching the caller as a
         ``SystemError`` instead of a ``KeyboardInterrupt``.
     """
     n = X.shape[0]

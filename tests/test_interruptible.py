@@ -177,9 +177,9 @@ def test_sweep_chunks_start_at_refresh_sweeps_and_end_with_the_greedy_sweeps(mon
 def test_ctrl_c_while_the_compiled_training_step_runs_is_a_keyboard_interrupt():
     """A Ctrl-C that comes while the fused step's kernel runs is raised once it returns, as KeyboardInterrupt.
 
-    (A compiled call that returns an array runs Python code to box it before the call is over; a Ctrl-C
-    pending from the kernel's run is raised inside that code and reaches the caller as a SystemError, which
-    ``eqising train`` did not recognise as an interrupt.)
+    (A compiled call that returns a tuple holding an array runs Python code to box it before the call is
+    over; a Ctrl-C pending from the kernel's run is raised inside that code and reaches the caller as a
+    SystemError, which ``eqising train`` did not recognise as an interrupt.)
     """
     import os
     import subprocess
