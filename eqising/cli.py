@@ -619,6 +619,12 @@ def _caused_by_interrupt(exc: BaseException) -> bool:
     return False
 
 
+def _interrupted(args: argparse.Namespace) -> int:
+    """Say that the command was interrupted (and what of it is saved); the exit status, 130."""
+    print(f"eqising {args.command}: interrupted{_interrupted_note(args)}", file=sys.stderr)
+    return 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``eqising`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -630,18 +636,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except (InvalidParameterError, OSError, ValueError) as exc:
         if _caused_by_interrupt(exc):  # e.g. zipfile's "can't close" error raised while Ctrl-C unwinds a save
-            print(f"eqising {args.command}: interrupted{_interrupted_note(args)}", file=sys.stderr)
-            return 130
+            return _interrupted(args)
         print(f"eqising {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except SystemError as exc:  # a compiled call returning a tuple with an array boxes it in Python: Ctrl-C there
         if not _caused_by_interrupt(exc):  # reaches us as "returned a result with an exception set"
             raise
-        print(f"eqising {args.command}: interrupted{_interrupted_note(args)}", file=sys.stderr)
-        return 130
+        return _interrupted(args)
     except KeyboardInterrupt:
-        print(f"eqising {args.command}: interrupted{_interrupted_note(args)}", file=sys.stderr)
-        return 130
+        return _interrupted(args)
     if args.json or summary.get("command") != "compare":  # compare printed its table already
         _print_summary(args, summary)
     return 0

@@ -345,9 +345,8 @@ def _flat_view(param: np.ndarray) -> np.ndarray | None:
 def _flat_input(grad: np.ndarray) -> np.ndarray:
     """A gradient as a flat, writable-typed, C-contiguous float64 array (a view where it already is one; the
     compiled pass takes one array type)."""
-    if type(grad) is np.ndarray and grad.dtype == np.float64 and grad.flags.c_contiguous and grad.flags.writeable:
-        return grad.reshape(-1)
-    return np.array(grad, dtype=np.float64, order="C").reshape(-1)
+    flat = _flat_view(grad)
+    return flat if flat is not None else np.array(grad, dtype=np.float64, order="C").reshape(-1)
 
 
 def _add_into(param: np.ndarray, delta: np.ndarray, clip: float | None) -> None:
