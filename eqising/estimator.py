@@ -600,16 +600,17 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         layer_cost = [zero_cost() for _ in net.weights]
         shape = image_shape_for(X.shape[1], s.image_shape, OWNER) if s.shift_augment else None
         start = time.perf_counter()
-        all_targets = one_hot_spins(y_index, n_classes, s.replicas)
+        labels = y_index[order]  # in the epoch's order: a minibatch's labels and targets are slices
+        all_targets = one_hot_spins(labels, n_classes, s.replicas)
         for k, i in enumerate(range(0, len(X), s.batch_size)):
             idx = order[i : i + s.batch_size]
-            targets = all_targets[idx]
+            targets = all_targets[i : i + s.batch_size]
             batch = X[idx]
             if shape is not None:
                 batch = shift_images(batch, shape, s.shift_augment, source.generator("augment", epoch, k))
             record = engine.step(batch, targets, seed=source.seed("step", epoch, k), learning_rates=learning_rates)
             step_loss, step_correct = step_loss_and_correct(
-                record.free, targets, y_index[idx], net.output_slice, n_classes, s.replicas
+                record.free, targets, labels[i : i + s.batch_size], net.output_slice, n_classes, s.replicas
             )
             loss += step_loss
             correct += step_correct

@@ -80,9 +80,10 @@ _SHIFT, _MASK32 = np.uint64(16), np.uint64(0xFFFFFFFF)
 
 
 @cached_njit()
-def _seed_sequence_state(entropy: np.ndarray, n_words: int) -> np.ndarray:
-    """``SeedSequence(entropy).generate_state(n_words, np.uint32)``, compiled: NumPy's algorithm (pool of 4
-    words), in 64-bit integers masked to 32 bits after every product."""
+def _seed_sequence_state(entropy: np.ndarray, n: int) -> np.ndarray:
+    """``SeedSequence(entropy).generate_state(n, np.uint64)``, compiled: NumPy's algorithm (pool of 4
+    words), in 64-bit integers masked to 32 bits after every product; its 32-bit words ``2i`` and
+    ``2i + 1`` are the low and high half of entry ``i``, as NumPy joins them."""
     pool = np.zeros(4, dtype=np.uint64)
     hash_a = _INIT_A
     for i in range(4):  # hash the entropy into the pool
@@ -102,13 +103,17 @@ def _seed_sequence_state(entropy: np.ndarray, n_words: int) -> np.ndarray:
             value ^= value >> _SHIFT
             mixed = (_MIX_L * pool[i_dst] - _MIX_R * value) & _MASK32
             pool[i_dst] = mixed ^ (mixed >> _SHIFT)
-    out = np.empty(n_words, dtype=np.uint32)
+    out = np.empty(n, dtype=np.uint64)
     hash_b = _INIT_B
-    for i in range(n_words):
+    for i in range(2 * n):
         value = pool[i % 4] ^ hash_b
         hash_b = (hash_b * _MULT_B) & _MASK32
         value = (value * hash_b) & _MASK32
-        out[i] = np.uint32(value ^ (value >> _SHIFT))
+        word = value ^ (value >> _SHIFT)
+        if i % 2 == 0:
+            out[i // 2] = word
+        else:
+            out[i // 2] |= word << np.uint64(32)
     return out
 
 
@@ -126,8 +131,7 @@ def derive_many(root: int, *path: Any, n: int) -> np.ndarray:
     compiled copy of NumPy's algorithm (a training step derives a few of these;
     NumPy's object takes ~20 us each).
     """
-    words = _seed_sequence_state(_entropy_words(root, path), 2 * int(n))
-    return words.astype("<u4").view("<u8").astype(np.uint64)
+    return _seed_sequence_state(_entropy_words(root, path), int(n))
 
 
 def generator(root: int, *path: Any) -> np.random.Generator:

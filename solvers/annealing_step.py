@@ -348,7 +348,9 @@ class AnnealingEqPropStep:
 
     def __init__(self, solver: Any, network: Any, *, nudge: float, mode: str, num_reads: int,
                  skip_correct: bool) -> None:
-        self.solver, self.network = solver, network
+        from ..eqprop import EqPropStep  # here, not at import: eqising.eqprop imports the solvers
+
+        self.solver, self.network, self._result = solver, network, EqPropStep
         self.nudge, self.mode, self.num_reads, self.skip_correct = float(nudge), mode, int(num_reads), bool(skip_correct)
         self.n_phases = 2 if mode == "symmetric" else 1
         sizes = network.spin_layer_sizes
@@ -410,8 +412,6 @@ class AnnealingEqPropStep:
         seed : int
             The step's seed.
         """
-        from ..eqprop import EqPropStep
-
         start = time.perf_counter()
         net, p = self.network, self.solver.params
         n, R, P, N = X.shape[0], self.num_reads, self.n_phases, self._offset_tuple[-1]
@@ -454,4 +454,4 @@ class AnnealingEqPropStep:
             "schedule": "forward", "solver_seconds": free_cost["solver_seconds"],
         }
         dW, db = split_gradients(grads, self._sizes)
-        return EqPropStep(dW, db, SpinSamples(free, energies, info), costs, {"free": {}, "nudged": {}})
+        return self._result(dW, db, SpinSamples(free, energies, info), costs, {"free": {}, "nudged": {}})
