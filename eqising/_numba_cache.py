@@ -88,9 +88,21 @@ class _CacheImpl(CompileResultCacheImpl):
 
 
 class _FunctionCache(FunctionCache):
-    """numba's function cache with our locators; a write that fails skips caching."""
+    """numba's function cache with our locators; a write that fails skips caching.
+
+    numba's index key holds the signature, the CPU and the bytecode but not the compile options, so
+    code compiled under other options (an older eqising's, or flags inherited from a caller) would be
+    loaded again; the options given to :func:`cached_njit` are part of our key.
+    """
 
     _impl_class = _CacheImpl
+
+    def __init__(self, py_func: Callable, options_key: str) -> None:
+        super().__init__(py_func)
+        self._options_key = options_key
+
+    def _index_key(self, sig: Any, codegen: Any) -> tuple:
+        return (*super()._index_key(sig, codegen), self._options_key)
 
     def save_overload(self, sig: Any, data: Any) -> None:
         try:
@@ -106,14 +118,14 @@ class _LazyCache:
     Implements the interface of ``numba.core.caching._Cache`` that the dispatcher calls.
     """
 
-    def __init__(self, py_func: Callable) -> None:
-        self._py_func = py_func
+    def __init__(self, py_func: Callable, options_key: str) -> None:
+        self._py_func, self._options_key = py_func, options_key
         self._cache: Any = None
 
     def _get(self) -> Any:
         if self._cache is None:
             try:
-                self._cache = _FunctionCache(self._py_func)
+                self._cache = _FunctionCache(self._py_func, self._options_key)
             except (RuntimeError, OSError):  # "no locator available": caching off, not an error
                 self._cache = NullCache()
         return self._cache
@@ -138,6 +150,11 @@ class _LazyCache:
         self._get().flush()
 
 
+def _stable_repr(value: Any) -> str:
+    """``repr`` that is the same in every process (a set's order depends on string hashing)."""
+    return repr(sorted(value)) if isinstance(value, (set, frozenset)) else repr(value)
+
+
 def cached_njit(**options: Any) -> Callable[[Callable], Any]:
     """``numba.njit(**options)`` with the compiled code cached in :func:`cache_root`.
 
@@ -146,15 +163,21 @@ def cached_njit(**options: Any) -> Callable[[Callable], Any]:
         @cached_njit(parallel=True)
         def kernel(...): ...
 
-    ``cache`` is not an option here (caching is what this decorator adds).
+    ``cache`` is not an option here (caching is what this decorator adds). ``fastmath``
+    defaults to ``False`` *explicitly*: numba otherwise lets a function inherit the fast-math
+    flags of the first caller that compiles it (numba issue #7168), so a shared core compiled
+    first from inside a fast-math kernel would contract its products into FMAs, and the bits of
+    every later call, cached on disk, would depend on which caller came first.
     """
     if "cache" in options:
         raise TypeError("cached_njit() caches already; do not pass cache=")
+    options.setdefault("fastmath", False)
+    options_key = repr(sorted((name, _stable_repr(value)) for name, value in options.items()))
 
     def decorate(func: Callable) -> Any:
         dispatcher = numba.njit(**options)(func)
         if isinstance(dispatcher, Dispatcher):  # NUMBA_DISABLE_JIT=1 returns the plain function
-            dispatcher._cache = _LazyCache(dispatcher.py_func)  # what Dispatcher.enable_caching sets
+            dispatcher._cache = _LazyCache(dispatcher.py_func, options_key)  # what Dispatcher.enable_caching sets
         return dispatcher
 
     return decorate

@@ -126,7 +126,10 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent with (heavy-ball) momentum.
 
-    ``v <- momentum * v + g``; ``p <- p - lr * v``.
+    ``v <- momentum * v + g``; ``p <- p - lr * v``. A velocity entry below the
+    smallest normal double is stored as zero (as Adam's moments are: a velocity
+    decaying under zero gradients would otherwise turn subnormal and slow every
+    later step).
     """
 
     _STATE_KEYS = ("velocity",)
@@ -142,6 +145,7 @@ class SGD(Optimizer):
         for g, v in zip(grads, velocity):
             v *= self.momentum
             v += g
+            np.copyto(v, 0.0, where=(v != 0.0) & (np.abs(v) < _TINY))  # as Adam's moments: no subnormals
         return [-(lr * v) for v, lr in zip(velocity, self.learning_rates)]
 
 
@@ -229,6 +233,9 @@ class Adam(Optimizer):
         self.t = t
 
 
+#: The smallest normal float64: moments below it are stored as zero (:func:`_adam_pass`, :meth:`SGD.deltas`).
+_TINY = float(np.finfo(np.float64).tiny)
+
 @cached_njit(error_model="numpy")  # no zero-division checks in the loop, so LLVM vectorises it
 def _adam_pass(g, m, v, d1, d2, c1, c2, lr, epsilon, out, clip, apply, copy, mirror):
     """One Adam update of flat arrays in one pass::
@@ -239,7 +246,14 @@ def _adam_pass(g, m, v, d1, d2, c1, c2, lr, epsilon, out, clip, apply, copy, mir
     and ``out = delta``, or with ``apply`` ``out = clip(out + delta, -clip, clip)``
     (``clip < 0``: no limit), the bits of adding the stored delta, and with
     ``mirror`` also ``copy = out``. The moments have
-    the bits of that numpy formula; ``delta`` equals
+    the bits of that numpy formula, except that a moment below the smallest
+    normal double (:data:`_TINY`, 2.2e-308) is stored as zero: a first moment
+    whose gradient stays zero decays by ``d1`` a step and, after about 6,700
+    steps, would stay subnormal for good (``0.9`` times the smallest subnormal
+    rounds back to it), and arithmetic on subnormals took this pass 9x longer
+    (on MNIST-1k a third of the moments got there once training had fitted the
+    data). The delta such a moment gave was below 1e-300, which changes no
+    parameter larger than about 1e-284; ``delta`` equals
     ``-((lr * (m / c1)) / (sqrt(v / c2) + epsilon))`` to a few units in the last
     place, with one division and one square root per entry instead of three
     divisions (1.7x faster on MNIST's 94,080 input weights).
@@ -250,6 +264,10 @@ def _adam_pass(g, m, v, d1, d2, c1, c2, lr, epsilon, out, clip, apply, copy, mir
     for i in range(g.size):
         mi = m[i] * d1 + a1 * g[i]
         vi = v[i] * d2 + (a2 * g[i]) * g[i]
+        if mi != 0.0 and abs(mi) < _TINY:  # flushed to zero (a signed zero stays as it is)
+            mi = 0.0
+        if vi != 0.0 and vi < _TINY:
+            vi = 0.0
         m[i] = mi
         v[i] = vi
         delta = (step * mi) / (math.sqrt(vi) * root + epsilon)

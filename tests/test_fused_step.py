@@ -140,6 +140,39 @@ def test_compiled_adam_is_the_numpy_formula():
             np.testing.assert_allclose(d, -(lr * (mi / c1) / (np.sqrt(vi / c2) + 1e-8)), rtol=1e-14, atol=0)
 
 
+def test_optimizer_moments_that_would_be_subnormal_are_stored_as_zero():
+    """A moment decaying under zero gradients reaches the subnormals after ~6,700 steps and would stay there
+    (0.9 times the smallest subnormal rounds back to it); it is stored as zero, the others keep NumPy's bits."""
+    from eqising.optim import SGD, Adam
+
+    tiny = np.finfo(np.float64).tiny
+    start = np.array([tiny * 1.05, -tiny * 1.05, 3e-300, 1e-3, -0.0, 0.0, tiny * 1e-3])
+    g = np.zeros(start.size)
+    for one_pass in (False, True):  # the deltas path (device backends) and the in-place step (ideal backend)
+        adam = Adam([1e-3])
+        adam.set_state({"m.0": start.copy(), "v.0": start.copy() ** 2 + np.array([0, 0, 0, 0, 0, 0, tiny * 1e-3]),
+                        "t": np.array(5)})
+        params = np.full(start.size, 0.25)
+        if one_pass:
+            adam.step([params], [g])
+        else:
+            params += adam.deltas([g])[0]
+        m, v = adam.get_state()["m.0"], adam.get_state()["v.0"]
+        expected_m = start * 0.9 + 0.1 * g
+        subnormal_m = (expected_m != 0) & (np.abs(expected_m) < tiny)
+        assert subnormal_m.tolist() == [True, True, False, False, False, False, True]
+        np.testing.assert_array_equal(m[~subnormal_m].view(np.uint64), expected_m[~subnormal_m].view(np.uint64))
+        assert np.all(m[subnormal_m] == 0.0) and not np.any(np.signbit(m[subnormal_m]))
+        assert np.all((v == 0) | (np.abs(v) >= tiny))
+        np.testing.assert_array_equal(np.delete(params, 3), 0.25)  # such moments move no parameter of normal size
+    sgd = SGD([1e-3], momentum=0.9)
+    sgd.set_state({"velocity.0": start.copy()})
+    sgd.deltas([g])
+    velocity = sgd.get_state()["velocity.0"]
+    assert np.all((velocity == 0) | (np.abs(velocity) >= tiny))
+    np.testing.assert_array_equal(velocity[2:4], start[2:4] * 0.9)
+
+
 def test_compiled_gradient_is_the_difference_of_the_energy_gradients():
     from eqising.solvers._gradients import eqprop_gradients
 

@@ -165,3 +165,45 @@ def test_an_explicit_user_choice_is_respected(monkeypatch):
     monkeypatch.setenv("NUMBA_THREADING_LAYER", "default")  # chosen in the environment
     _kernels._select_threading_layer()
     assert numba.config.THREADING_LAYER == "default"
+
+
+SHARED_CORE = textwrap.dedent(
+    """
+    from eqising._numba_cache import cached_njit
+
+    @cached_njit()
+    def mul_add(a, b, c):  # a core shared by exact and fast-math callers
+        return a * b + c
+
+    @cached_njit(fastmath={"contract", "reassoc", "nsz"})
+    def fast_caller(a, b, c):
+        return mul_add(a, b, c)
+    """
+)
+
+FAST_FIRST = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    import sharedcore
+    a = b = 1.0 + 2.0**-30
+    sharedcore.fast_caller(a, b, -1.0)  # compiles (or loads) mul_add from inside a fast-math caller first
+    st = sharedcore.fast_caller.stats
+    print(json.dumps({"core": sharedcore.mul_add(a, b, -1.0).hex(), "exact": (a * b + -1.0).hex(),
+                      "hits": sum(st.cache_hits.values())}))
+    """
+)
+
+
+def test_a_shared_core_keeps_its_own_exact_arithmetic_whatever_compiles_it_first(tmp_path):
+    """numba lets a function inherit the fast-math flags of the first caller that compiles it (its issue
+    #7168): the core's a * b + c became an FMA (2**-29 + 2**-60 instead of 2**-29 here) and was cached so."""
+    module = tmp_path / "src"
+    module.mkdir()
+    (module / "sharedcore.py").write_text(SHARED_CORE)
+    env = {"EQISING_CACHE_DIR": str(tmp_path / "cache")}
+    first = json.loads(_run(FAST_FIRST, str(module), env=env))
+    second = json.loads(_run(FAST_FIRST, str(module), env={**env, "PYTHONHASHSEED": "7"}))
+    assert first["core"] == first["exact"] == float.fromhex("0x1.0p-29").hex()
+    assert second["core"] == second["exact"]
+    assert second["hits"] == 1  # a set of fast-math flags gives the same cache key in every process
