@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._numba_cache import cached_njit
-from ._validation import param_error
+from ._validation import Described, param_error
 
 __all__ = ["image_shape_for", "shift_images"]
 
@@ -43,12 +43,16 @@ def image_shape_for(n_features: int, image_shape: Sequence[int] | None, owner: s
     return height, width
 
 
-def shift_images(X: np.ndarray, image_shape: tuple[int, int], max_shift: int, rng: np.random.Generator) -> np.ndarray:
-    """Each row of ``X`` as an image shifted by a random ``(dy, dx)`` in ``[-max_shift, max_shift]``, zero-filled.
+def shift_images(
+    X: np.ndarray, image_shape: tuple[int, int], max_shift: int, rng: np.random.Generator,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """Each row of ``X`` (or of ``X[rows]``) as an image shifted by a random ``(dy, dx)`` in
+    ``[-max_shift, max_shift]``, zero-filled.
 
     Parameters
     ----------
-    X : ndarray of shape (n_examples, height * width)
+    X : ndarray of shape (n_images, height * width)
         Row-major images.
     image_shape : (int, int)
         ``(height, width)``.
@@ -56,36 +60,57 @@ def shift_images(X: np.ndarray, image_shape: tuple[int, int], max_shift: int, rn
         Largest shift along each axis, in pixels (>= 0).
     rng : numpy.random.Generator
         Draws the shifts: ``dy`` for every example, then ``dx``.
+    rows : ndarray of int, shape (n_examples,), optional
+        The images to shift, in this order: the result is ``shift_images(X[rows], ...)``
+        without the copy ``X[rows]`` (one pass reads the chosen rows and writes their shifts).
 
     Returns
     -------
     ndarray of shape (n_examples, height * width)
         A new array; pixels shifted in from outside the image are 0.
     """
-    n = len(X)
     height, width = image_shape
+    if X.ndim != 2 or X.shape[1] != height * width:
+        raise param_error("image_shape", "shift_images", "(height, width) with height * width = n_features of X",
+                          Described(f"{tuple(image_shape)} for X of shape {X.shape}"))
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows, dtype=np.int64)
+    if rows.ndim != 1:
+        raise param_error("rows", "shift_images", f"a 1-d array of row indices in [0, {len(X)})",
+                          Described(f"an array of shape {rows.shape}"))
+    n = len(rows)
     if max_shift == 0 or n == 0:
-        return X.copy()
+        return X[rows]
     dy = rng.integers(-max_shift, max_shift + 1, size=n)
     dx = rng.integers(-max_shift, max_shift + 1, size=n)
     out = np.empty((n, height * width), dtype=X.dtype)
-    _shift_into(np.ascontiguousarray(X).reshape(n, height, width), dy, dx, out.reshape(n, height, width))
+    if not _shift_into(np.ascontiguousarray(X), rows, height, width, dy, dx, out):
+        raise param_error("rows", "shift_images", f"a 1-d array of row indices in [0, {len(X)})",
+                          Described(f"indices from {rows.min()} to {rows.max()}"))
     return out
 
 
 @cached_njit()
-def _shift_into(images, dy, dx, out):
-    """``out[i, r, c] = images[i, r - dy[i], c - dx[i]]`` where that pixel exists, else 0 (row by row: the
-    columns that exist are one contiguous run)."""
-    n, height, width = images.shape
-    for i in range(n):
-        lo, hi = max(0, dx[i]), min(width, width + dx[i])  # output columns whose source column exists
+def _shift_into(X, rows, height, width, dy, dx, out):
+    """``out[i]`` is image ``X[rows[i]]`` with ``out[i, r, c] = image[r - dy[i], c - dx[i]]`` where that pixel
+    exists, else 0 (row by row: the columns that exist are one contiguous run; flat images, explicit loops).
+    Returns False, having written nothing, if a row index is outside ``X``."""
+    for i in range(rows.size):
+        if rows[i] < 0 or rows[i] >= X.shape[0]:
+            return False
+    for i in range(rows.size):
+        source, shift_x = rows[i], dx[i]
+        lo, hi = max(0, shift_x), min(width, width + shift_x)  # output columns whose source column exists
         for r in range(height):
-            src = r - dy[i]
-            row = out[i, r]
+            base, src = r * width, r - dy[i]
             if src < 0 or src >= height or lo >= hi:
-                row[:] = 0
+                for c in range(width):
+                    out[i, base + c] = 0
                 continue
-            row[:lo] = 0
-            row[lo:hi] = images[i, src, lo - dx[i] : hi - dx[i]]
-            row[hi:] = 0
+            offset = src * width - shift_x
+            for c in range(lo):
+                out[i, base + c] = 0
+            for c in range(lo, hi):
+                out[i, base + c] = X[source, offset + c]
+            for c in range(hi, width):
+                out[i, base + c] = 0
+    return True

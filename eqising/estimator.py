@@ -605,9 +605,10 @@ class EqPropClassifier(ClassifierMixin, BaseEstimator):
         for k, i in enumerate(range(0, len(X), s.batch_size)):
             idx = order[i : i + s.batch_size]
             targets = all_targets[i : i + s.batch_size]
-            batch = X[idx]
-            if shape is not None:
-                batch = shift_images(batch, shape, s.shift_augment, source.generator("augment", epoch, k))
+            if shape is None:
+                batch = X[idx]
+            else:  # the minibatch's images read and shifted in one pass
+                batch = shift_images(X, shape, s.shift_augment, source.generator("augment", epoch, k), rows=idx)
             record = engine.step(batch, targets, seed=source.seed("step", epoch, k), learning_rates=learning_rates)
             step_loss, step_correct = step_loss_and_correct(
                 record.free, targets, labels[i : i + s.batch_size], net.output_slice, n_classes, s.replicas

@@ -113,3 +113,24 @@ def test_training_input_is_the_shifted_minibatch(data, monkeypatch):
 def test_bad_augmentation_is_refused_before_training(data, params, match):
     with pytest.raises(InvalidParameterError, match=match):
         EqPropClassifier(**CHEAP, **params).fit(data.X_train, data.y_train)
+
+
+def test_chosen_rows_are_shifted_as_their_copy_would_be():
+    rng = np.random.default_rng(3)
+    X = rng.random((30, 20))
+    rows = np.array([29, 0, 7, 7, 12])
+    np.testing.assert_array_equal(shift_images(X, (4, 5), 2, np.random.default_rng(9), rows=rows),
+                                  shift_images(X[rows], (4, 5), 2, np.random.default_rng(9)))
+    np.testing.assert_array_equal(shift_images(X, (4, 5), 0, np.random.default_rng(9), rows=rows), X[rows])
+
+
+@pytest.mark.parametrize("rows", [np.array([0, 30]), np.array([-1, 2]), np.zeros((2, 2), dtype=int)])
+def test_rows_outside_the_images_are_refused(rows):
+    X = np.zeros((30, 20))
+    with pytest.raises(InvalidParameterError, match="'rows' parameter of shift_images"):
+        shift_images(X, (4, 5), 1, np.random.default_rng(0), rows=rows)
+
+
+def test_an_image_shape_that_is_not_the_rows_is_refused():
+    with pytest.raises(InvalidParameterError, match="'image_shape' parameter of shift_images"):
+        shift_images(np.zeros((3, 20)), (4, 4), 1, np.random.default_rng(0))
