@@ -79,14 +79,21 @@ def shift_images(
                           Described(f"an array of shape {rows.shape}"))
     n = len(rows)
     if max_shift == 0 or n == 0:
+        if n and (rows.min() < 0 or rows.max() >= len(X)):  # X[rows] would wrap negative indices
+            raise _rows_outside(rows, len(X))
         return X[rows]
     dy = rng.integers(-max_shift, max_shift + 1, size=n)
     dx = rng.integers(-max_shift, max_shift + 1, size=n)
     out = np.empty((n, height * width), dtype=X.dtype)
     if not _shift_into(np.ascontiguousarray(X), rows, height, width, dy, dx, out):
-        raise param_error("rows", "shift_images", f"a 1-d array of row indices in [0, {len(X)})",
-                          Described(f"indices from {rows.min()} to {rows.max()}"))
+        raise _rows_outside(rows, len(X))
     return out
+
+
+def _rows_outside(rows: np.ndarray, n_images: int) -> Exception:
+    """The error for row indices outside ``[0, n_images)``."""
+    return param_error("rows", "shift_images", f"a 1-d array of row indices in [0, {n_images})",
+                       Described(f"indices from {rows.min()} to {rows.max()}"))
 
 
 @cached_njit()

@@ -236,6 +236,7 @@ class Adam(Optimizer):
 #: The smallest normal float64: moments below it are stored as zero (:func:`_adam_pass`, :meth:`SGD.deltas`).
 _TINY = float(np.finfo(np.float64).tiny)
 
+
 @cached_njit(error_model="numpy")  # no zero-division checks in the loop, so LLVM vectorises it
 def _adam_pass(g, m, v, d1, d2, c1, c2, lr, epsilon, out, clip, apply, copy, mirror):
     """One Adam update of flat arrays in one pass::

@@ -350,7 +350,7 @@ class AnnealingEqPropStep:
                  skip_correct: bool) -> None:
         from ..eqprop import EqPropStep  # here, not at import: eqising.eqprop imports the solvers
 
-        self.solver, self.network, self._result = solver, network, EqPropStep
+        self.solver, self.network, self._step_type = solver, network, EqPropStep
         self.nudge, self.mode, self.num_reads, self.skip_correct = float(nudge), mode, int(num_reads), bool(skip_correct)
         self.n_phases = 2 if mode == "symmetric" else 1
         sizes = network.spin_layer_sizes
@@ -454,4 +454,4 @@ class AnnealingEqPropStep:
             "schedule": "forward", "solver_seconds": free_cost["solver_seconds"],
         }
         dW, db = split_gradients(grads, self._sizes)
-        return self._result(dW, db, SpinSamples(free, energies, info), costs, {"free": {}, "nudged": {}})
+        return self._step_type(dW, db, SpinSamples(free, energies, info), costs, {"free": {}, "nudged": {}})

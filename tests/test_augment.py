@@ -125,10 +125,11 @@ def test_chosen_rows_are_shifted_as_their_copy_would_be():
 
 
 @pytest.mark.parametrize("rows", [np.array([0, 30]), np.array([-1, 2]), np.zeros((2, 2), dtype=int)])
-def test_rows_outside_the_images_are_refused(rows):
+@pytest.mark.parametrize("max_shift", [0, 1])
+def test_rows_outside_the_images_are_refused(rows, max_shift):
     X = np.zeros((30, 20))
     with pytest.raises(InvalidParameterError, match="'rows' parameter of shift_images"):
-        shift_images(X, (4, 5), 1, np.random.default_rng(0), rows=rows)
+        shift_images(X, (4, 5), max_shift, np.random.default_rng(0), rows=rows)
 
 
 def test_an_image_shape_that_is_not_the_rows_is_refused():
