@@ -395,6 +395,82 @@ def test_parallel_embeddings_are_disjoint_valid_copies(tmp_path, layer_sizes):
     assert mock(tmp_path, max_copies=1).parallel_embedding(layer_sizes).n_copies == 1
 
 
+@pytest.mark.parametrize("m", [3, 4, 6])
+def test_the_pegasus_mirror_is_an_automorphism(m):
+    from dwave.graphs import pegasus_coordinates, pegasus_graph
+
+    from eqising.solvers.ocean.embedding import pegasus_mirror
+
+    graph, coords = pegasus_graph(m), pegasus_coordinates(m)
+
+    def mirrored(q):
+        return coords.pegasus_to_linear(pegasus_mirror(*coords.linear_to_pegasus(q), m))
+
+    assert sorted(mirrored(q) for q in graph.nodes) == sorted(graph.nodes)
+    assert all(graph.has_edge(mirrored(a), mirrored(b)) for a, b in graph.edges)
+
+
+def test_pegasus_images_add_a_mirrored_copy_where_no_translation_fits(monkeypatch):
+    """Two whole-length lines (a vertical and a horizontal one) cannot be translated: the only other copy
+    is their mirror image, on the opposite lines of the chip."""
+    from dwave.graphs import pegasus_coordinates, pegasus_graph
+
+    import eqising.solvers.ocean.embedding as embedding
+
+    m = 4
+    graph, coords = pegasus_graph(m), pegasus_coordinates(m)
+    base = {
+        0: [coords.pegasus_to_linear((0, 0, 2, z)) for z in range(m - 1)],
+        1: [coords.pegasus_to_linear((1, 0, 2, z)) for z in range(m - 1)],
+    }
+    copies = embedding.pegasus_images(base, graph, m)
+    assert len(copies) == 2 and copies[0] == base
+    mirror = {v: [coords.pegasus_to_linear(embedding.pegasus_mirror(*coords.linear_to_pegasus(q), m)) for q in chain]
+              for v, chain in base.items()}
+    assert copies[1] == mirror
+    monkeypatch.setattr(embedding, "pegasus_mirror", lambda u, w, k, z, m: (u, w, k, z))
+    assert embedding.pegasus_images(base, graph, m) == [base]  # translations alone: the base only
+
+
+def test_a_problem_on_a_mirrored_copy_samples_as_on_copy_0(tmp_path):
+    from dwave.graphs import pegasus_coordinates
+
+    solver = mock(tmp_path, beta=2.0)
+    par = solver.parallel_embedding((3, 4, 3))
+    coords = pegasus_coordinates(4)
+    orientation = [coords.linear_to_pegasus(int(q))[0] for q in par.labels[:, 0]]
+    assert len(set(orientation)) == 2  # some copies are mirror images (vertical and horizontal qubits swapped)
+    batch = random_batch((3, 4, 3), par.n_copies, np.random.default_rng(5))
+    seeds = np.arange(par.n_copies) + 40
+    together = solver.sample(batch, num_reads=6, seed=seeds)  # one call, problem c on copy c
+    assert together.info["cost"]["qpu_calls"] == 1
+    for c in range(par.n_copies):
+        alone = solver.sample(batch.select([c]), num_reads=6, seed=seeds[[c]])  # on copy 0
+        np.testing.assert_array_equal(alone.spins[0], together.spins[c])
+
+
+def test_pegasus_images_keep_only_images_on_working_qubits_and_couplers():
+    from dwave.graphs import pegasus_coordinates, pegasus_graph
+
+    from eqising.solvers.ocean.embedding import pegasus_images
+
+    m = 4
+    graph, coords = pegasus_graph(m), pegasus_coordinates(m)
+    base = {0: [coords.pegasus_to_linear((0, 1, 2, 0)), coords.pegasus_to_linear((0, 1, 2, 1))]}  # one chain
+    everywhere = pegasus_images(base, graph, m)
+    assert len(everywhere) > 2
+    q = everywhere[1][0][0]
+    broken = graph.copy()
+    broken.remove_node(q)  # an inactive qubit: no image over it
+    fewer = pegasus_images(base, broken, m)
+    assert all(q not in copy[0] for copy in fewer) and len(fewer) >= len(everywhere) - 1
+    cut = graph.copy()
+    cut.remove_edge(*everywhere[1][0])  # a missing coupler inside the chain's image
+    assert all(copy[0] != everywhere[1][0] for copy in pegasus_images(base, cut, m))
+    used = {q for copy in everywhere for q in copy[0]}
+    assert len(used) == 2 * len(everywhere)  # disjoint
+
+
 def test_one_call_anneals_several_problems_and_decodes_each_copy(tmp_path, monkeypatch):
     solver = mock(tmp_path, beta=2.0, through_dimod=True)
     par = solver.parallel_embedding((6, 4))

@@ -6,7 +6,7 @@ embedding:
 1. the embedding of the network's layer sizes on the QPU graph is found once,
    with as many disjoint copies as fit (``max_copies``), and cached on disk
    (:mod:`eqising.solvers.ocean.embedding`); every copy has the same chains and
-   couplers, relabelled (on Pegasus, a box of tiles translated over the chip);
+   couplers, relabelled (on Pegasus, a box of tiles moved over the chip by translations and a mirror);
 2. fields are spread over chains, couplings over the couplers between chains,
    chains are held by ``-chain_strength`` couplers (``chain_strength`` in
    logical units, default dwave's uniform torque compensation);

@@ -4,8 +4,9 @@ A layered network's problem graph depends only on its layer sizes, so one
 embedding serves every problem of a training run. Several problems can share
 one QPU call on disjoint copies of the embedding
 (:func:`find_parallel_embeddings`, :class:`ParallelEmbedding`): on a Pegasus
-chip the network is embedded once inside a box of unit tiles and the box is
-translated over the chip, so every copy has exactly the same chains and
+chip the network is embedded once inside a box of unit tiles and moved over the
+chip by automorphisms of the graph (translations by whole tiles, with or without
+:func:`pegasus_mirror`), so every copy has exactly the same chains and
 couplers, relabelled. It is found once per
 (QPU graph, layer sizes) -- a busclique biclique embedding for one hidden
 layer (two spin layers), minorminer for deeper networks -- and kept in memory
@@ -39,6 +40,8 @@ __all__ = [
     "find_parallel_embeddings",
     "load_or_find_embedding",
     "load_or_find_parallel_embeddings",
+    "pegasus_images",
+    "pegasus_mirror",
 ]
 
 
@@ -140,8 +143,10 @@ def find_parallel_embeddings(
     embedded inside a box of ``cx x cy`` unit tiles (Pegasus coordinates: a
     vertical qubit ``(0, w, k, z)`` is in the box when ``w < cx`` and ``z < cy``,
     a horizontal one ``(1, w, k, z)`` when ``w < cy`` and ``z < cx``), and the
-    box is translated by whole tiles (``w, z`` shifted), which maps couplers to
-    couplers. Copies whose qubits or couplers are missing from ``graph`` (a
+    copies are the largest set of disjoint images of it that
+    :func:`pegasus_images` finds: translations by whole tiles (``w, z`` shifted),
+    mirrored (:func:`pegasus_mirror`) or not, all of which map couplers to
+    couplers. Images whose qubits or couplers are missing from ``graph`` (a
     chip's inactive qubits) are dropped. Boxes are tried from the most copies
     down (at most ``attempts`` searches, minorminer's ``timeout`` each); if no
     box holds two copies, or on another topology, the result is the one
@@ -162,8 +167,8 @@ def find_parallel_embeddings(
     -------
     list of dict of int to list of int
         One embedding per copy (empty list if none was found); copy ``c``'s
-        chain of variable ``v`` is copy 0's chain with every qubit translated,
-        qubit for qubit.
+        chain of variable ``v`` is copy 0's chain with every qubit moved by one
+        automorphism of the graph, qubit for qubit.
     """
     if max_copies != 1 and topology.get("type") == "pegasus" and topology.get("shape"):
         copies = _tiled_pegasus(layer_sizes, graph, int(topology["shape"][0]), max_copies, seed, timeout, attempts)
@@ -185,20 +190,8 @@ def _tiled_pegasus(
     from dwave.graphs import pegasus_coordinates
 
     coords = pegasus_coordinates(m)
-    nodes = set(graph.nodes)
-    position = {q: coords.linear_to_pegasus(q) for q in nodes}
-    edges = {(min(a, b), max(a, b)) for a, b in graph.edges}
+    position = {int(q): coords.linear_to_pegasus(q) for q in graph.nodes}
     n_edges = len(_layered_edges(layer_sizes))
-    n = m - 1
-
-    def shift(q: int, dx: int, dy: int) -> int | None:
-        u, w, k, z = position[q]
-        w, z = (w + dx, z + dy) if u == 0 else (w + dy, z + dx)
-        if not (0 <= w < m and 0 <= z < m - 1):
-            return None
-        moved = coords.pegasus_to_linear((u, w, k, z))
-        return moved if moved in nodes else None
-
     for cx, cy, _ in _pegasus_boxes(m, sum(layer_sizes), n_edges, max_copies)[:attempts]:
         box = [q for q, (u, w, _, z) in position.items() if ((w < cx and z < cy) if u == 0 else (w < cy and z < cx))]
         base = find_layered_embedding(
@@ -206,21 +199,123 @@ def _tiled_pegasus(
         )
         if not base:
             continue
-        qubits = {q for chain in base.values() for q in chain}
-        used = [(a, b) for a, b in edges if a in qubits and b in qubits]  # chain and inter-chain couplers
-        copies = []
-        for i in range(n // cx):
-            for j in range(n // cy):
-                image = {q: shift(q, i * cx, j * cy) for q in qubits}
-                if any(q is None for q in image.values()):
-                    continue
-                if all((min(image[a], image[b]), max(image[a], image[b])) in edges for a, b in used):
-                    copies.append({v: [image[q] for q in chain] for v, chain in base.items()})
+        copies = pegasus_images(base, graph, m, coords=coords, position=position)
         if max_copies is not None:
             copies = copies[:max_copies]
         if len(copies) >= 2:
             return copies
     return []
+
+
+def pegasus_mirror(u: Any, w: Any, k: Any, z: Any, m: int) -> tuple[Any, Any, Any, Any]:
+    """The automorphism ``(u, w, k, z) -> (1 - u, m - 1 - w, 11 - k, m - 2 - z)`` of the Pegasus graph P(m).
+
+    Vertical and horizontal qubits change places, with the chip turned half round (checked coupler by
+    coupler in the tests). Works on scalars and on arrays of Pegasus coordinates.
+    """
+    return 1 - u, m - 1 - w, 11 - k, m - 2 - z
+
+
+def pegasus_images(
+    base: dict[int, list[int]],
+    graph: Any,
+    m: int,
+    *,
+    coords: Any = None,
+    position: dict[int, tuple[int, int, int, int]] | None = None,
+    max_search: int = 200_000,
+) -> list[dict[int, list[int]]]:
+    """The largest set of disjoint images of ``base`` on a Pegasus ``graph`` that this search finds.
+
+    An image is ``base`` moved by an automorphism of P(m): a translation by whole tiles (a vertical
+    qubit ``(0, w, k, z)`` to ``(0, w + dx, k, z + dy)``, a horizontal one ``(1, w, k, z)`` to
+    ``(1, w + dy, k, z + dx)``), with or without :func:`pegasus_mirror` first. An image counts when all
+    its qubits and all the couplers ``base`` uses (inside chains and between them) are in ``graph``
+    (a chip's inactive qubits drop the images over them). Among the images, a depth-first search
+    over sets of pairwise disjoint ones (at most ``max_search`` nodes) keeps the largest set found.
+
+    Parameters
+    ----------
+    base : dict of int to list of int
+        Chains of the embedding, on ``graph``'s linear Pegasus labels.
+    graph : networkx.Graph
+    m : int
+        Pegasus size.
+
+    Returns
+    -------
+    list of dict of int to list of int
+        The copies, relabelled chain by chain, qubit for qubit; the untranslated ``base`` first when
+        it is among them.
+    """
+    if coords is None:
+        from dwave.graphs import pegasus_coordinates
+
+        coords = pegasus_coordinates(m)
+    if position is None:
+        position = {int(q): coords.linear_to_pegasus(q) for q in graph.nodes}
+    qubits = np.array(sorted({q for chain in base.values() for q in chain}), dtype=np.int64)
+    index = {int(q): i for i, q in enumerate(qubits)}
+    table = np.full((2, m, 12, m - 1), -1, dtype=np.int64)  # linear label of every working qubit
+    for q, p in position.items():
+        table[p] = q
+    size = int(max(position)) + 1
+    keys = np.array(sorted(min(a, b) * size + max(a, b) for a, b in graph.edges), dtype=np.int64)
+    used = np.array([(index[a], index[b]) for a, b in graph.edges if a in index and b in index], dtype=np.int64)
+    used = used.reshape(-1, 2)
+    u0, w0, k0, z0 = np.array([position[int(q)] for q in qubits], dtype=np.int64).T
+    images = []
+    for mirrored in (False, True):
+        u, w, k, z = pegasus_mirror(u0, w0, k0, z0, m) if mirrored else (u0, w0, k0, z0)
+        for dx in range(-(m - 1), m):
+            for dy in range(-(m - 1), m):
+                w2, z2 = np.where(u == 0, w + dx, w + dy), np.where(u == 0, z + dy, z + dx)
+                if w2.min() < 0 or w2.max() >= m or z2.min() < 0 or z2.max() >= m - 1:
+                    continue
+                image = table[u, w2, k, z2]
+                if (image < 0).any():
+                    continue
+                if used.size:
+                    a, b = image[used[:, 0]], image[used[:, 1]]
+                    wanted = np.minimum(a, b) * size + np.maximum(a, b)
+                    at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
+                    if not keys.size or not (keys[at] == wanted).all():
+                        continue
+                if not mirrored and dx == 0 and dy == 0:
+                    images.insert(0, image)  # the base itself first
+                else:
+                    images.append(image)
+    chosen = _disjoint_sets([frozenset(image.tolist()) for image in images], max_search)
+    relabel = [dict(zip(qubits.tolist(), images[i].tolist())) for i in chosen]
+    return [{v: [move[q] for q in chain] for v, chain in base.items()} for move in relabel]
+
+
+def _disjoint_sets(sets: list[frozenset], max_search: int) -> list[int]:
+    """Indices of a largest family of pairwise disjoint ``sets`` found in ``max_search`` search nodes."""
+    fits = []
+    for i, a in enumerate(sets):
+        bits = 0
+        for j in range(i + 1, len(sets)):
+            if a.isdisjoint(sets[j]):
+                bits |= 1 << j
+        fits.append(bits)
+    best: list[int] = []
+    visited = 0
+    stack = [([], (1 << len(sets)) - 1)]
+    while stack and visited < max_search:
+        chosen, open_ = stack.pop()
+        visited += 1
+        if len(chosen) > len(best):
+            best = chosen
+        if len(chosen) + open_.bit_count() <= len(best):
+            continue
+        children = []
+        while open_:
+            i = (open_ & -open_).bit_length() - 1
+            open_ &= open_ - 1
+            children.append((chosen + [i], open_ & fits[i]))
+        stack.extend(reversed(children))  # the lowest index first
+    return best
 
 
 def load_or_find_parallel_embeddings(
