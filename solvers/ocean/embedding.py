@@ -187,10 +187,7 @@ def _tiled_pegasus(
     timeout: float,
     attempts: int,
 ) -> list[dict[int, list[int]]]:
-    from dwave.graphs import pegasus_coordinates
-
-    coords = pegasus_coordinates(m)
-    position = {int(q): coords.linear_to_pegasus(q) for q in graph.nodes}
+    position = _pegasus_positions(graph, m)
     n_edges = len(_layered_edges(layer_sizes))
     for cx, cy, _ in _pegasus_boxes(m, sum(layer_sizes), n_edges, max_copies)[:attempts]:
         box = [q for q, (u, w, _, z) in position.items() if ((w < cx and z < cy) if u == 0 else (w < cy and z < cx))]
@@ -199,12 +196,20 @@ def _tiled_pegasus(
         )
         if not base:
             continue
-        copies = pegasus_images(base, graph, m, coords=coords, position=position)
+        copies = pegasus_images(base, graph, m, position=position)
         if max_copies is not None:
             copies = copies[:max_copies]
         if len(copies) >= 2:
             return copies
     return []
+
+
+def _pegasus_positions(graph: Any, m: int) -> dict[int, tuple[int, int, int, int]]:
+    """Pegasus coordinates ``(u, w, k, z)`` of every node of ``graph`` (linear labels of P(m))."""
+    from dwave.graphs import pegasus_coordinates
+
+    coords = pegasus_coordinates(m)
+    return {int(q): coords.linear_to_pegasus(q) for q in graph.nodes}
 
 
 def pegasus_mirror(u: Any, w: Any, k: Any, z: Any, m: int) -> tuple[Any, Any, Any, Any]:
@@ -221,7 +226,6 @@ def pegasus_images(
     graph: Any,
     m: int,
     *,
-    coords: Any = None,
     position: dict[int, tuple[int, int, int, int]] | None = None,
     max_search: int = 200_000,
 ) -> list[dict[int, list[int]]]:
@@ -241,6 +245,10 @@ def pegasus_images(
     graph : networkx.Graph
     m : int
         Pegasus size.
+    position : dict of int to tuple, optional
+        Pegasus coordinates of every node of ``graph`` (computed when not given).
+    max_search : int, default=200000
+        Search nodes at most.
 
     Returns
     -------
@@ -248,12 +256,8 @@ def pegasus_images(
         The copies, relabelled chain by chain, qubit for qubit; the untranslated ``base`` first when
         it is among them.
     """
-    if coords is None:
-        from dwave.graphs import pegasus_coordinates
-
-        coords = pegasus_coordinates(m)
     if position is None:
-        position = {int(q): coords.linear_to_pegasus(q) for q in graph.nodes}
+        position = _pegasus_positions(graph, m)
     qubits = np.array(sorted({q for chain in base.values() for q in chain}), dtype=np.int64)
     index = {int(q): i for i, q in enumerate(qubits)}
     table = np.full((2, m, 12, m - 1), -1, dtype=np.int64)  # linear label of every working qubit
@@ -275,12 +279,10 @@ def pegasus_images(
                 image = table[u, w2, k, z2]
                 if (image < 0).any():
                     continue
-                if used.size:
-                    a, b = image[used[:, 0]], image[used[:, 1]]
-                    wanted = np.minimum(a, b) * size + np.maximum(a, b)
-                    at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
-                    if not keys.size or not (keys[at] == wanted).all():
-                        continue
+                a, b = image[used[:, 0]], image[used[:, 1]]  # every coupler the base uses (none: all kept)
+                wanted = np.minimum(a, b) * size + np.maximum(a, b)
+                if not (keys[np.minimum(np.searchsorted(keys, wanted), keys.size - 1)] == wanted).all():
+                    continue
                 if not mirrored and dx == 0 and dy == 0:
                     images.insert(0, image)  # the base itself first
                 else:
