@@ -432,6 +432,18 @@ def test_pegasus_images_add_a_mirrored_copy_where_no_translation_fits(monkeypatc
     assert embedding.pegasus_images(base, graph, m) == [base]  # translations alone: the base only
 
 
+def test_pegasus_images_refuse_a_wrong_size_or_foreign_qubits():
+    from dwave.graphs import pegasus_graph
+
+    from eqising.solvers.ocean.embedding import pegasus_images
+
+    graph = pegasus_graph(4)
+    with pytest.raises(InvalidParameterError, match="'m' parameter of pegasus_images"):
+        pegasus_images({0: [next(iter(graph.nodes))]}, graph, 3)
+    with pytest.raises(InvalidParameterError, match="'base' parameter of pegasus_images.*10000"):
+        pegasus_images({0: [10_000]}, graph, 4)
+
+
 def test_a_problem_on_a_mirrored_copy_samples_as_on_copy_0(tmp_path):
     from dwave.graphs import pegasus_coordinates
 

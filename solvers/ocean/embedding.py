@@ -258,6 +258,15 @@ def pegasus_images(
     """
     if position is None:
         position = _pegasus_positions(graph, m)
+    outside = [q for q, (u, w, k, z) in position.items()
+               if not (0 <= u < 2 and 0 <= w < m and 0 <= k < 12 and 0 <= z < m - 1)]
+    if outside:
+        raise param_error("m", "pegasus_images", "the size of the Pegasus graph whose linear labels graph uses",
+                          Described(f"{m}, outside which lie qubits such as {outside[0]}"))
+    missing = sorted({int(q) for chain in base.values() for q in chain} - set(position))
+    if missing:
+        raise param_error("base", "pegasus_images", "chains of qubits of graph",
+                          Described(f"chains with qubits {missing[:5]} that graph does not have"))
     qubits = np.array(sorted({q for chain in base.values() for q in chain}), dtype=np.int64)
     index = {int(q): i for i, q in enumerate(qubits)}
     table = np.full((2, m, 12, m - 1), -1, dtype=np.int64)  # linear label of every working qubit
