@@ -20,6 +20,11 @@ the float engine uses) and reports:
   second (a pooled rate moved by up to 30% when another process slowed one
   or two of the 30 calls);
 - the loop's throughput as a percentage of the kernel's;
+- ``update s``: the weight updates' share of the overhead (the ``ideal``
+  backend's ``apply_gradients``: the optimizer's compiled pass and its Python),
+  and ``ceiling``: the percentage the loop would reach if nothing but the
+  solver and these updates took time (no gradient, no Python elsewhere): a
+  bound on what trimming Python alone can give;
 - the test accuracy.
 
 With ``--generic`` the first seed is also trained on the generic path (the same
@@ -55,6 +60,7 @@ from threadpoolctl import threadpool_limits
 from eqising import EqPropClassifier, load_dataset
 from eqising.comparison.report import write_text  # atomic: a finished file or none
 from eqising.estimator import _one_blas_thread
+from eqising.hardware import IdealBackend
 from eqising.solvers import AnnealingSolver
 
 
@@ -72,34 +78,64 @@ def kernel_call(clf: EqPropClassifier, X: np.ndarray, n_problems: int, seed: int
     return samples.info["spin_updates"], samples.info["solver_seconds"]
 
 
-def train(data, seed: int, solver, kernel_batch: int, kernel_every: int) -> tuple[EqPropClassifier, float, float]:
-    """Fit epoch by epoch; return the model, the training seconds and the kernel's batched spin updates/s."""
+class _UpdateTimer:
+    """Seconds spent in :meth:`IdealBackend.apply_gradients <eqising.hardware.IdealBackend.apply_gradients>`
+    (the default backend's weight updates) inside its ``with`` blocks, summed over them."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __enter__(self) -> _UpdateTimer:
+        original = IdealBackend.apply_gradients
+
+        def timed(backend, optimizer, grads):
+            start = time.perf_counter()
+            try:
+                return original(backend, optimizer, grads)
+            finally:
+                self.seconds += time.perf_counter() - start
+
+        self._original, IdealBackend.apply_gradients = original, timed
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        IdealBackend.apply_gradients = self._original
+
+
+def train(data, seed: int, solver, kernel_batch: int, kernel_every: int) -> tuple[EqPropClassifier, float, float, float]:
+    """Fit epoch by epoch; return the model, the training seconds, the kernel's batched spin updates/s and the
+    seconds of the weight updates."""
     clf = EqPropClassifier(random_state=seed, solver=solver)
     classes = np.unique(data.y_train)
     seconds, rates = 0.0, []
+    updates = _UpdateTimer()
     for epoch in range(clf.max_iter):
         start = time.perf_counter()
-        if epoch == 0:  # validates the data, initialises, runs the first epoch
-            clf.partial_fit(data.X_train, data.y_train, classes=classes)
-            X, y = clf._validate_xy(data.X_train, data.y_train, reset=False)
-        else:  # the loop fit() runs: no second validation of the data per epoch (partial_fit's ~1 ms on MNIST-1k)
-            with _one_blas_thread():
-                clf._run_epoch(X, y)
+        with updates:
+            if epoch == 0:  # validates the data, initialises, runs the first epoch
+                clf.partial_fit(data.X_train, data.y_train, classes=classes)
+                X, y = clf._validate_xy(data.X_train, data.y_train, reset=False)
+            else:  # the loop fit() runs: no second validation of the data per epoch (partial_fit's ~1 ms on MNIST-1k)
+                with _one_blas_thread():
+                    clf._run_epoch(X, y)
         seconds += time.perf_counter() - start
         if epoch % kernel_every == 0:
             u, t = kernel_call(clf, data.X_train, kernel_batch, epoch)
             rates.append(u / t)
     # the median call: one call slowed by another process (a few of 30 in some fits here) moved a pooled
     # rate by up to 30%, and with it the ratio
-    return clf, seconds, float(np.median(rates))
+    return clf, seconds, float(np.median(rates)), updates.seconds
 
 
-def row(name: str, path: str, seed: int, clf: EqPropClassifier, seconds: float, kernel: float, data) -> dict:
+def row(name: str, path: str, seed: int, clf: EqPropClassifier, seconds: float, kernel: float, update_s: float,
+        data) -> dict:
     loop = clf.spin_updates_ / seconds
     return {
         "dataset": name, "path": path, "seed": seed, "train_s": seconds, "solver_s": clf.solver_seconds_,
-        "overhead_s": seconds - clf.solver_seconds_, "spin_updates": clf.spin_updates_, "loop_M": loop / 1e6,
-        "kernel_M": kernel / 1e6, "percent": 100.0 * loop / kernel, "accuracy": clf.score(data.X_test, data.y_test),
+        "overhead_s": seconds - clf.solver_seconds_, "update_s": update_s, "spin_updates": clf.spin_updates_,
+        "loop_M": loop / 1e6, "kernel_M": kernel / 1e6, "percent": 100.0 * loop / kernel,
+        "ceiling": 100.0 * clf.spin_updates_ / (clf.solver_seconds_ + update_s) / kernel,
+        "accuracy": clf.score(data.X_test, data.y_test),
     }
 
 
@@ -129,9 +165,9 @@ def main(argv: list[str] | None = None) -> int:
                 paths = [("compiled", None)] + ([("generic", GenericAnnealing())] if args.generic and k == 0 else [])
                 fitted = []
                 for path, solver in paths:
-                    clf, seconds, kernel = train(data, seed, solver, args.kernel_batch, args.kernel_every)
+                    clf, seconds, kernel, update_s = train(data, seed, solver, args.kernel_batch, args.kernel_every)
                     fitted.append(clf)
-                    rows.append(row(label, path, seed, clf, seconds, kernel, data))
+                    rows.append(row(label, path, seed, clf, seconds, kernel, update_s, data))
                     print(" ".join(f"{k_}={v:.4g}" if isinstance(v, float) else f"{k_}={v}"
                                    for k_, v in rows[-1].items()), file=sys.stderr)
                 if len(fitted) == 2:
@@ -140,15 +176,15 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"cores: {os.cpu_count()}, load average at the end: {os.getloadavg()[0]:.1f}",
         "",
-        "| run | path | seed | train s | solver s | overhead s | spin updates | loop M/s | kernel M/s (batched) "
-        "| loop / kernel | test accuracy |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| run | path | seed | train s | solver s | overhead s | of it update s | spin updates | loop M/s "
+        "| kernel M/s (batched) | loop / kernel | ceiling | test accuracy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['dataset']} | {r['path']} | {r['seed']} | {r['train_s']:.2f} | {r['solver_s']:.2f} | "
-            f"{r['overhead_s']:.2f} | {r['spin_updates']:.3g} | {r['loop_M']:.0f} | {r['kernel_M']:.0f} | "
-            f"{r['percent']:.0f}% | {r['accuracy']:.3f} |"
+            f"{r['overhead_s']:.2f} | {r['update_s']:.2f} | {r['spin_updates']:.3g} | {r['loop_M']:.0f} | "
+            f"{r['kernel_M']:.0f} | {r['percent']:.0f}% | {r['ceiling']:.0f}% | {r['accuracy']:.3f} |"
         )
     table = "\n".join(lines)
     print(table)
