@@ -80,13 +80,10 @@ def kernel_call(clf: EqPropClassifier, X: np.ndarray, n_problems: int, seed: int
 
 class _UpdateTimer:
     """Seconds spent in :meth:`IdealBackend.apply_gradients <eqising.hardware.IdealBackend.apply_gradients>`
-    (the default backend's weight updates) inside its ``with`` blocks, summed over them."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
+    (the default backend's weight updates) inside its ``with`` block."""
 
     def __enter__(self) -> _UpdateTimer:
-        original = IdealBackend.apply_gradients
+        self.seconds, original = 0.0, IdealBackend.apply_gradients
 
         def timed(backend, optimizer, grads):
             start = time.perf_counter()
@@ -108,20 +105,19 @@ def train(data, seed: int, solver, kernel_batch: int, kernel_every: int) -> tupl
     clf = EqPropClassifier(random_state=seed, solver=solver)
     classes = np.unique(data.y_train)
     seconds, rates = 0.0, []
-    updates = _UpdateTimer()
-    for epoch in range(clf.max_iter):
-        start = time.perf_counter()
-        with updates:
+    with _UpdateTimer() as updates:  # the kernel calls between epochs update no weights
+        for epoch in range(clf.max_iter):
+            start = time.perf_counter()
             if epoch == 0:  # validates the data, initialises, runs the first epoch
                 clf.partial_fit(data.X_train, data.y_train, classes=classes)
                 X, y = clf._validate_xy(data.X_train, data.y_train, reset=False)
             else:  # the loop fit() runs: no second validation of the data per epoch (partial_fit's ~1 ms on MNIST-1k)
                 with _one_blas_thread():
                     clf._run_epoch(X, y)
-        seconds += time.perf_counter() - start
-        if epoch % kernel_every == 0:
-            u, t = kernel_call(clf, data.X_train, kernel_batch, epoch)
-            rates.append(u / t)
+            seconds += time.perf_counter() - start
+            if epoch % kernel_every == 0:
+                u, t = kernel_call(clf, data.X_train, kernel_batch, epoch)
+                rates.append(u / t)
     # the median call: one call slowed by another process (a few of 30 in some fits here) moved a pooled
     # rate by up to 30%, and with it the ratio
     return clf, seconds, float(np.median(rates)), updates.seconds
