@@ -395,6 +395,81 @@ def test_parallel_embeddings_are_disjoint_valid_copies(tmp_path, layer_sizes):
     assert mock(tmp_path, max_copies=1).parallel_embedding(layer_sizes).n_copies == 1
 
 
+def _layered_source(layer_sizes):
+    offsets = np.concatenate([[0], np.cumsum(layer_sizes)])
+    return [
+        (offsets[l] + i, offsets[l + 1] + j)
+        for l in range(len(layer_sizes) - 1)
+        for i in range(layer_sizes[l])
+        for j in range(layer_sizes[l + 1])
+    ]
+
+
+@pytest.mark.parametrize(("m", "layer_sizes"), [(4, (6, 4)), (4, (4, 6)), (6, (30, 10)), (6, (10, 30)), (6, (20, 20))])
+def test_pegasus_line_embedding_is_a_valid_embedding_of_straight_lines(m, layer_sizes):
+    from dwave.embedding import is_valid_embedding
+    from dwave.graphs import pegasus_coordinates, pegasus_graph
+
+    from eqising.solvers.ocean.embedding import pegasus_line_embedding
+
+    graph, coords = pegasus_graph(m), pegasus_coordinates(m)
+    chains = pegasus_line_embedding(layer_sizes, graph, m)
+    assert sorted(chains) == list(range(sum(layer_sizes)))
+    assert is_valid_embedding(chains, _layered_source(layer_sizes), graph)
+    for chain in chains.values():  # one straight line: same orientation and track, consecutive positions
+        u, w, k, z = np.array([coords.linear_to_pegasus(q) for q in chain]).T
+        assert len(set(zip(u, w, k))) == 1 and np.array_equal(z, np.arange(z[0], z[0] + len(chain)))
+    large, small = max(layer_sizes), min(layer_sizes)  # the larger layer on short lines
+    lengths = [len(chains[v]) for v in range(sum(layer_sizes))]
+    first, second = lengths[: layer_sizes[0]], lengths[layer_sizes[0] :]
+    short, long_ = (first, second) if layer_sizes[0] >= layer_sizes[1] else (second, first)
+    assert set(short) == {-(-(small + 8) // 12)} and set(long_) == {-(-(large + 8) // 12)}
+
+
+def test_pegasus_line_embedding_moves_off_inactive_qubits_and_refuses_what_does_not_fit():
+    from dwave.embedding import is_valid_embedding
+    from dwave.graphs import pegasus_graph
+
+    from eqising.solvers.ocean.embedding import pegasus_line_embedding
+
+    m, layer_sizes = 6, (30, 10)
+    graph = pegasus_graph(m)
+    first = pegasus_line_embedding(layer_sizes, graph, m)
+    broken = graph.copy()
+    broken.remove_node(first[0][0])
+    moved = pegasus_line_embedding(layer_sizes, broken, m)
+    assert moved and first[0][0] not in {q for chain in moved.values() for q in chain}
+    assert is_valid_embedding(moved, _layered_source(layer_sizes), broken)
+    assert pegasus_line_embedding((80, 40), graph, m) == {}  # lines longer than P6's tracks
+    with pytest.raises(InvalidParameterError, match="'layer_sizes' parameter of pegasus_line_embedding"):
+        pegasus_line_embedding((3, 4, 3), graph, m)
+
+
+def test_120_and_40_spin_layers_get_four_copies_on_p16_without_a_search(monkeypatch):
+    """The 784-120-40 network's spin layers: four disjoint line copies on P16, mirrored and not
+    (the minorminer box search found three); no minorminer search runs."""
+    import minorminer
+    from dwave.embedding import is_valid_embedding
+    from dwave.graphs import pegasus_coordinates, pegasus_graph
+
+    from eqising.solvers.ocean.embedding import find_parallel_embeddings
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("minorminer searched")
+
+    monkeypatch.setattr(minorminer, "find_embedding", no_search)
+    m, layer_sizes = 16, (120, 40)
+    graph, coords = pegasus_graph(m), pegasus_coordinates(m)
+    copies = find_parallel_embeddings(layer_sizes, graph, {"type": "pegasus", "shape": [m]})
+    assert len(copies) == 4
+    source = _layered_source(layer_sizes)
+    assert all(is_valid_embedding(copy, source, graph) for copy in copies)
+    qubits = [q for copy in copies for chain in copy.values() for q in chain]
+    assert len(qubits) == len(set(qubits)) == 4 * 920
+    orientation = [coords.linear_to_pegasus(copy[0][0])[0] for copy in copies]
+    assert set(orientation) == {0, 1}  # translations alone give three: the fourth is a mirror image
+
+
 @pytest.mark.parametrize("m", [3, 4, 6])
 def test_the_pegasus_mirror_is_an_automorphism(m):
     from dwave.graphs import pegasus_coordinates, pegasus_graph

@@ -7,7 +7,9 @@ one QPU call on disjoint copies of the embedding
 chip the network is embedded once inside a box of unit tiles and moved over the
 chip by automorphisms of the graph (translations by whole tiles, with or without
 :func:`pegasus_mirror`), so every copy has exactly the same chains and
-couplers, relabelled. It is found once per
+couplers, relabelled. Two spin layers are first laid out natively, every chain
+one straight line of qubits (:func:`pegasus_line_embedding`), which packs more
+copies than a searched embedding does. It is found once per
 (QPU graph, layer sizes) -- a busclique biclique embedding for one hidden
 layer (two spin layers), minorminer for deeper networks -- and kept in memory
 and as JSON in a cache folder, so later runs do not search again.
@@ -41,8 +43,15 @@ __all__ = [
     "load_or_find_embedding",
     "load_or_find_parallel_embeddings",
     "pegasus_images",
+    "pegasus_line_embedding",
     "pegasus_mirror",
 ]
+
+
+#: Version of :func:`find_parallel_embeddings` in the names of its cache files: a search that can find
+#: more copies than an earlier one gets new files, so caches of the earlier search are not reused.
+#: 2: Pegasus line embeddings of two spin layers (:func:`pegasus_line_embedding`) come first.
+_COPIES_SEARCH = 2
 
 
 def default_cache_dir() -> Path:
@@ -139,8 +148,11 @@ def find_parallel_embeddings(
 ) -> list[dict[int, list[int]]]:
     """Disjoint copies of the layered embedding on ``graph``, each with the same chains, relabelled.
 
-    On a Pegasus graph (``topology['type'] == 'pegasus'``) the network is
-    embedded inside a box of ``cx x cy`` unit tiles (Pegasus coordinates: a
+    On a Pegasus graph (``topology['type'] == 'pegasus'``) a network of two
+    spin layers is first laid out in straight lines of qubits
+    (:func:`pegasus_line_embedding`) and its images kept as below. Then (every
+    network) it is embedded inside a box of ``cx x cy`` unit tiles, for the
+    boxes that promise more copies than the lines gave (Pegasus coordinates: a
     vertical qubit ``(0, w, k, z)`` is in the box when ``w < cx`` and ``z < cy``,
     a horizontal one ``(1, w, k, z)`` when ``w < cy`` and ``z < cx``), and the
     copies are the largest set of disjoint images of it that
@@ -188,8 +200,17 @@ def _tiled_pegasus(
     attempts: int,
 ) -> list[dict[int, list[int]]]:
     position = _pegasus_positions(graph, m)
+    best: list[dict[int, list[int]]] = []
+    if len(layer_sizes) == 2:
+        lines = pegasus_line_embedding(layer_sizes, graph, m, position=position)
+        if lines:
+            best = pegasus_images(lines, graph, m, position=position)
+            if max_copies is not None:
+                best = best[:max_copies]
     n_edges = len(_layered_edges(layer_sizes))
-    for cx, cy, _ in _pegasus_boxes(m, sum(layer_sizes), n_edges, max_copies)[:attempts]:
+    for cx, cy, bound in _pegasus_boxes(m, sum(layer_sizes), n_edges, max_copies)[:attempts]:
+        if bound <= len(best) or (max_copies is not None and len(best) >= max_copies):
+            break  # the boxes left promise no more copies than the lines give
         box = [q for q, (u, w, _, z) in position.items() if ((w < cx and z < cy) if u == 0 else (w < cy and z < cx))]
         base = find_layered_embedding(
             layer_sizes, graph.subgraph(box).copy(), seed=seed, timeout=timeout, thorough=True
@@ -199,9 +220,92 @@ def _tiled_pegasus(
         copies = pegasus_images(base, graph, m, position=position)
         if max_copies is not None:
             copies = copies[:max_copies]
-        if len(copies) >= 2:
+        if len(copies) >= 2 and len(copies) > len(best):
             return copies
-    return []
+    return best if len(best) >= 2 else []
+
+
+def pegasus_line_embedding(
+    layer_sizes: tuple[int, ...],
+    graph: Any,
+    m: int,
+    *,
+    position: dict[int, tuple[int, int, int, int]] | None = None,
+) -> dict[int, list[int]]:
+    """A native embedding of two spin layers on a Pegasus graph: every chain one straight line of qubits.
+
+    On Pegasus a vertical qubit ``(0, w, k, z)`` lies on the vertical track ``x = 12 w + k`` and spans
+    ``12`` positions of ``y`` from ``12 z + offset[k]`` (offsets 2, 6 or 10); a horizontal one lies on
+    the track ``y = 12 w + k``; two orthogonal qubits are coupled where they cross. A line of ``L``
+    consecutive qubits (``z`` to ``z + L - 1``, joined by external couplers) on any track therefore
+    crosses every orthogonal track in a window of ``12 L - 8`` positions that all offsets share. The
+    larger layer (``n_large`` spins) becomes short vertical lines of ``ceil((n_small + 8) / 12)``
+    qubits on ``n_large`` adjacent vertical tracks, the smaller layer long horizontal lines of
+    ``ceil((n_large + 8) / 12)`` qubits on ``n_small`` adjacent horizontal tracks, each line crossing
+    all of the other layer's lines. For the 120 + 40 spin layers of a 784-120-40 network that is
+    120 x 4 + 40 x 11 = 920 qubits inside the first 11 x 4 tiles, against busclique's 1,706; its
+    images (:func:`pegasus_images`) pack four disjoint copies on P16 (three translations and a mirror
+    image), whose footprints overlap tile by tile but never share a qubit.
+
+    The pattern is placed at the first whole-tile offset where every qubit, chain coupler and coupler
+    between layers exists in ``graph`` (a chip's inactive qubits), checked coupler by coupler.
+
+    Parameters
+    ----------
+    layer_sizes : tuple of int
+        Two spin layers.
+    graph : networkx.Graph
+        A Pegasus graph with linear labels of P(m) (the working graph of a chip).
+    m : int
+        Pegasus size.
+    position : dict of int to tuple, optional
+        Pegasus coordinates of every node of ``graph`` (computed when not given).
+
+    Returns
+    -------
+    dict of int to list of int
+        Chain of qubits of every variable ``0..n_spins-1`` (layer order); empty if the layers do not
+        fit the graph this way.
+    """
+    if len(layer_sizes) != 2:
+        raise param_error("layer_sizes", "pegasus_line_embedding", "two spin layers",
+                          Described(f"{len(layer_sizes)} layers {tuple(layer_sizes)}"))
+    if position is None:
+        position = _pegasus_positions(graph, m)
+    label = {p: q for q, p in position.items()}
+    large, small = max(layer_sizes), min(layer_sizes)
+    short, long_ = -(-(small + 8) // 12), -(-(large + 8) // 12)  # line lengths in qubits
+    for dy in range(m - 1):
+        for dx in range(m):
+            vertical = [[(0, *divmod(12 * dx + 10 + i, 12), dy + z) for z in range(short)] for i in range(large)]
+            horizontal = [[(1, *divmod(12 * dy + 10 + i, 12), dx + z) for z in range(long_)] for i in range(small)]
+            layers = (vertical, horizontal) if layer_sizes[0] >= layer_sizes[1] else (horizontal, vertical)
+            chains = [[label.get(p) for p in line] for layer in layers for line in layer]
+            if all(q is not None for chain in chains for q in chain):
+                found = {v: [int(q) for q in chain] for v, chain in enumerate(chains)}
+                if _is_layered_embedding(found, layer_sizes, graph):
+                    return found
+    return {}
+
+
+def _is_layered_embedding(chains: dict[int, list[int]], layer_sizes: tuple[int, ...], graph: Any) -> bool:
+    """Whether ``chains`` are disjoint connected chains of ``graph`` with a coupler for every layered edge."""
+    owner = {}
+    for v, chain in chains.items():
+        for q in chain:
+            if q in owner or q not in graph:
+                return False
+            owner[q] = v
+    for chain in chains.values():
+        seen, stack = {chain[0]}, [chain[0]]
+        while stack:
+            stack.extend(nb for nb in graph[stack.pop()] if owner.get(nb) == owner[chain[0]] and nb not in seen)
+            seen.update(stack)
+        if len(seen) != len(chain):
+            return False
+    touching = {(owner[a], owner[b]) for a, b in graph.edges if a in owner and b in owner}
+    touching |= {(b, a) for a, b in touching}
+    return all(edge in touching for edge in _layered_edges(layer_sizes))
 
 
 def _pegasus_positions(graph: Any, m: int) -> dict[int, tuple[int, int, int, int]]:
@@ -353,7 +457,7 @@ def load_or_find_parallel_embeddings(
         return [load_or_find_embedding(layer_sizes, graph, topology, cache_dir, owner=owner, seed=seed)]
     key = _graph_key(topology, list(graph.nodes), list(graph.edges), layer_sizes)
     cap = "all" if max_copies is None else str(max_copies)
-    path = None if cache_dir is None else Path(cache_dir) / f"{key}-copies-{cap}.json"
+    path = None if cache_dir is None else Path(cache_dir) / f"{key}-copies-{cap}-v{_COPIES_SEARCH}.json"
     copies = _cached_search(
         path, "copies", lambda: find_parallel_embeddings(layer_sizes, graph, topology, max_copies=max_copies, seed=seed),
         layer_sizes, graph, topology, owner,
