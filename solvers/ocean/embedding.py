@@ -247,8 +247,9 @@ def pegasus_line_embedding(
     images (:func:`pegasus_images`) pack four disjoint copies on P16 (three translations and a mirror
     image), whose footprints overlap tile by tile but never share a qubit.
 
-    The pattern is placed at the first whole-tile offset where every qubit, chain coupler and coupler
-    between layers exists in ``graph`` (a chip's inactive qubits), checked coupler by coupler.
+    The pattern is placed at the first whole-tile offset where it is a valid embedding on ``graph``
+    (``dwave.embedding.is_valid_embedding``: every qubit, chain coupler and coupler between layers
+    exists there, which a chip's inactive qubits can break).
 
     Parameters
     ----------
@@ -270,9 +271,12 @@ def pegasus_line_embedding(
     if len(layer_sizes) != 2:
         raise param_error("layer_sizes", "pegasus_line_embedding", "two spin layers",
                           Described(f"{len(layer_sizes)} layers {tuple(layer_sizes)}"))
+    from dwave.embedding import is_valid_embedding
+
     if position is None:
         position = _pegasus_positions(graph, m)
     label = {p: q for q, p in position.items()}
+    edges = _layered_edges(layer_sizes)
     large, small = max(layer_sizes), min(layer_sizes)
     short, long_ = -(-(small + 8) // 12), -(-(large + 8) // 12)  # line lengths in qubits
     for dy in range(m - 1):
@@ -283,29 +287,9 @@ def pegasus_line_embedding(
             chains = [[label.get(p) for p in line] for layer in layers for line in layer]
             if all(q is not None for chain in chains for q in chain):
                 found = {v: [int(q) for q in chain] for v, chain in enumerate(chains)}
-                if _is_layered_embedding(found, layer_sizes, graph):
+                if is_valid_embedding(found, edges, graph):
                     return found
     return {}
-
-
-def _is_layered_embedding(chains: dict[int, list[int]], layer_sizes: tuple[int, ...], graph: Any) -> bool:
-    """Whether ``chains`` are disjoint connected chains of ``graph`` with a coupler for every layered edge."""
-    owner = {}
-    for v, chain in chains.items():
-        for q in chain:
-            if q in owner or q not in graph:
-                return False
-            owner[q] = v
-    for chain in chains.values():
-        seen, stack = {chain[0]}, [chain[0]]
-        while stack:
-            stack.extend(nb for nb in graph[stack.pop()] if owner.get(nb) == owner[chain[0]] and nb not in seen)
-            seen.update(stack)
-        if len(seen) != len(chain):
-            return False
-    touching = {(owner[a], owner[b]) for a, b in graph.edges if a in owner and b in owner}
-    touching |= {(b, a) for a, b in touching}
-    return all(edge in touching for edge in _layered_edges(layer_sizes))
 
 
 def _pegasus_positions(graph: Any, m: int) -> dict[int, tuple[int, int, int, int]]:
