@@ -97,6 +97,36 @@ def test_cli_writes_runs_summary_and_plots_and_lists_skipped(tmp_path, capsys):
     assert again["executed"] == 0 and again["cached"] == 10 and again["targets"] == summary["targets"]
 
 
+def test_summary_tables_qpu_time_for_targets_that_report_it(data, tmp_path):
+    """dwave-mock targets (P4 chip) get a QPU table: calls, access, per example-phase, reference / target."""
+    pytest.importorskip("dwave.system")
+    from eqising.comparison.report import markdown_summary
+
+    mock = {"solver": "dwave-mock", "hidden_layer_sizes": [6], "replicas": 1, "max_iter": 1, "num_reads": 2}
+    chip = {"topology_shape": 4, "embedding_cache": str(tmp_path / "embeddings")}
+    result = compare([{"name": "one", **mock, "solver_params": {**chip, "max_copies": 1}},
+                      {"name": "copies", **mock, "solver_params": chip},
+                      {"name": "float", "hidden_layer_sizes": [6], "max_iter": 1}],
+                     data=load_dataset("digits", train_size=40, test_size=20), seeds=[0], out=tmp_path / "out",
+                     plots=False)
+    by = {r["target"]: r for r in result.rows}
+
+    def access(name):
+        return by[name]["solver.free.qpu_access_seconds"] + by[name]["solver.nudged.qpu_access_seconds"]
+
+    md = (tmp_path / "out" / "summary.md").read_text()
+    table = md[md.index("QPU time"):].splitlines()
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in table if line.startswith("| ") and "---" not in line}
+    assert set(rows) == {"target", "one", "copies"}  # the float target reports no QPU time
+    calls = by["copies"]["solver.free.qpu_calls"] + by["copies"]["solver.nudged.qpu_calls"]
+    assert f"| copies | {calls:.0f} | {access('copies'):.3f} |" in rows["copies"]
+    assert rows["copies"].endswith(f"| {access('one') / access('copies'):.2f}x |")
+    assert access("one") / access("copies") > 1.5 and rows["one"].endswith("| reference |")
+    only_float = {**result.summary, "reference": "float",
+                  "targets": [t for t in result.summary["targets"] if t["target"] == "float"]}
+    assert "QPU time" not in markdown_summary(only_float)  # no solver reports it: no table
+
+
 def test_runs_are_paired_by_seed(serial):
     rows = serial.rows
     assert [r["status"] for r in rows] == ["ok"] * 8

@@ -62,6 +62,34 @@ def _interval(diff: Mapping[str, Any]) -> str:
     return text
 
 
+def _phase_total(mean: Mapping[str, Any], key: str) -> float | None:
+    """Sum over solver phases of the mean ``solver.<phase>.<key>``; None where no phase reports it."""
+    values = [v for k, v in mean.items() if k.startswith("solver.") and k.rsplit(".", 1)[-1] == key and v is not None]
+    return float(sum(values)) if values else None
+
+
+def _qpu_lines(summary: Mapping[str, Any]) -> list[str]:
+    """A table of QPU time for the targets whose solver reports D-Wave's timing fields (none: no lines)."""
+    rows = [(t["target"], _phase_total(t["mean"], "qpu_access_seconds"), _phase_total(t["mean"], "qpu_calls"),
+             _phase_total(t["mean"], "qpu_examples")) for t in summary["targets"]]
+    rows = [row for row in rows if row[1] is not None]
+    if not rows:
+        return []
+    reference = next((access for name, access, _, _ in rows if name == summary["reference"]), None)
+    lines = ["", "QPU time (the solver's timing fields, free and nudged phases together; mean over seeds). "
+             "An example-phase is one example's anneal in one phase.", "",
+             "| target | QPU calls | QPU access s | access per example-phase (ms) | QPU access, reference / target |",
+             "| --- | --- | --- | --- | --- |"]
+    for name, access, calls, examples in rows:
+        per = "-" if not examples else format(1000.0 * access / examples, ".3f")
+        if name == summary["reference"]:
+            ratio = "reference"
+        else:
+            ratio = "-" if reference is None or access <= 0 else f"{reference / access:.2f}x"
+        lines.append(f"| {name} | {_pm(calls, None, '.0f')} | {access:.3f} | {per} | {ratio} |")
+    return lines
+
+
 def markdown_summary(summary: Mapping[str, Any]) -> str:
     """The summary as Markdown: one table row per target, then skipped targets and failed runs."""
     ref = summary["reference"]
@@ -89,6 +117,7 @@ def markdown_summary(summary: Mapping[str, Any]) -> str:
             f"| {_pm(m.get('spin_updates'), None, '.2e')} "
             f"| {_pm(m.get('energy_joules'), None, '.3g')} |"
         )
+    lines += _qpu_lines(summary)
     if summary["skipped"]:
         lines += ["", "Skipped (cannot run):", ""]
         lines += [f"- `{s['target']}`: {s['reason']}" for s in summary["skipped"]]
