@@ -441,8 +441,11 @@ def test_pegasus_line_embedding_moves_off_inactive_qubits_and_refuses_what_does_
     assert moved and first[0][0] not in {q for chain in moved.values() for q in chain}
     assert is_valid_embedding(moved, _layered_source(layer_sizes), broken)
     assert pegasus_line_embedding((80, 40), graph, m) == {}  # lines longer than P6's tracks
-    with pytest.raises(InvalidParameterError, match="'layer_sizes' parameter of pegasus_line_embedding"):
-        pegasus_line_embedding((3, 4, 3), graph, m)
+    for bad in [(3, 4, 3), (0, 4), (2.5, 4)]:
+        with pytest.raises(InvalidParameterError, match="'layer_sizes' parameter of pegasus_line_embedding"):
+            pegasus_line_embedding(bad, graph, m)
+    with pytest.raises(InvalidParameterError, match="'m' parameter of pegasus_line_embedding"):
+        pegasus_line_embedding(layer_sizes, graph, 4)  # P6's labels do not fit P4
 
 
 def test_120_and_40_spin_layers_get_four_copies_on_p16_without_a_search(monkeypatch):

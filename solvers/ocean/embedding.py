@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,13 +269,14 @@ def pegasus_line_embedding(
         Chain of qubits of every variable ``0..n_spins-1`` (layer order); empty if the layers do not
         fit the graph this way.
     """
-    if len(layer_sizes) != 2:
-        raise param_error("layer_sizes", "pegasus_line_embedding", "two spin layers",
-                          Described(f"{len(layer_sizes)} layers {tuple(layer_sizes)}"))
+    if len(layer_sizes) != 2 or not all(isinstance(n, numbers.Integral) and n >= 1 for n in layer_sizes):
+        raise param_error("layer_sizes", "pegasus_line_embedding", "two spin layers of at least one spin each",
+                          Described(repr(tuple(layer_sizes))))
     from dwave.embedding import is_valid_embedding
 
     if position is None:
         position = _pegasus_positions(graph, m)
+    _check_pegasus_size(position, m, "pegasus_line_embedding")
     label = {p: q for q, p in position.items()}
     edges = _layered_edges(layer_sizes)
     large, small = max(layer_sizes), min(layer_sizes)
@@ -290,6 +292,15 @@ def pegasus_line_embedding(
                 if is_valid_embedding(found, edges, graph):
                     return found
     return {}
+
+
+def _check_pegasus_size(position: dict[int, tuple[int, int, int, int]], m: int, owner: str) -> None:
+    """Refuse an ``m`` outside of whose P(m) some qubit of ``position`` lies (its linear label is too large)."""
+    outside = [q for q, (u, w, k, z) in position.items()
+               if not (0 <= u < 2 and 0 <= w < m and 0 <= k < 12 and 0 <= z < m - 1)]
+    if outside:
+        raise param_error("m", owner, "the size of the Pegasus graph whose linear labels graph uses",
+                          Described(f"{m}, outside which lie qubits such as {outside[0]}"))
 
 
 def _pegasus_positions(graph: Any, m: int) -> dict[int, tuple[int, int, int, int]]:
@@ -346,11 +357,7 @@ def pegasus_images(
     """
     if position is None:
         position = _pegasus_positions(graph, m)
-    outside = [q for q, (u, w, k, z) in position.items()
-               if not (0 <= u < 2 and 0 <= w < m and 0 <= k < 12 and 0 <= z < m - 1)]
-    if outside:
-        raise param_error("m", "pegasus_images", "the size of the Pegasus graph whose linear labels graph uses",
-                          Described(f"{m}, outside which lie qubits such as {outside[0]}"))
+    _check_pegasus_size(position, m, "pegasus_images")
     missing = sorted({int(q) for chain in base.values() for q in chain} - set(position))
     if missing:
         raise param_error("base", "pegasus_images", "chains of qubits of graph",
