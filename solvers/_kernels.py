@@ -22,82 +22,22 @@ threads or on how chains are scheduled. Kernels are compiled on first use and
 cached on disk in the user's cache folder (:mod:`eqising._numba_cache`, never beside the
 installed module), so later processes load them in well under a second.
 
-Threading: a training step is a few short parallel launches (the longest about a
-millisecond on a 32-example minibatch), so the threading layer's cost per launch matters. numba's
-``workqueue`` layer wakes its workers by polling with short sleeps, about 160 us
-per launch on a 2-core machine (2 us on OpenMP), which made the training loop
-1.5x slower. So the first launch of a kernel puts OpenMP first in numba's
-layer priority (``omp``, then ``tbb``, then ``workqueue`` where OpenMP is not
-installed) and, unless ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set, bounds
-how long GNU OpenMP's idle workers spin before they sleep (``GOMP_SPINCOUNT`` =
-:data:`OMP_SPIN_COUNT`: about 2 ms, against 6.5 ms for libgomp's default), long
-enough to stay awake between the launches of consecutive training steps, short
-enough not to keep a core from other processes for long once a process is idle. It does nothing of
-this if the user chose a layer (``NUMBA_THREADING_LAYER``,
-``NUMBA_THREADING_LAYER_PRIORITY`` or ``numba.config.THREADING_LAYER``) or if
-numba's threads are already running (they stay as they are). Importing eqising
-changes nothing. The ``workqueue`` layer does not support concurrent kernel
-launches from several Python threads, so callers hold :data:`KERNEL_LOCK` around
-every launch (calls from several threads are serialised, not parallel); its
-first acquisition makes the choice. GNU OpenMP is not fork-safe: a process
-forked from one that has run a kernel must not run one (numba stops it with a
-message); start such workers with ``spawn`` or ``forkserver``, as Dask does.
+Threading (the layer, its spinning, cores shared with other processes) is set
+up by :mod:`._threads`, whose :data:`KERNEL_LOCK` callers hold around every launch.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import threading
 
 import numba
 import numpy as np
 
 from .._numba_cache import cached_njit
+from ._threads import KERNEL_LOCK, LAYER_PRIORITY, OMP_SPIN_COUNT, _select_threading_layer  # noqa: F401 (re-exported)
 
 __all__ = ["FIELD_REFRESH_SWEEPS", "KERNEL_LOCK", "LAYER_PRIORITY", "OMP_SPIN_COUNT", "anneal_chain", "anneal_layered", "anneal_sparse", "chain_seeds", "random_spins"]
 
-#: numba threading layers in the order eqising's first launch prefers them (see the module docstring).
-LAYER_PRIORITY = ("omp", "tbb", "workqueue")
-#: Spins of an idle GNU OpenMP worker before it sleeps: about 2 ms on the 2-core development machine
-#: (libgomp's default, 300,000, was 6.5 ms there); a training step's launches come well within it.
-OMP_SPIN_COUNT = 100_000
-
-
-def _select_threading_layer() -> None:
-    """Prefer numba's OpenMP layer, with bounded spinning, unless the user chose one or numba's threads run."""
-    if numba.config.THREADING_LAYER != "default" or any(
-        name in os.environ for name in ("NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY")
-    ):
-        return  # an explicit user choice
-    try:
-        numba.threading_layer()
-    except ValueError:  # numba's threads are not started yet: the layer can still be chosen
-        numba.config.THREADING_LAYER_PRIORITY = list(LAYER_PRIORITY)
-        if not any(name in os.environ for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")):
-            os.environ["GOMP_SPINCOUNT"] = str(OMP_SPIN_COUNT)  # read when numba loads OpenMP, at its first launch
-
-
-class _LaunchLock:
-    """A lock whose first acquisition selects the threading layer (see the module docstring)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._selected = False
-
-    def __enter__(self) -> _LaunchLock:
-        self._lock.acquire()
-        if not self._selected:
-            self._selected = True
-            _select_threading_layer()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.release()
-
-
-#: Held around every parallel kernel launch (the workqueue layer is not re-entrant).
-KERNEL_LOCK = _LaunchLock()
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -120,6 +120,7 @@ THREADING = textwrap.dedent(
         from eqising.solvers.testing import free_batch
         AnnealingSolver(num_sweeps=2).sample(free_batch((4, 3, 2), 2), seed=0)
         report["layer"] = numba.threading_layer()
+        report["share"] = _kernels.KERNEL_LOCK.share.enabled
     print(json.dumps(report))
     """
 )
@@ -142,6 +143,13 @@ def test_import_changes_no_numba_setting_and_first_launch_prefers_openmp_with_bo
     assert report["priority"] == list(_kernels.LAYER_PRIORITY) == ["omp", "tbb", "workqueue"]
     assert report["spin"] == str(_kernels.OMP_SPIN_COUNT)
     assert report["layer"] in _kernels.LAYER_PRIORITY
+    assert report["share"] == (report["layer"] == "omp")  # launch threads follow other processes' CPU use
+
+
+def test_launch_threads_follow_other_processes_only_where_eqising_made_the_workers_spin():
+    assert _threading_report("fresh", OMP_WAIT_POLICY="passive")["share"] is False
+    assert _threading_report("fresh", GOMP_SPINCOUNT="100000")["share"] is False
+    assert _threading_report("fresh", NUMBA_THREADING_LAYER="omp")["share"] is False
 
 
 def test_an_openmp_wait_setting_of_the_user_is_kept():

@@ -1,0 +1,153 @@
+"""Launch threads while other processes share the CPUs (eqising/solvers/_threads.py)."""
+
+from __future__ import annotations
+
+import numba
+import pytest
+
+from eqising.solvers import _threads
+from eqising.solvers._threads import CoreShare, busy_cpu_seconds
+
+
+class Machine:
+    """A fake clock, busy-CPU counter and process counter: ``run(seconds, ours, others)`` advances them."""
+
+    def __init__(self) -> None:
+        self.now = self.busy = self.own = 0.0
+        self.readable = True
+
+    def run(self, seconds: float, ours: float, others: float) -> None:
+        self.now += seconds
+        self.own += ours * seconds
+        self.busy += (ours + others) * seconds
+
+    def share(self, n_cpus: int = 2, interval: float = 0.1) -> CoreShare:
+        return CoreShare(frozenset(range(n_cpus)), busy=lambda cpus: self.busy if self.readable else None,
+                         own=lambda: self.own, clock=lambda: self.now, interval=interval)
+
+
+def test_no_limit_while_the_process_has_its_cpus_to_itself():
+    m = Machine()
+    share = m.share()
+    assert share.current() is None
+    for _ in range(5):
+        m.run(0.2, ours=2.0, others=0.1)  # a little background load is not a reason to give up a CPU
+        assert share.current() is None
+
+
+@pytest.mark.parametrize("n_cpus, others, limit", [(2, 1.0, 1), (2, 2.0, 1), (2, 3.5, 1), (4, 1.0, 3),
+                                                   (4, 2.4, 2), (16, 0.7, 15)])
+def test_the_limit_is_the_cpus_other_processes_leave(n_cpus, others, limit):
+    m = Machine()
+    share = m.share(n_cpus)
+    share.current()
+    m.run(0.2, ours=min(n_cpus, max(1.0, n_cpus - others)), others=others)
+    assert share.current() == limit
+
+
+def test_the_limit_goes_when_the_other_process_does_and_looks_wait_for_the_interval():
+    m = Machine()
+    share = m.share(interval=0.1)
+    share.current()
+    m.run(0.05, ours=1.0, others=1.0)
+    assert share.current() is None  # too early to look
+    m.run(0.05, ours=1.0, others=1.0)
+    assert share.current() == 1
+    m.run(0.05, ours=1.0, others=0.0)
+    assert share.current() == 1  # the look is still the last one's
+    m.run(0.1, ours=1.0, others=0.0)
+    assert share.current() is None
+
+
+def test_no_limit_and_no_more_looks_where_busy_time_cannot_be_read():
+    m = Machine()
+    share = m.share()
+    share.current()
+    m.run(0.2, ours=1.0, others=1.0)
+    assert share.current() == 1
+    m.readable = False
+    m.run(0.2, ours=1.0, others=1.0)
+    assert share.current() is None and not share.enabled
+
+
+def test_busy_cpu_seconds_counts_only_the_given_cpus_and_busy_fields(tmp_path):
+    stat = tmp_path / "stat"
+    #                user nice system idle iowait irq softirq steal guest guest_nice
+    stat.write_text("cpu  900 900 900 900 900 900 900 900 0 0\n"
+                    "cpu0 10 20 30 1000 500 1 2 3 7 0\n"
+                    "cpu1 100 0 0 1000 0 0 0 0 0 0\n"
+                    "cpu2 1000 0 0 0 0 0 0 0 0 0\n"
+                    "intr 12345\n")
+    tick = __import__("os").sysconf("SC_CLK_TCK")
+    assert busy_cpu_seconds(frozenset({0, 1}), str(stat)) == pytest.approx((10 + 20 + 30 + 1 + 2 + 3 + 100) / tick)
+    assert busy_cpu_seconds(frozenset({2}), str(stat)) == pytest.approx(1000 / tick)
+    assert busy_cpu_seconds(frozenset({0}), str(tmp_path / "missing")) is None
+
+
+@pytest.fixture
+def lock_with_limit(monkeypatch):
+    """A launch lock whose layer choice is made and whose share says ``limit`` CPUs are left."""
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs numba with at least 2 threads")
+    before = numba.get_num_threads()
+    lock = _threads._LaunchLock()
+    lock._selected = True
+
+    def make(limit):
+        lock.share.limit, lock.share.enabled = limit, False  # no looks: the limit stays as set
+        return lock
+
+    yield make
+    numba.set_num_threads(before)
+
+
+def test_launches_use_the_limit_and_the_callers_threads_come_back(lock_with_limit):
+    numba.set_num_threads(2)
+    lock = lock_with_limit(1)
+    with lock:
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == 2
+    with lock_with_limit(None):
+        assert numba.get_num_threads() == 2
+
+
+def test_a_caller_asking_for_fewer_threads_gets_them_and_an_error_inside_releases_the_lock(lock_with_limit):
+    lock = lock_with_limit(1)
+    numba.set_num_threads(1)
+    with lock:
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == 1
+    numba.set_num_threads(2)
+    with pytest.raises(RuntimeError, match="inside"), lock:
+        raise RuntimeError("an error inside the lock")
+    assert numba.get_num_threads() == 2 and not lock._lock.locked()
+
+
+class FakeNumba:
+    """numba's thread count alone, with ``n`` threads at most."""
+
+    def __init__(self, n: int) -> None:
+        self.n = self.most = n
+        self.config = numba.config
+
+    def get_num_threads(self) -> int:
+        return self.n
+
+    def set_num_threads(self, n: int) -> None:
+        assert 1 <= n <= self.most
+        self.n = n
+
+
+def test_a_thread_count_set_inside_the_lock_is_kept(monkeypatch):
+    fake = FakeNumba(4)
+    monkeypatch.setattr(_threads, "numba", fake)
+    lock = _threads._LaunchLock()
+    lock._selected = True
+    lock.share.limit = 2
+    with lock:
+        assert fake.n == 2
+        fake.set_num_threads(3)  # the code inside chose its threads (as eqising compare's runs do)
+    assert fake.n == 3
+    with lock:
+        assert fake.n == 2
+    assert fake.n == 3
