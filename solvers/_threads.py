@@ -37,6 +37,7 @@ message); start such workers with ``spawn`` or ``forkserver``, as Dask does.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -105,9 +106,14 @@ class CoreShare:
 
     Every ``interval`` seconds (looked at only when a launch starts), the CPU
     time other processes took on the CPUs this process may run on is the busy
-    time of those CPUs less this process's own. The limit is those CPUs less
-    the others' average use, rounded, and at least 1; while no other process
-    takes about half a CPU or more, there is no limit.
+    time of those CPUs less this process's own. The others take that many CPUs
+    on average, counted as whole CPUs: from 0.3 of a CPU up while there is no
+    limit (a run alone measured at most 0.2, two clock ticks of 0.1 s on 2
+    CPUs; spinning workers beside a process using 0.45 of a CPU made a digits
+    run 1.6x slower than one thread), and from 0.15 up while there is one, so
+    that a load near the threshold does not take the limit off and put it back
+    look after look. The limit is this process's CPUs less the
+    others', at least 1; there is none while the others take no whole CPU.
 
     Parameters
     ----------
@@ -149,7 +155,8 @@ class CoreShare:
         if self._mark is not None:
             then, busy_then, own_then = self._mark
             others = max(0.0, (busy - busy_then) - (own - own_then)) / (now - then)  # CPUs, on average
-            self.limit = None if others < 0.5 else max(1, int(len(self.cpus) - others + 0.5))
+            taken = math.floor(others + (0.7 if self.limit is None else 0.85))
+            self.limit = None if taken < 1 else max(1, len(self.cpus) - taken)
         self._mark = (now, busy, own)
 
 

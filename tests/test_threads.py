@@ -31,12 +31,12 @@ def test_no_limit_while_the_process_has_its_cpus_to_itself():
     share = m.share()
     assert share.current() is None
     for _ in range(5):
-        m.run(0.2, ours=2.0, others=0.1)  # a little background load is not a reason to give up a CPU
+        m.run(0.2, ours=2.0, others=0.2)  # a little background load is not a reason to give up a CPU
         assert share.current() is None
 
 
 @pytest.mark.parametrize("n_cpus, others, limit", [(2, 1.0, 1), (2, 2.0, 1), (2, 3.5, 1), (4, 1.0, 3),
-                                                   (4, 2.4, 2), (16, 0.7, 15)])
+                                                   (4, 2.2, 2), (4, 2.4, 1), (16, 0.7, 15)])
 def test_the_limit_is_the_cpus_other_processes_leave(n_cpus, others, limit):
     m = Machine()
     share = m.share(n_cpus)
@@ -56,6 +56,20 @@ def test_the_limit_goes_when_the_other_process_does_and_looks_wait_for_the_inter
     m.run(0.05, ours=1.0, others=0.0)
     assert share.current() == 1  # the look is still the last one's
     m.run(0.1, ours=1.0, others=0.0)
+    assert share.current() is None
+
+
+def test_a_load_near_the_threshold_neither_starts_nor_ends_a_limit():
+    m = Machine()
+    share = m.share()
+    share.current()
+    m.run(0.2, ours=2.0, others=0.25)
+    assert share.current() is None  # under 0.3 of a CPU: no limit
+    m.run(0.2, ours=1.6, others=0.4)
+    assert share.current() == 1
+    m.run(0.2, ours=1.0, others=0.2)  # the same load, measured a little lower: the limit stays
+    assert share.current() == 1
+    m.run(0.2, ours=1.0, others=0.1)
     assert share.current() is None
 
 
