@@ -201,26 +201,19 @@ def _tiled_pegasus(
     attempts: int,
 ) -> list[dict[int, list[int]]]:
     position = _pegasus_positions(graph, m)
-    best: list[dict[int, list[int]]] = []
-    if len(layer_sizes) == 2:
-        lines = pegasus_line_embedding(layer_sizes, graph, m, position=position)
-        if lines:
-            best = pegasus_images(lines, graph, m, position=position)
-            if max_copies is not None:
-                best = best[:max_copies]
+
+    def images(base: dict[int, list[int]]) -> list[dict[int, list[int]]]:
+        return pegasus_images(base, graph, m, position=position)[:max_copies] if base else []
+
+    best = images(pegasus_line_embedding(layer_sizes, graph, m, position=position)) if len(layer_sizes) == 2 else []
     n_edges = len(_layered_edges(layer_sizes))
     for cx, cy, bound in _pegasus_boxes(m, sum(layer_sizes), n_edges, max_copies)[:attempts]:
-        if bound <= len(best) or (max_copies is not None and len(best) >= max_copies):
+        if min(bound, max_copies or bound) <= len(best):
             break  # the boxes left promise no more copies than the lines give
         box = [q for q, (u, w, _, z) in position.items() if ((w < cx and z < cy) if u == 0 else (w < cy and z < cx))]
-        base = find_layered_embedding(
+        copies = images(find_layered_embedding(
             layer_sizes, graph.subgraph(box).copy(), seed=seed, timeout=timeout, thorough=True
-        )
-        if not base:
-            continue
-        copies = pegasus_images(base, graph, m, position=position)
-        if max_copies is not None:
-            copies = copies[:max_copies]
+        ))
         if len(copies) >= 2 and len(copies) > len(best):
             return copies
     return best if len(best) >= 2 else []
