@@ -26,59 +26,47 @@ class Machine:
                          own=lambda: self.own, clock=lambda: self.now, interval=interval)
 
 
+def limits(m: Machine, share: CoreShare, steps: list[tuple[float, float, float]]) -> list[int | None]:
+    """``share.current()`` after each ``m.run(*step)``, the first look having been taken before."""
+    share.current()
+    out = []
+    for step in steps:
+        m.run(*step)
+        out.append(share.current())
+    return out
+
+
 def test_no_limit_while_the_process_has_its_cpus_to_itself():
     m = Machine()
-    share = m.share()
-    assert share.current() is None
-    for _ in range(5):
-        m.run(0.2, ours=2.0, others=0.2)  # a little background load is not a reason to give up a CPU
-        assert share.current() is None
+    # a little background load is not a reason to give up a CPU
+    assert limits(m, m.share(), [(0.2, 2.0, 0.2)] * 5) == [None] * 5
 
 
 @pytest.mark.parametrize("n_cpus, others, limit", [(2, 1.0, 1), (2, 2.0, 1), (2, 3.5, 1), (4, 1.0, 3),
                                                    (4, 2.2, 2), (4, 2.4, 1), (16, 0.7, 15)])
 def test_the_limit_is_the_cpus_other_processes_leave(n_cpus, others, limit):
     m = Machine()
-    share = m.share(n_cpus)
-    share.current()
-    m.run(0.2, ours=min(n_cpus, max(1.0, n_cpus - others)), others=others)
-    assert share.current() == limit
+    assert limits(m, m.share(n_cpus), [(0.2, min(n_cpus, max(1.0, n_cpus - others)), others)]) == [limit]
 
 
 def test_the_limit_goes_when_the_other_process_does_and_looks_wait_for_the_interval():
     m = Machine()
-    share = m.share(interval=0.1)
-    share.current()
-    m.run(0.05, ours=1.0, others=1.0)
-    assert share.current() is None  # too early to look
-    m.run(0.05, ours=1.0, others=1.0)
-    assert share.current() == 1
-    m.run(0.05, ours=1.0, others=0.0)
-    assert share.current() == 1  # the look is still the last one's
-    m.run(0.1, ours=1.0, others=0.0)
-    assert share.current() is None
+    # too early to look; a look; the next look not due yet; the look after the other process went
+    steps = [(0.05, 1.0, 1.0), (0.05, 1.0, 1.0), (0.05, 1.0, 0.0), (0.1, 1.0, 0.0)]
+    assert limits(m, m.share(interval=0.1), steps) == [None, 1, 1, None]
 
 
 def test_a_load_near_the_threshold_neither_starts_nor_ends_a_limit():
     m = Machine()
-    share = m.share()
-    share.current()
-    m.run(0.2, ours=2.0, others=0.25)
-    assert share.current() is None  # under 0.3 of a CPU: no limit
-    m.run(0.2, ours=1.6, others=0.4)
-    assert share.current() == 1
-    m.run(0.2, ours=1.0, others=0.2)  # the same load, measured a little lower: the limit stays
-    assert share.current() == 1
-    m.run(0.2, ours=1.0, others=0.1)
-    assert share.current() is None
+    # under 0.3 of a CPU: no limit; 0.4: a limit; the same load measured a little lower keeps it
+    steps = [(0.2, 2.0, 0.25), (0.2, 1.6, 0.4), (0.2, 1.0, 0.2), (0.2, 1.0, 0.1)]
+    assert limits(m, m.share(), steps) == [None, 1, 1, None]
 
 
 def test_no_limit_and_no_more_looks_where_busy_time_cannot_be_read():
     m = Machine()
     share = m.share()
-    share.current()
-    m.run(0.2, ours=1.0, others=1.0)
-    assert share.current() == 1
+    assert limits(m, share, [(0.2, 1.0, 1.0)]) == [1]
     m.readable = False
     m.run(0.2, ours=1.0, others=1.0)
     assert share.current() is None and not share.enabled
