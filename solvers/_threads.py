@@ -24,8 +24,10 @@ makes a run alone 2x slower). So while it is eqising that made the workers spin,
 :class:`CoreShare` looks every :data:`SHARE_INTERVAL` seconds of launches at how
 much CPU time other processes took on this process's CPUs (Linux
 ``/proc/stat``), and launches use only the CPUs they leave (at least one)
-until they go. Thread counts never change results: every chain draws from its own
-stream.
+until they go. They also never use more threads than the CPU quota of the
+process's cgroups allows (a container's ``--cpus``), which numba's thread count,
+taken from the CPUs the process may run on, does not see. Thread counts never
+change results: every chain draws from its own stream.
 
 The ``workqueue`` layer does not support concurrent kernel launches from
 several Python threads, so callers hold :data:`KERNEL_LOCK` around every launch
@@ -45,7 +47,8 @@ from collections.abc import Callable
 
 import numba
 
-__all__ = ["KERNEL_LOCK", "LAYER_PRIORITY", "OMP_SPIN_COUNT", "SHARE_INTERVAL", "CoreShare", "busy_cpu_seconds"]
+__all__ = ["KERNEL_LOCK", "LAYER_PRIORITY", "OMP_SPIN_COUNT", "SHARE_INTERVAL", "CoreShare", "busy_cpu_seconds",
+           "cgroup_cpu_quota"]
 
 #: numba threading layers in the order eqising's first launch prefers them (see the module docstring).
 LAYER_PRIORITY = ("omp", "tbb", "workqueue")
@@ -96,6 +99,68 @@ def busy_cpu_seconds(cpus: frozenset[int], path: str = "/proc/stat") -> float | 
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def cgroup_cpu_quota(proc: str = "/proc/self/cgroup", root: str = "/sys/fs/cgroup") -> float | None:
+    """CPUs' worth of time per period this process's cgroups allow, or None if none sets a quota (or unknown).
+
+    The CFS quota over its period (cgroup v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``
+    and ``cpu.cfs_period_us``), the lowest of the process's cgroup and its
+    ancestors, as a container's ``--cpus`` sets it. Such a quota does not change
+    which CPUs the process may run on, nor how many threads numba starts.
+    """
+    try:
+        with open(proc) as f:
+            entries = [line.rstrip("\n").split(":", 2) for line in f]
+    except OSError:
+        return None
+    quotas = []
+    for entry in entries:
+        if len(entry) != 3:
+            continue
+        hierarchy, controllers, path = entry
+        if hierarchy == "0" and controllers == "":
+            folders, read = [root], _quota_v2
+        elif "cpu" in controllers.split(","):
+            folders, read = [os.path.join(root, controllers), os.path.join(root, "cpu")], _quota_v1
+        else:
+            continue
+        parts = [p for p in path.split("/") if p and p not in (".", "..")]
+        for folder in dict.fromkeys(folders):
+            for depth in range(len(parts) + 1):
+                quota = read(os.path.join(folder, *parts[:depth]))
+                if quota is not None:
+                    quotas.append(quota)
+    return min(quotas) if quotas else None
+
+
+def _read_words(path: str) -> list[str] | None:
+    try:
+        with open(path) as f:
+            return f.read().split()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _quota_v2(folder: str) -> float | None:
+    words = _read_words(os.path.join(folder, "cpu.max"))
+    if not words or len(words) != 2 or words[0] == "max":
+        return None
+    try:
+        quota, period = int(words[0]), int(words[1])
+    except ValueError:
+        return None
+    return quota / period if quota > 0 and period > 0 else None
+
+
+def _quota_v1(folder: str) -> float | None:
+    quota, period = _read_words(os.path.join(folder, "cpu.cfs_quota_us")), _read_words(
+        os.path.join(folder, "cpu.cfs_period_us"))
+    try:
+        q, p = int(quota[0]), int(period[0])  # type: ignore[index]
+    except (TypeError, IndexError, ValueError):
+        return None
+    return q / p if q > 0 and p > 0 else None
+
+
 def _process_cpu_seconds() -> float:
     t = os.times()
     return t.user + t.system
@@ -128,13 +193,19 @@ class CoreShare:
         Wall-clock seconds (default :func:`time.perf_counter`).
     interval : float
         Seconds between two looks.
+    quota : float or None
+        CPUs' worth of time the process's cgroups allow (:func:`cgroup_cpu_quota`):
+        launches never use more threads than that, rounded, at least 1 (on 2
+        CPUs, a quota of 1 CPU made two threads 1.4x slower than one; at 1.25
+        they were even, at 1.5 two were faster).
     """
 
     def __init__(self, cpus: frozenset[int], busy: Callable[[frozenset[int]], float | None] = busy_cpu_seconds,
                  own: Callable[[], float] = _process_cpu_seconds, clock: Callable[[], float] = time.perf_counter,
-                 interval: float = SHARE_INTERVAL) -> None:
+                 interval: float = SHARE_INTERVAL, quota: float | None = None) -> None:
         self.cpus, self._busy, self._own, self._clock, self.interval = cpus, busy, own, clock, interval
-        self.limit: int | None = None  # None: no limit
+        self.cap = None if quota is None else max(1, math.floor(quota + 0.5))  # threads the quota allows
+        self.limit: int | None = None  # from other processes' use; None: no limit
         self.enabled = True
         self._mark: tuple[float, float, float] | None = None
 
@@ -144,7 +215,9 @@ class CoreShare:
             now = self._clock()
             if self._mark is None or now - self._mark[0] >= self.interval:
                 self._look(now)
-        return self.limit
+        if self.cap is None or self.limit is None:
+            return self.cap if self.limit is None else self.limit
+        return min(self.cap, self.limit)
 
     def _look(self, now: float) -> None:
         busy = self._busy(self.cpus)
@@ -194,8 +267,8 @@ class _LaunchLock:
         try:
             if not self._selected:
                 self._selected = True
-                spinning = _select_threading_layer()
-                self.share.enabled = spinning and _layer_after_start() == "omp"
+                if _select_threading_layer() and _layer_after_start() == "omp":
+                    self.share = CoreShare(self.share.cpus, quota=cgroup_cpu_quota())
             self._restore = None
             limit = self.share.current()
             if limit is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import numba
 import pytest
 
 from eqising._numba_cache import cache_root, cached_njit
-from eqising.solvers import _kernels
+from eqising.solvers import _kernels, _threads
 
 KERNEL = textwrap.dedent(
     """
@@ -121,6 +122,7 @@ THREADING = textwrap.dedent(
         AnnealingSolver(num_sweeps=2).sample(free_batch((4, 3, 2), 2), seed=0)
         report["layer"] = numba.threading_layer()
         report["share"] = _kernels.KERNEL_LOCK.share.enabled
+        report["cap"] = _kernels.KERNEL_LOCK.share.cap
     print(json.dumps(report))
     """
 )
@@ -144,6 +146,8 @@ def test_import_changes_no_numba_setting_and_first_launch_prefers_openmp_with_bo
     assert report["spin"] == str(_kernels.OMP_SPIN_COUNT)
     assert report["layer"] in _kernels.LAYER_PRIORITY
     assert report["share"] == (report["layer"] == "omp")  # launch threads follow other processes' CPU use
+    quota = _threads.cgroup_cpu_quota()  # the same cgroups as this process's
+    assert report["cap"] == (None if quota is None or not report["share"] else max(1, math.floor(quota + 0.5)))
 
 
 def test_launch_threads_follow_other_processes_only_where_eqising_made_the_workers_spin():

@@ -6,7 +6,7 @@ import numba
 import pytest
 
 from eqising.solvers import _threads
-from eqising.solvers._threads import CoreShare, busy_cpu_seconds
+from eqising.solvers._threads import CoreShare, busy_cpu_seconds, cgroup_cpu_quota
 
 
 class Machine:
@@ -21,9 +21,9 @@ class Machine:
         self.own += ours * seconds
         self.busy += (ours + others) * seconds
 
-    def share(self, n_cpus: int = 2, interval: float = 0.1) -> CoreShare:
+    def share(self, n_cpus: int = 2, interval: float = 0.1, quota: float | None = None) -> CoreShare:
         return CoreShare(frozenset(range(n_cpus)), busy=lambda cpus: self.busy if self.readable else None,
-                         own=lambda: self.own, clock=lambda: self.now, interval=interval)
+                         own=lambda: self.own, clock=lambda: self.now, interval=interval, quota=quota)
 
 
 def limits(m: Machine, share: CoreShare, steps: list[tuple[float, float, float]]) -> list[int | None]:
@@ -70,6 +70,40 @@ def test_no_limit_and_no_more_looks_where_busy_time_cannot_be_read():
     m.readable = False
     m.run(0.2, ours=1.0, others=1.0)
     assert share.current() is None and not share.enabled
+
+
+@pytest.mark.parametrize("quota, cap", [(0.5, 1), (1.0, 1), (1.25, 1), (1.5, 2), (3.0, 3)])
+def test_a_cpu_quota_caps_the_threads_from_the_start_and_with_other_processes(quota, cap):
+    m = Machine()
+    share = m.share(n_cpus=4, quota=quota)
+    assert share.current() == cap  # before any look
+    # alone, then another process on 2 of the 4 CPUs: the lower of the two limits
+    assert limits(m, share, [(0.2, 1.0, 0.0), (0.2, 1.0, 2.0)]) == [cap, min(cap, 2)]
+
+
+def _cgroup(tmp_path, lines: str, files: dict[str, str]) -> float | None:
+    tmp_path.mkdir()
+    proc = tmp_path / "cgroup"
+    proc.write_text(lines)
+    for name, text in files.items():
+        path = tmp_path / "fs" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return cgroup_cpu_quota(str(proc), str(tmp_path / "fs"))
+
+
+def test_cgroup_cpu_quota_reads_v2_and_v1_and_takes_the_lowest_along_the_path(tmp_path):
+    assert _cgroup(tmp_path / "a", "0::/\n", {"cpu.max": "150000 100000\n"}) == 1.5  # a container's own root
+    assert _cgroup(tmp_path / "b", "0::/pod/app\n", {"cpu.max": "max 100000\n", "pod/cpu.max": "200000 100000\n",
+                                                     "pod/app/cpu.max": "300000 100000\n"}) == 2.0
+    assert _cgroup(tmp_path / "c", "4:memory:/x\n2:cpu,cpuacct:/job\n",
+                   {"cpu,cpuacct/job/cpu.cfs_quota_us": "50000\n", "cpu,cpuacct/job/cpu.cfs_period_us": "100000\n",
+                    "cpu,cpuacct/cpu.cfs_quota_us": "-1\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"}) == 0.5
+    assert _cgroup(tmp_path / "d", "1:cpu:/\n", {"cpu/cpu.cfs_quota_us": "-1\n",
+                                                "cpu/cpu.cfs_period_us": "100000\n"}) is None  # no quota
+    assert _cgroup(tmp_path / "e", "0::/\n", {"cpu.max": "max 100000\n"}) is None
+    assert _cgroup(tmp_path / "f", "0::/\n", {"cpu.max": "garbage\n"}) is None
+    assert cgroup_cpu_quota(str(tmp_path / "missing"), str(tmp_path)) is None
 
 
 def test_busy_cpu_seconds_counts_only_the_given_cpus_and_busy_fields(tmp_path):
