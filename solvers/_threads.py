@@ -249,10 +249,11 @@ def _own_cpus() -> frozenset[int]:
 class _LaunchLock:
     """A lock whose first acquisition selects the threading layer and that sets each launch's threads.
 
-    Inside, numba's thread count is the caller's, or fewer while
-    :attr:`share` says other processes keep the CPUs busy and eqising made
-    OpenMP's workers spin (see the module docstring); it is the caller's again
-    on the way out, unless the code inside set it.
+    Inside, numba's thread count is the caller's, or fewer where eqising made
+    OpenMP's workers spin and :attr:`share` says so (other processes keep the
+    CPUs busy, or the cgroups' CPU quota allows fewer; see the module
+    docstring); it is the caller's again on the way out, unless the code inside
+    set it.
     """
 
     def __init__(self) -> None:
