@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numba
 import pytest
 
@@ -114,10 +116,22 @@ def test_busy_cpu_seconds_counts_only_the_given_cpus_and_busy_fields(tmp_path):
                     "cpu1 100 0 0 1000 0 0 0 0 0 0\n"
                     "cpu2 1000 0 0 0 0 0 0 0 0 0\n"
                     "intr 12345\n")
-    tick = __import__("os").sysconf("SC_CLK_TCK")
-    assert busy_cpu_seconds(frozenset({0, 1}), str(stat)) == pytest.approx((10 + 20 + 30 + 1 + 2 + 3 + 100) / tick)
+    tick = os.sysconf("SC_CLK_TCK")
+    both = frozenset({0, 1})
+    assert busy_cpu_seconds(both, str(stat), nice=True) == pytest.approx((10 + 20 + 30 + 1 + 2 + 3 + 100) / tick)
+    assert busy_cpu_seconds(both, str(stat), nice=False) == pytest.approx((10 + 30 + 1 + 2 + 3 + 100) / tick)
     assert busy_cpu_seconds(frozenset({2}), str(stat)) == pytest.approx(1000 / tick)
     assert busy_cpu_seconds(frozenset({0}), str(tmp_path / "missing")) is None
+
+
+def test_niced_time_counts_as_busy_only_for_a_niced_process(tmp_path, monkeypatch):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu0 10 20 30 1000 0 0 0 0 0 0\n")
+    tick = os.sysconf("SC_CLK_TCK")
+    monkeypatch.setattr(_threads, "_niceness", lambda: 0)
+    assert busy_cpu_seconds(frozenset({0}), str(stat)) == pytest.approx(40 / tick)
+    monkeypatch.setattr(_threads, "_niceness", lambda: 10)
+    assert busy_cpu_seconds(frozenset({0}), str(stat)) == pytest.approx(60 / tick)
 
 
 @pytest.fixture
