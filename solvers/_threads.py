@@ -100,11 +100,14 @@ def busy_cpu_seconds(cpus: frozenset[int], path: str = "/proc/stat", nice: bool 
     except OSError:
         return None
     ticks = 0
-    for line in lines:
-        if line.startswith(b"cpu") and line[3:4].isdigit():
-            name, *fields = line.split()
-            if int(name[3:]) in cpus:
-                ticks += sum(int(fields[i]) for i in fields_used if i < len(fields))
+    try:
+        for line in lines:
+            if line.startswith(b"cpu") and line[3:4].isdigit():
+                name, *fields = line.split()
+                if int(name[3:]) in cpus:
+                    ticks += sum(int(fields[i]) for i in fields_used if i < len(fields))
+    except ValueError:  # not the kernel's format
+        return None
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

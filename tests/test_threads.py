@@ -122,6 +122,8 @@ def test_busy_cpu_seconds_counts_only_the_given_cpus_and_busy_fields(tmp_path):
     assert busy_cpu_seconds(both, str(stat), nice=False) == pytest.approx((10 + 30 + 1 + 2 + 3 + 100) / tick)
     assert busy_cpu_seconds(frozenset({2}), str(stat)) == pytest.approx(1000 / tick)
     assert busy_cpu_seconds(frozenset({0}), str(tmp_path / "missing")) is None
+    stat.write_text("cpu0 x 20 30\n")
+    assert busy_cpu_seconds(frozenset({0}), str(stat)) is None  # not the kernel's format: unknown
 
 
 def test_niced_time_counts_as_busy_only_for_a_niced_process(tmp_path, monkeypatch):
