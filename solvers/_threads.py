@@ -129,7 +129,7 @@ def cgroup_cpu_quota(proc: str = "/proc/self/cgroup", root: str = "/sys/fs/cgrou
     try:
         with open(proc) as f:
             entries = [line.rstrip("\n").split(":", 2) for line in f]
-    except OSError:
+    except (OSError, ValueError):  # no such file, or not text
         return None
     quotas = []
     for entry in entries:
@@ -155,7 +155,7 @@ def _read_words(path: str) -> list[str] | None:
     try:
         with open(path) as f:
             return f.read().split()
-    except (OSError, UnicodeDecodeError):
+    except (OSError, ValueError):  # no such file, or not text
         return None
 
 

@@ -106,6 +106,8 @@ def test_cgroup_cpu_quota_reads_v2_and_v1_and_takes_the_lowest_along_the_path(tm
     assert _cgroup(tmp_path / "e", "0::/\n", {"cpu.max": "max 100000\n"}) is None
     assert _cgroup(tmp_path / "f", "0::/\n", {"cpu.max": "garbage\n"}) is None
     assert cgroup_cpu_quota(str(tmp_path / "missing"), str(tmp_path)) is None
+    (tmp_path / "binary").write_bytes(b"\xff\xfe0::/\n")
+    assert cgroup_cpu_quota(str(tmp_path / "binary"), str(tmp_path)) is None
 
 
 def test_busy_cpu_seconds_counts_only_the_given_cpus_and_busy_fields(tmp_path):
