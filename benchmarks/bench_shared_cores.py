@@ -45,8 +45,12 @@ SETTINGS = {
 _OURS = ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER")
 
 
+#: ``eqising`` with this interpreter (the console script may belong to another environment).
+_EQISING = [sys.executable, "-c", "import sys; from eqising.cli import main; sys.exit(main())"]
+
+
 def _command(seed: int, epochs: int) -> list[str]:
-    return [sys.executable, "-c", "import sys; from eqising.cli import main; sys.exit(main())", "train", "--seed", str(seed), "--epochs", str(epochs), "--json"]
+    return [*_EQISING, "train", "--seed", str(seed), "--epochs", str(epochs), "--json"]
 
 
 def runs(setting: dict[str, str], seeds: list[int], epochs: int) -> list[dict]:

@@ -34,7 +34,7 @@ import numba
 import numpy as np
 
 from .._numba_cache import cached_njit
-from ._threads import KERNEL_LOCK, LAYER_PRIORITY, OMP_SPIN_COUNT, _select_threading_layer  # noqa: F401 (re-exported)
+from ._threads import KERNEL_LOCK, LAYER_PRIORITY, OMP_SPIN_COUNT  # re-exported
 
 __all__ = ["FIELD_REFRESH_SWEEPS", "KERNEL_LOCK", "LAYER_PRIORITY", "OMP_SPIN_COUNT", "anneal_chain", "anneal_layered", "anneal_sparse", "chain_seeds", "random_spins"]
 

@@ -160,22 +160,21 @@ def _read_words(path: str) -> list[str] | None:
 
 
 def _quota_v2(folder: str) -> float | None:
-    words = _read_words(os.path.join(folder, "cpu.max"))
-    if not words or len(words) != 2 or words[0] == "max":
-        return None
-    try:
-        quota, period = int(words[0]), int(words[1])
-    except ValueError:
-        return None
-    return quota / period if quota > 0 and period > 0 else None
+    words = _read_words(os.path.join(folder, "cpu.max"))  # "<quota> <period>", or "max <period>"
+    return _ratio(*words) if words and len(words) == 2 else None
 
 
 def _quota_v1(folder: str) -> float | None:
-    quota, period = _read_words(os.path.join(folder, "cpu.cfs_quota_us")), _read_words(
-        os.path.join(folder, "cpu.cfs_period_us"))
+    quota = _read_words(os.path.join(folder, "cpu.cfs_quota_us"))  # -1: no quota
+    period = _read_words(os.path.join(folder, "cpu.cfs_period_us"))
+    return _ratio(quota[0], period[0]) if quota and period else None
+
+
+def _ratio(quota: str, period: str) -> float | None:
+    """``quota / period`` of two positive integers written out, else None (no quota, or not numbers)."""
     try:
-        q, p = int(quota[0]), int(period[0])  # type: ignore[index]
-    except (TypeError, IndexError, ValueError):
+        q, p = int(quota), int(period)
+    except ValueError:
         return None
     return q / p if q > 0 and p > 0 else None
 
@@ -234,9 +233,7 @@ class CoreShare:
             now = self._clock()
             if self._mark is None or now - self._mark[0] >= self.interval:
                 self._look(now)
-        if self.cap is None or self.limit is None:
-            return self.cap if self.limit is None else self.limit
-        return min(self.cap, self.limit)
+        return min((n for n in (self.cap, self.limit) if n is not None), default=None)
 
     def _look(self, now: float) -> None:
         busy = self._busy(self.cpus)

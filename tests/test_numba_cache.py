@@ -171,11 +171,11 @@ def test_threads_already_running_are_left_alone():
 
 def test_an_explicit_user_choice_is_respected(monkeypatch):
     monkeypatch.setattr(numba.config, "THREADING_LAYER", "omp")  # chosen in code
-    _kernels._select_threading_layer()
+    _threads._select_threading_layer()
     assert numba.config.THREADING_LAYER == "omp"
     monkeypatch.setattr(numba.config, "THREADING_LAYER", "default")
     monkeypatch.setenv("NUMBA_THREADING_LAYER", "default")  # chosen in the environment
-    _kernels._select_threading_layer()
+    _threads._select_threading_layer()
     assert numba.config.THREADING_LAYER == "default"
 
 
