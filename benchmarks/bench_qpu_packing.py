@@ -37,26 +37,25 @@ import numpy as np
 
 def placements(graph, m: int, n_large: int, n_small: int) -> list[dict]:
     """Every valid placement of the line pattern on ``graph`` (linear labels of P(m))."""
-    from dwave.graphs import pegasus_coordinates
+    from eqising.solvers.ocean.embedding import _pegasus_positions, line_lengths
 
-    coords = pegasus_coordinates(m)
+    position = _pegasus_positions(graph, m)
     tracks = 12 * m
     label = np.full((2, tracks, m - 1), -1, dtype=np.int64)  # (orientation, track, position) -> qubit
-    for q in graph.nodes:
-        u, w, k, z = coords.linear_to_pegasus(q)
+    for q, (u, w, k, z) in position.items():
         label[u, 12 * w + k, z] = q
     # where vertical track x meets horizontal track y: the position of the coupled qubit on each track
     at_vertical = np.full((tracks, tracks), -1, dtype=np.int64)
     at_horizontal = np.full((tracks, tracks), -1, dtype=np.int64)
     for a, b in graph.edges:
-        (ua, wa, ka, za), (ub, wb, kb, zb) = coords.linear_to_pegasus(a), coords.linear_to_pegasus(b)
+        (ua, wa, ka, za), (ub, wb, kb, zb) = position[a], position[b]
         if ua == ub:
             continue
         if ua == 1:
             (wa, ka, za), (wb, kb, zb) = (wb, kb, zb), (wa, ka, za)
         at_vertical[12 * wa + ka, 12 * wb + kb] = za
         at_horizontal[12 * wa + ka, 12 * wb + kb] = zb
-    short, long_ = -(-(n_small + 8) // 12), -(-(n_large + 8) // 12)  # line lengths, as the package builds them
+    short, long_ = line_lengths(n_large, n_small)  # as the package builds them
     found = []
     for large_u in (0, 1):  # the larger layer on vertical (0) or horizontal (1) tracks
         own, other = (at_vertical, at_horizontal) if large_u == 0 else (at_horizontal.T, at_vertical.T)

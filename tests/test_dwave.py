@@ -426,6 +426,15 @@ def test_pegasus_line_embedding_is_a_valid_embedding_of_straight_lines(m, layer_
     assert set(short) == {-(-(small + 8) // 12)} and set(long_) == {-(-(large + 8) // 12)}
 
 
+@pytest.mark.parametrize(("n_large", "n_small"), [(1, 1), (4, 4), (5, 4), (16, 5), (17, 16), (120, 40), (120, 20)])
+def test_line_lengths_are_the_shortest_lines_crossing_the_other_layer(n_large, n_small):
+    from eqising.solvers.ocean.embedding import line_lengths
+
+    short, long_ = line_lengths(n_large, n_small)
+    for length, crossed in ((short, n_small), (long_, n_large)):  # a line of L qubits crosses 12 L - 8 tracks
+        assert 12 * length - 8 >= crossed and (length == 1 or 12 * (length - 1) - 8 < crossed)
+
+
 def test_pegasus_line_embedding_moves_off_inactive_qubits_and_refuses_what_does_not_fit():
     from dwave.embedding import is_valid_embedding
     from dwave.graphs import pegasus_graph

@@ -41,6 +41,7 @@ __all__ = [
     "default_cache_dir",
     "find_layered_embedding",
     "find_parallel_embeddings",
+    "line_lengths",
     "load_or_find_embedding",
     "load_or_find_parallel_embeddings",
     "pegasus_images",
@@ -273,7 +274,7 @@ def pegasus_line_embedding(
     label = {p: q for q, p in position.items()}
     edges = _layered_edges(layer_sizes)
     large, small = max(layer_sizes), min(layer_sizes)
-    short, long_ = -(-(small + 8) // 12), -(-(large + 8) // 12)  # line lengths in qubits
+    short, long_ = line_lengths(large, small)
     for dy in range(m - 1):
         for dx in range(m):
             vertical = [[(0, *divmod(12 * dx + 10 + i, 12), dy + z) for z in range(short)] for i in range(large)]
@@ -285,6 +286,16 @@ def pegasus_line_embedding(
                 if is_valid_embedding(found, edges, graph):
                     return found
     return {}
+
+
+def line_lengths(n_large: int, n_small: int) -> tuple[int, int]:
+    """Qubits per chain of :func:`pegasus_line_embedding`: ``(short, long)``, the larger layer's lines
+    (``ceil((n_small + 8) / 12)``) and the smaller layer's (``ceil((n_large + 8) / 12)``).
+
+    A line of ``L`` qubits crosses ``12 L - 8`` orthogonal tracks, so it must cross the other layer's
+    ``n`` tracks: ``12 L - 8 >= n``.
+    """
+    return -(-(n_small + 8) // 12), -(-(n_large + 8) // 12)
 
 
 def _check_pegasus_size(position: dict[int, tuple[int, int, int, int]], m: int, owner: str) -> None:
