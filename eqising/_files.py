@@ -12,6 +12,11 @@ folder itself, so no lock file is left behind) while a writer works in it;
 a second process that tries to write there is refused with
 :class:`FolderBusyError` instead of interleaving its files with the first
 one's. The lock is re-entrant within a process.
+
+:func:`interrupts_deferred` holds a Ctrl-C (SIGINT) back until a block of
+work is over: a save serialises its arrays with :mod:`zipfile`, which a
+``KeyboardInterrupt`` in the middle leaves half-built (its finaliser then
+prints a traceback), so a save runs whole and the interrupt comes after it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,8 +34,8 @@ try:  # POSIX only; elsewhere folders are not locked
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["FolderBusyError", "check_output_folder", "folder_lock", "remove_stale_temporaries", "sync_folder",
-           "write_file"]
+__all__ = ["FolderBusyError", "check_output_folder", "folder_lock", "interrupts_deferred", "remove_stale_temporaries",
+           "sync_folder", "write_file"]
 
 _TMP_SUFFIX = ".tmp"
 _HELD: dict[str, list[int]] = {}  # real path -> [folder fd, depth]
@@ -50,6 +56,30 @@ def sync_folder(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold SIGINT (Ctrl-C) back while the block runs, then deliver it.
+
+    On the main thread the block runs with a SIGINT handler that only notes the
+    signal; afterwards the previous handler is put back and, if a SIGINT came,
+    it is raised again (:func:`signal.raise_signal`), so Python's default
+    handler raises ``KeyboardInterrupt`` right after the block, a handler of the
+    caller's own runs, and an ignored SIGINT stays ignored. Elsewhere (signal
+    handlers can only be set on the main thread) the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pending:
+            signal.raise_signal(signal.SIGINT)
 
 
 def write_file(path: str | os.PathLike, data: bytes, *, sync: bool = True) -> None:

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from ._files import folder_lock, remove_stale_temporaries, sync_folder, write_file
+from ._files import folder_lock, interrupts_deferred, remove_stale_temporaries, sync_folder, write_file
 from ._validation import Described, param_error
 from .estimator import EqPropClassifier
 from .hardware import BACKENDS, WeightBackend
@@ -230,6 +230,14 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike, *, checkpo
     if checkpoint:
         for key, value in model.engine_.get_state().items():
             arrays[f"engine.{key}"] = value
+    with interrupts_deferred():  # a Ctrl-C comes after the save, not inside zipfile (see _files)
+        return _write_model(model, Path(directory), params, arrays, checkpoint)
+
+
+def _write_model(model: EqPropClassifier, directory: Path, params: dict, arrays: dict[str, np.ndarray],
+                 checkpoint: bool) -> Path:
+    """The arrays and ``model.json`` of :func:`save_model`, serialised and written as one unit."""
+    net = model.network_
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     npz = buf.getvalue()
@@ -251,7 +259,6 @@ def save_model(model: EqPropClassifier, directory: str | os.PathLike, *, checkpo
         "arrays": {"file": "model.npz", "sha256": hashlib.sha256(npz).hexdigest()},
     }
     text = json.dumps(meta, indent=2).encode()
-    directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     with folder_lock(directory, "save_model"):
         remove_stale_temporaries(directory)

@@ -138,6 +138,44 @@ def test_cli_refuses_to_overwrite_a_model(tmp_path, capsys):
     assert (tmp_path / "model.npz").read_bytes() == before
 
 
+def test_ctrl_c_during_a_save_comes_after_the_whole_save(data, tmp_path, monkeypatch):
+    """A SIGINT while the arrays are being zipped: the save completes, then KeyboardInterrupt is raised."""
+    model = EqPropClassifier(**CHEAP, max_iter=1).fit(data.X_train, data.y_train)
+    savez, calls = np.savez, []
+
+    def interrupted_savez(*args, **kwargs):  # Ctrl-C lands inside the serialisation
+        calls.append(1)
+        signal.raise_signal(signal.SIGINT)
+        return savez(*args, **kwargs)
+
+    monkeypatch.setattr(np, "savez", interrupted_savez)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(model, tmp_path, checkpoint=True)
+    monkeypatch.setattr(np, "savez", savez)
+    assert calls == [1]
+    assert_same_model(load_model(tmp_path), model)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is back
+
+
+def test_interrupts_deferred_delivers_to_the_handler_in_place():
+    from eqising._files import interrupts_deferred
+
+    seen = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    try:
+        with interrupts_deferred():
+            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)
+            assert seen == []  # held back inside the block
+        assert seen == [signal.SIGINT]  # delivered once, to the caller's own handler
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with interrupts_deferred():
+            signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # an ignored SIGINT stays ignored
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_in_a_real_process(tmp_path):
     """SIGINT to a running ``eqising train --out``: one line, exit status 130, a loadable checkpoint."""
     out = tmp_path / "run"
