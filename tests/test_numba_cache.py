@@ -39,7 +39,9 @@ REPORT = textwrap.dedent(
 
 
 def _run(code: str, *args: str, env: dict[str, str] | None = None) -> str:
-    full = {**os.environ, **(env or {})}
+    """Run ``code`` in a fresh interpreter: this environment plus ``env``, without a NUMBA_CACHE_DIR the
+    caller's shell may set (numba would put every cache there, not in eqising's folder), unless ``env`` has one."""
+    full = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"} | (env or {})
     out = subprocess.run([sys.executable, "-c", code, *args], env=full, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -49,6 +51,13 @@ def _kernel_module(folder) -> str:
     folder.mkdir()
     (folder / "tinykernel.py").write_text(KERNEL)
     return str(folder)
+
+
+def test_numba_cache_dir_of_the_user_is_honoured(tmp_path):
+    module = _kernel_module(tmp_path / "src")
+    env = {"EQISING_CACHE_DIR": str(tmp_path / "cache"), "NUMBA_CACHE_DIR": str(tmp_path / "mine")}
+    report = json.loads(_run(REPORT, module, env=env))
+    assert report["path"].startswith(str(tmp_path / "mine") + os.sep)
 
 
 def test_second_process_loads_from_the_user_cache_and_copies_never_share_an_index(tmp_path):
