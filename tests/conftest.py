@@ -23,6 +23,7 @@ never, and it sits well below the TV of the wrong distributions checked alongsid
 from __future__ import annotations
 
 import math
+import signal
 from pathlib import Path
 
 import numba
@@ -147,6 +148,24 @@ def on_one_and_two_threads(sample):
 
 
 # ----------------------------------------------------------------------- data
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ctrl_c_raises():
+    """Ctrl-C raises KeyboardInterrupt in this process and in the processes it starts, as in a terminal.
+
+    A shell starts a background job (``pytest &``, ``nohup``) with SIGINT ignored, and Python then
+    installs no handler of its own; the tests that send SIGINT would see nothing happen. Python's
+    handler put in place here is reset to the default on ``exec``, so child processes get theirs too.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture(scope="session")
