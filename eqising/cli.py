@@ -635,7 +635,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"eqising {args.command}: {exc}", file=sys.stderr)
         return 130
     except (InvalidParameterError, OSError, ValueError) as exc:
-        if _caused_by_interrupt(exc):  # e.g. zipfile's "can't close" error raised while Ctrl-C unwinds a save
+        if _caused_by_interrupt(exc):  # an error a library raised while Ctrl-C unwound it (e.g. a figure's
+            # writer; saves hold Ctrl-C back until they are whole, _files.interrupts_deferred)
             return _interrupted(args)
         print(f"eqising {args.command}: error: {exc}", file=sys.stderr)
         return 2

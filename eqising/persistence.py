@@ -16,8 +16,10 @@ SHA-256 of the new arrays), then renames ``model.npz.next`` to ``model.npz``;
 each step is a flushed temporary file renamed into place. A save stopped at
 any point leaves the old model (the old ``model.json`` matches the old
 ``model.npz``) or the new one (the new ``model.json`` matches
-``model.npz.next`` until the last rename, and the loader follows it). Files
-get the ordinary permissions of the umask.
+``model.npz.next`` until the last rename, and the loader follows it). A Ctrl-C
+during a save is held back until the save is whole
+(:func:`~eqising._files.interrupts_deferred`). Files get the ordinary
+permissions of the umask.
 
 With ``checkpoint=True`` the save also holds the training engine's state
 (optimizer moments, SGD velocity), so :meth:`EqPropClassifier.partial_fit`
