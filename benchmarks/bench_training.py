@@ -21,8 +21,11 @@ the float engine uses) and reports:
   or two of the 30 calls);
 - the loop's throughput as a percentage of the kernel's;
 - ``update s``: the weight updates' share of the overhead (the ``ideal``
-  backend's ``apply_gradients``: the optimizer's compiled pass and its Python),
-  and ``ceiling``: the percentage the loop would reach if nothing but the
+  backend's ``apply_gradients``: the optimizer's compiled pass and its Python);
+  ``update us``: the median of one such call inside the fit, and beside it the
+  same call repeated back to back on a copy of the fitted backend and optimizer
+  (fresh random gradients of the same shapes), where the arrays stay in cache:
+  the gap is what the fit loses to reading them from memory; and ``ceiling``: the percentage the loop would reach if nothing but the
   solver and these updates took time (no gradient, no Python elsewhere): a
   bound on what trimming Python alone can give;
 - the test accuracy.
@@ -49,6 +52,7 @@ between the epochs of that very fit).
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import time
@@ -79,18 +83,19 @@ def kernel_call(clf: EqPropClassifier, X: np.ndarray, n_problems: int, seed: int
 
 
 class _UpdateTimer:
-    """Seconds spent in :meth:`IdealBackend.apply_gradients <eqising.hardware.IdealBackend.apply_gradients>`
-    (the default backend's weight updates) inside its ``with`` block."""
+    """Seconds of every call of :meth:`IdealBackend.apply_gradients <eqising.hardware.IdealBackend.apply_gradients>`
+    (the default backend's weight updates) inside its ``with`` block: ``calls``, and their sum ``seconds``."""
 
     def __enter__(self) -> _UpdateTimer:
-        self.seconds, original = 0.0, IdealBackend.apply_gradients
+        self.calls: list[float] = []
+        original = IdealBackend.apply_gradients
 
         def timed(backend, optimizer, grads):
             start = time.perf_counter()
             try:
                 return original(backend, optimizer, grads)
             finally:
-                self.seconds += time.perf_counter() - start
+                self.calls.append(time.perf_counter() - start)
 
         self._original, IdealBackend.apply_gradients = original, timed
         return self
@@ -98,10 +103,31 @@ class _UpdateTimer:
     def __exit__(self, *exc: object) -> None:
         IdealBackend.apply_gradients = self._original
 
+    @property
+    def seconds(self) -> float:
+        return float(np.sum(self.calls))
 
-def train(data, seed: int, solver, kernel_batch: int, kernel_every: int) -> tuple[EqPropClassifier, float, float, float]:
+
+def back_to_back_update(clf: EqPropClassifier, seed: int, repeats: int = 200) -> float:
+    """Median seconds of one weight update of ``clf``'s shapes, repeated back to back (arrays in cache).
+
+    Runs on deep copies of the fitted backend and optimizer, so ``clf`` is unchanged."""
+    backend, optimizer = copy.deepcopy(clf.backend_), copy.deepcopy(clf.engine_.optimizer)
+    rng = np.random.default_rng(seed)
+    shapes = [w.shape for w in clf.network_.weights] + [b.shape for b in clf.network_.biases]
+    grads = [1e-3 * rng.standard_normal(shape) for shape in shapes]
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        backend.apply_gradients(optimizer, grads)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def train(data, seed: int, solver, kernel_batch: int, kernel_every: int) -> tuple[EqPropClassifier, float, float,
+                                                                                 list[float]]:
     """Fit epoch by epoch; return the model, the training seconds, the kernel's batched spin updates/s and the
-    seconds of the weight updates."""
+    per-call seconds of the weight updates."""
     clf = EqPropClassifier(random_state=seed, solver=solver)
     classes = np.unique(data.y_train)
     seconds, rates = 0.0, []
@@ -120,15 +146,18 @@ def train(data, seed: int, solver, kernel_batch: int, kernel_every: int) -> tupl
                 rates.append(u / t)
     # the median call: one call slowed by another process (a few of 30 in some fits here) moved a pooled
     # rate by up to 30%, and with it the ratio
-    return clf, seconds, float(np.median(rates)), updates.seconds
+    return clf, seconds, float(np.median(rates)), updates.calls
 
 
-def row(name: str, path: str, seed: int, clf: EqPropClassifier, seconds: float, kernel: float, update_s: float,
-        data) -> dict:
+def row(name: str, path: str, seed: int, clf: EqPropClassifier, seconds: float, kernel: float,
+        update_calls: list[float], data) -> dict:
     loop = clf.spin_updates_ / seconds
+    update_s = float(np.sum(update_calls))
     return {
         "dataset": name, "path": path, "seed": seed, "train_s": seconds, "solver_s": clf.solver_seconds_,
-        "overhead_s": seconds - clf.solver_seconds_, "update_s": update_s, "spin_updates": clf.spin_updates_,
+        "overhead_s": seconds - clf.solver_seconds_, "update_s": update_s,
+        "update_us": 1e6 * float(np.median(update_calls)), "cached_update_us": 1e6 * back_to_back_update(clf, seed),
+        "spin_updates": clf.spin_updates_,
         "loop_M": loop / 1e6, "kernel_M": kernel / 1e6, "percent": 100.0 * loop / kernel,
         "ceiling": 100.0 * clf.spin_updates_ / (clf.solver_seconds_ + update_s) / kernel,
         "accuracy": clf.score(data.X_test, data.y_test),
@@ -161,9 +190,9 @@ def main(argv: list[str] | None = None) -> int:
                 paths = [("compiled", None)] + ([("generic", GenericAnnealing())] if args.generic and k == 0 else [])
                 fitted = []
                 for path, solver in paths:
-                    clf, seconds, kernel, update_s = train(data, seed, solver, args.kernel_batch, args.kernel_every)
+                    clf, seconds, kernel, update_calls = train(data, seed, solver, args.kernel_batch, args.kernel_every)
                     fitted.append(clf)
-                    rows.append(row(label, path, seed, clf, seconds, kernel, update_s, data))
+                    rows.append(row(label, path, seed, clf, seconds, kernel, update_calls, data))
                     print(" ".join(f"{k_}={v:.4g}" if isinstance(v, float) else f"{k_}={v}"
                                    for k_, v in rows[-1].items()), file=sys.stderr)
                 if len(fitted) == 2:
@@ -172,14 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"cores: {os.cpu_count()}, load average at the end: {os.getloadavg()[0]:.1f}",
         "",
-        "| run | path | seed | train s | solver s | overhead s | of it update s | spin updates | loop M/s "
-        "| kernel M/s (batched) | loop / kernel | ceiling | test accuracy |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| run | path | seed | train s | solver s | overhead s | of it update s | update us: in the fit / back to back "
+        "| spin updates | loop M/s | kernel M/s (batched) | loop / kernel | ceiling | test accuracy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['dataset']} | {r['path']} | {r['seed']} | {r['train_s']:.2f} | {r['solver_s']:.2f} | "
-            f"{r['overhead_s']:.2f} | {r['update_s']:.2f} | {r['spin_updates']:.3g} | {r['loop_M']:.0f} | "
+            f"{r['overhead_s']:.2f} | {r['update_s']:.2f} | {r['update_us']:.0f} / {r['cached_update_us']:.0f} | "
+            f"{r['spin_updates']:.3g} | {r['loop_M']:.0f} | "
             f"{r['kernel_M']:.0f} | {r['percent']:.0f}% | {r['ceiling']:.0f}% | {r['accuracy']:.3f} |"
         )
     table = "\n".join(lines)
