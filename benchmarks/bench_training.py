@@ -25,8 +25,9 @@ the float engine uses) and reports:
   ``update us``: the median of one such call inside the fit, and beside it the
   same call repeated back to back on a copy of the fitted backend and optimizer
   (fresh random gradients of the same shapes), where the arrays stay in cache:
-  the gap is what the fit loses to reading them from memory; and ``ceiling``: the percentage the loop would reach if nothing but the
-  solver and these updates took time (no gradient, no Python elsewhere): a
+  the gap is what the fit loses to reading them from memory; and ``ceiling``:
+  the percentage the loop would reach if nothing but the solver and these
+  updates took time (no gradient, no Python elsewhere): a
   bound on what trimming Python alone can give;
 - the test accuracy.
 
@@ -84,7 +85,7 @@ def kernel_call(clf: EqPropClassifier, X: np.ndarray, n_problems: int, seed: int
 
 class _UpdateTimer:
     """Seconds of every call of :meth:`IdealBackend.apply_gradients <eqising.hardware.IdealBackend.apply_gradients>`
-    (the default backend's weight updates) inside its ``with`` block: ``calls``, and their sum ``seconds``."""
+    (the default backend's weight updates) inside its ``with`` block, in ``calls``."""
 
     def __enter__(self) -> _UpdateTimer:
         self.calls: list[float] = []
@@ -103,10 +104,6 @@ class _UpdateTimer:
     def __exit__(self, *exc: object) -> None:
         IdealBackend.apply_gradients = self._original
 
-    @property
-    def seconds(self) -> float:
-        return float(np.sum(self.calls))
-
 
 def back_to_back_update(clf: EqPropClassifier, seed: int, repeats: int = 200) -> float:
     """Median seconds of one weight update of ``clf``'s shapes, repeated back to back (arrays in cache).
@@ -124,8 +121,8 @@ def back_to_back_update(clf: EqPropClassifier, seed: int, repeats: int = 200) ->
     return float(np.median(times))
 
 
-def train(data, seed: int, solver, kernel_batch: int, kernel_every: int) -> tuple[EqPropClassifier, float, float,
-                                                                                 list[float]]:
+def train(data, seed: int, solver, kernel_batch: int,
+          kernel_every: int) -> tuple[EqPropClassifier, float, float, list[float]]:
     """Fit epoch by epoch; return the model, the training seconds, the kernel's batched spin updates/s and the
     per-call seconds of the weight updates."""
     clf = EqPropClassifier(random_state=seed, solver=solver)
