@@ -136,7 +136,8 @@ def _prepare_example(
     for q in range(rows - n, -1, -n):  # the nudged rows first: they start from the unclipped row e
         f = fields[q + e]
         if q:
-            f[:] = fields[e]
+            for i in range(N):  # element by element: a slice assignment compiles numba's shape-error message
+                f[i] = fields[e, i]
         _nudge_clip_row(f, out_lo, strengths[q - n + e] if q and nudged else None, targets[e], clip)
         for i in range(N):
             fields32[q + e, i] = np.float32(f[i])
@@ -260,10 +261,13 @@ def eqprop_phases(
     N = fields.shape[1]
     P, _, R, _ = phase_spins.shape
     out_lo = N - signs.shape[1]
-    nudged = False
+    n_nudged = 0  # counted, not a flag started at False: numba would also compile its callees for a literal False
     for e in range(strengths.size):
-        nudged = nudged or strengths[e] != 0.0
+        n_nudged += strengths[e] != 0.0
+    nudged = n_nudged > 0
     first_step = progress.size
+    sweep_zero = progress.size * 0  # a chain's first sweep, typed int64 as anneal_layered passes it (a literal 0
+    # would compile anneal_chain a second time)
     for k in range(reverse_steps.size):
         first_step = min(first_step, reverse_steps[k])
     absolute, square = np.zeros(N), np.zeros(N)
@@ -271,7 +275,11 @@ def eqprop_phases(
         _row_norms_into(offsets, couplings, absolute, square)
     _pack_couplings(couplings, up, up_start, down, down_start)
     states = chain_seeds(free_seeds, R)
-    free[:] = random_spins(states, N)
+    start = random_spins(states, N)
+    for e in range(n):  # element by element, as in _prepare_example
+        for r in range(R):
+            for i in range(N):
+                free[e, r, i] = start[e, r, i]
     nudged_states = chain_seeds(nudged_seeds, R)
     matched = np.zeros((n, R), dtype=np.bool_)
     counter = np.zeros(1, dtype=np.int64)
@@ -285,7 +293,7 @@ def eqprop_phases(
                              nudged_betas, signs)
             for r in range(R):
                 _, d = anneal_chain(
-                    offsets, up, up_start, down, down_start, fields32[e], free_betas[e], metropolis, 0,
+                    offsets, up, up_start, down, down_start, fields32[e], free_betas[e], metropolis, sweep_zero,
                     free_betas.shape[1] + greedy_sweeps, free[e, r], states[e, r],
                 )
                 done[0, e, r] = d
@@ -307,7 +315,7 @@ def eqprop_phases(
                     if not all_matched:
                         _, d = anneal_chain(
                             offsets, up, up_start, down, down_start, fields32[(1 + p) * n + e],
-                            nudged_betas[p * n + e], metropolis, 0, nudged_betas.shape[1] + greedy_sweeps,
+                            nudged_betas[p * n + e], metropolis, sweep_zero, nudged_betas.shape[1] + greedy_sweeps,
                             phase_spins[p, e, r], nudged_states[e, r],
                         )
                         done[1 + p, e, r] = d

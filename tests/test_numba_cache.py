@@ -228,3 +228,48 @@ def test_a_shared_core_keeps_its_own_exact_arithmetic_whatever_compiles_it_first
     assert first["core"] == first["exact"] == float.fromhex("0x1.0p-29").hex()
     assert second["core"] == second["exact"]
     assert second["hits"] == 1  # a set of fast-math flags gives the same cache key in every process
+
+
+COMPILES = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    from numba.core import event
+    from eqising import EqPropClassifier
+
+    compiled, stack = {}, []
+
+    class Recorder(event.Listener):  # every compilation: the function, and the eqising kernel it serves
+        def on_start(self, ev):
+            func = ev.data["dispatcher"].py_func
+            stack.append(f"{func.__module__}.{func.__qualname__}")
+
+        def on_end(self, ev):
+            name = stack.pop()
+            owner = next((s for s in reversed(stack) if s.startswith("eqising.")), name)
+            compiled.setdefault(name, []).append([owner, str(ev.data["args"])])
+
+    event.register("numba:compile", Recorder())
+    rng = np.random.default_rng(0)
+    X, y = rng.random((24, 6)), np.arange(24) % 3
+    clf = EqPropClassifier(hidden_layer_sizes=(5,), max_iter=1, batch_size=8, random_state=0).fit(X, y)
+    clf.predict(X)
+    print(json.dumps(compiled))
+    """
+)
+
+
+@pytest.mark.slow
+def test_training_compiles_each_kernel_once_and_no_shape_error_messages(tmp_path):
+    """A fresh cache's first fit compiles each kernel once: the compiled step and the batched prediction
+    anneal chains with the same ``anneal_chain`` (a literal ``0`` passed by one of them compiled a second
+    copy, 2 s), an example's preparation is compiled once (a flag started at a literal ``False`` compiled
+    it twice), and no slice assignment makes numba compile its shape-mismatch message (``str``/``repr``
+    machinery, 4-5 s of a fresh ``eqising train``'s 30 s)."""
+    compiled = json.loads(_run(COMPILES, env={"EQISING_CACHE_DIR": str(tmp_path / "cache")}))
+    for kernel in ("eqising.solvers._kernels.anneal_chain", "eqising.solvers.annealing_step._prepare_example",
+                   "eqising.solvers.annealing_step.eqprop_phases", "eqising.solvers._kernels.anneal_layered"):
+        assert len(compiled.get(kernel, [])) == 1, (kernel, compiled.get(kernel))
+    messages = [owner for name, uses in compiled.items() if "raise_with_shape_context" in name
+                for owner, _ in uses]
+    assert messages == [], messages
