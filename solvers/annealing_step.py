@@ -266,8 +266,6 @@ def eqprop_phases(
         n_nudged += strengths[e] != 0.0
     nudged = n_nudged > 0
     first_step = progress.size
-    sweep_zero = progress.size * 0  # a chain's first sweep, typed int64 as anneal_layered passes it (a literal 0
-    # would compile anneal_chain a second time)
     for k in range(reverse_steps.size):
         first_step = min(first_step, reverse_steps[k])
     absolute, square = np.zeros(N), np.zeros(N)
@@ -291,9 +289,9 @@ def eqprop_phases(
             _prepare_example(e, X, W0, biases, offsets, strengths, nudged, targets, clip, beta_range, absolute,
                              square, progress, reverse_steps, first_step, fields, fields32, free_betas,
                              nudged_betas, signs)
-            for r in range(R):
-                _, d = anneal_chain(
-                    offsets, up, up_start, down, down_start, fields32[e], free_betas[e], metropolis, sweep_zero,
+            for r in range(R):  # the first sweep as an int64, as anneal_layered passes it (a literal 0 would compile
+                _, d = anneal_chain(  # anneal_chain a second time)
+                    offsets, up, up_start, down, down_start, fields32[e], free_betas[e], metropolis, np.int64(0),
                     free_betas.shape[1] + greedy_sweeps, free[e, r], states[e, r],
                 )
                 done[0, e, r] = d
@@ -315,7 +313,7 @@ def eqprop_phases(
                     if not all_matched:
                         _, d = anneal_chain(
                             offsets, up, up_start, down, down_start, fields32[(1 + p) * n + e],
-                            nudged_betas[p * n + e], metropolis, sweep_zero, nudged_betas.shape[1] + greedy_sweeps,
+                            nudged_betas[p * n + e], metropolis, np.int64(0), nudged_betas.shape[1] + greedy_sweeps,
                             phase_spins[p, e, r], nudged_states[e, r],
                         )
                         done[1 + p, e, r] = d
