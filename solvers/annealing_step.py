@@ -274,7 +274,7 @@ def eqprop_phases(
     _pack_couplings(couplings, up, up_start, down, down_start)
     states = chain_seeds(free_seeds, R)
     start = random_spins(states, N)
-    for e in range(n):  # element by element, as in _prepare_example
+    for e in range(n):  # element by element, as in _prepare_example (no shape-error message to compile)
         for r in range(R):
             for i in range(N):
                 free[e, r, i] = start[e, r, i]
