@@ -27,35 +27,19 @@ import sys
 import tempfile
 import time
 
-#: Run in the child: ``eqising``'s command line with a recorder of numba's compile events.
+#: Run in the child: ``eqising``'s command line, its compilations logged.
 RUN = """
-import json, sys, time
-from numba.core import event
-
-own, count, stack = {}, {}, []
-
-class Recorder(event.Listener):
-    def on_start(self, ev):
-        func = ev.data["dispatcher"].py_func
-        stack.append([f"{func.__module__}.{func.__qualname__}", time.perf_counter(), 0.0])
-
-    def on_end(self, ev):
-        name, start, inner = stack.pop()
-        seconds = time.perf_counter() - start
-        own[name] = own.get(name, 0.0) + seconds - inner
-        count[name] = count.get(name, 0) + 1
-        if stack:
-            stack[-1][2] += seconds
-
-event.register("numba:compile", Recorder())
+import json, sys
+from eqising._numba_cache import CompileLog
 from eqising.cli import main
-try:
-    main(sys.argv[2:])
-except SystemExit as stop:
-    if stop.code not in (None, 0):
-        raise
+with CompileLog() as log:
+    try:
+        main(sys.argv[2:])
+    except SystemExit as stop:
+        if stop.code not in (None, 0):
+            raise
 with open(sys.argv[1], "w") as out:
-    json.dump({"own": own, "count": count}, out)
+    json.dump({"own": log.own, "count": {name: len(c) for name, c in log.compiles.items()}}, out)
 """
 
 

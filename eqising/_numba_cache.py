@@ -17,6 +17,9 @@ be created or written, kernels compile in every process instead (no caching, no 
 
 No process-wide numba setting is changed: the cache is attached to each of our dispatchers only
 (``numba.config`` and numba's default locator list stay as they are).
+
+:class:`CompileLog` records the compilations of a block (what a fresh cache costs, and any kernel
+compiled twice): ``benchmarks/bench_compile.py`` and the tests use it.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
 import numba
+from numba.core import event
 from numba.core.caching import (
     CompileResultCacheImpl,
     FunctionCache,
@@ -40,7 +45,7 @@ from numba.core.dispatcher import Dispatcher
 
 from . import __version__
 
-__all__ = ["cache_root", "cached_njit"]
+__all__ = ["CompileLog", "cache_root", "cached_njit"]
 
 
 def cache_root() -> str:
@@ -181,3 +186,43 @@ def cached_njit(**options: Any) -> Callable[[Callable], Any]:
         return dispatcher
 
     return decorate
+
+
+class CompileLog(event.Listener):
+    """Every numba compilation while the ``with`` block runs (what a fresh cache's first run pays for).
+
+    Attributes
+    ----------
+    own : dict of str to float
+        Per function (``module.qualname``), its compile seconds, less those of the functions it compiled
+        while compiling (they are counted as theirs).
+    compiles : dict of str to list of [str, str]
+        Per function, one ``[owner, argument types]`` per compilation: ``owner`` is the innermost eqising
+        function being compiled around it (the function itself if none).
+    """
+
+    def __init__(self) -> None:
+        self.own: dict[str, float] = {}
+        self.compiles: dict[str, list[list[str]]] = {}
+        self._stack: list[list[Any]] = []
+
+    def __enter__(self) -> CompileLog:
+        self._installed = event.install_listener("numba:compile", self)
+        self._installed.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._installed.__exit__(*exc)
+
+    def on_start(self, ev: event.Event) -> None:
+        func = ev.data["dispatcher"].py_func
+        self._stack.append([f"{func.__module__}.{func.__qualname__}", time.perf_counter(), 0.0])
+
+    def on_end(self, ev: event.Event) -> None:
+        name, start, inner = self._stack.pop()
+        seconds = time.perf_counter() - start
+        self.own[name] = self.own.get(name, 0.0) + seconds - inner
+        owner = next((s[0] for s in reversed(self._stack) if s[0].startswith("eqising.")), name)
+        self.compiles.setdefault(name, []).append([owner, str(ev.data["args"])])
+        if self._stack:
+            self._stack[-1][2] += seconds

@@ -36,7 +36,7 @@ import numpy as np
 from .._numba_cache import cached_njit
 from ._threads import KERNEL_LOCK, LAYER_PRIORITY, OMP_SPIN_COUNT  # re-exported
 
-__all__ = ["FIELD_REFRESH_SWEEPS", "KERNEL_LOCK", "LAYER_PRIORITY", "OMP_SPIN_COUNT", "anneal_chain", "anneal_layered", "anneal_sparse", "chain_seeds", "random_spins"]
+__all__ = ["FIELD_REFRESH_SWEEPS", "KERNEL_LOCK", "LAYER_PRIORITY", "OMP_SPIN_COUNT", "anneal_chain", "anneal_layered", "anneal_sparse", "chain_seeds", "random_spins", "random_spins_into"]
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -123,15 +123,30 @@ def random_spins(states: np.ndarray, n_spins: int) -> np.ndarray:
     """
     flat = states.reshape(-1)
     out = np.empty((flat.size, n_spins), dtype=np.int8)
-    for c in range(flat.size):
-        rng = flat[c]
+    random_spins_into(flat, out)
+    return out.reshape(states.shape + (n_spins,))
+
+
+@cached_njit()
+def random_spins_into(states: np.ndarray, out: np.ndarray) -> None:
+    """:func:`random_spins` into a preallocated array.
+
+    Parameters
+    ----------
+    states : ndarray of shape (n_chains,), uint64
+        Chain streams (advanced in place).
+    out : ndarray of shape (n_chains, n_spins), int8
+        Output: every chain's start state.
+    """
+    n_spins = out.shape[1]
+    for c in range(states.size):
+        rng = states[c]
         bits = np.uint64(0)
         for i in range(n_spins):
             if i % 64 == 0:
                 rng, bits = _next(rng)
             out[c, i] = np.int8(1) if (bits >> np.uint64(i % 64)) & np.uint64(1) else np.int8(-1)
-        flat[c] = rng
-    return out.reshape(states.shape + (n_spins,))
+        states[c] = rng
 
 
 @numba.njit(inline="always", fastmath=_FASTMATH)

@@ -54,7 +54,7 @@ from ..ising import _energies_into, _max_energy_change_row, _min_field_scale_row
 from ..network import _input_fields_row, _nudge_clip_row
 from ..seeding import derive_many, generator
 from ._gradients import accumulate_gradients, gradient_layout, split_gradients
-from ._kernels import _FASTMATH, KERNEL_LOCK, anneal_chain, chain_seeds, random_spins
+from ._kernels import _FASTMATH, KERNEL_LOCK, anneal_chain, chain_seeds, random_spins_into
 from ._tasks import next_task
 from .base import SpinSamples
 from .schedule import AnnealSchedule, _beta_ends_one, _walk_row, forward_progress
@@ -273,11 +273,7 @@ def eqprop_phases(
         _row_norms_into(offsets, couplings, absolute, square)
     _pack_couplings(couplings, up, up_start, down, down_start)
     states = chain_seeds(free_seeds, R)
-    start = random_spins(states, N)
-    for e in range(n):  # element by element, as in _prepare_example (no shape-error message to compile)
-        for r in range(R):
-            for i in range(N):
-                free[e, r, i] = start[e, r, i]
+    random_spins_into(states.reshape(-1), free.reshape(n * R, N))
     nudged_states = chain_seeds(nudged_seeds, R)
     matched = np.zeros((n, R), dtype=np.bool_)
     counter = np.zeros(1, dtype=np.int64)

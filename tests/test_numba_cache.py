@@ -234,27 +234,15 @@ COMPILES = textwrap.dedent(
     """
     import json
     import numpy as np
-    from numba.core import event
     from eqising import EqPropClassifier
+    from eqising._numba_cache import CompileLog
 
-    compiled, stack = {}, []
-
-    class Recorder(event.Listener):  # every compilation: the function, and the eqising kernel it serves
-        def on_start(self, ev):
-            func = ev.data["dispatcher"].py_func
-            stack.append(f"{func.__module__}.{func.__qualname__}")
-
-        def on_end(self, ev):
-            name = stack.pop()
-            owner = next((s for s in reversed(stack) if s.startswith("eqising.")), name)
-            compiled.setdefault(name, []).append([owner, str(ev.data["args"])])
-
-    event.register("numba:compile", Recorder())
     rng = np.random.default_rng(0)
     X, y = rng.random((24, 6)), np.arange(24) % 3
-    clf = EqPropClassifier(hidden_layer_sizes=(5,), max_iter=1, batch_size=8, random_state=0).fit(X, y)
-    clf.predict(X)
-    print(json.dumps(compiled))
+    with CompileLog() as log:
+        clf = EqPropClassifier(hidden_layer_sizes=(5,), max_iter=1, batch_size=8, random_state=0).fit(X, y)
+        clf.predict(X)
+    print(json.dumps(log.compiles))
     """
 )
 
