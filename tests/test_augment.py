@@ -24,10 +24,11 @@ def _shift_one(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("shape,max_shift", [((5, 5), 1), ((4, 7), 2), ((3, 3), 2)])
+# the last two also shift images out of the frame entirely (|dy| >= height or |dx| >= width)
+@pytest.mark.parametrize("shape,max_shift", [((5, 5), 1), ((4, 7), 2), ((3, 3), 2), ((3, 3), 4), ((2, 6), 7)])
 def test_each_image_is_its_own_shift_of_the_input(shape, max_shift):
     rng = np.random.default_rng(0)
-    X = rng.random((40, shape[0] * shape[1]))
+    X = rng.random((300, shape[0] * shape[1]))
     out = shift_images(X, shape, max_shift, np.random.default_rng(7))
     draws = np.random.default_rng(7)
     dy = draws.integers(-max_shift, max_shift + 1, size=len(X))
