@@ -12,8 +12,9 @@ One step on a minibatch of ``n`` examples and ``R`` reads per phase is two compi
    task per example, handed out to numba's threads as they come free (only the
    examples the network still gets wrong have nudged work; a ``prange`` alone
    splits them in fixed halves): the example's problems into preallocated
-   buffers (:func:`_prepare_example`: the fields of its free and nudged
-   problems, their beta ranges and schedules, by the row cores behind the
+   buffers (:func:`_prepare_example`: the fields of its free problem, its beta
+   range and schedule; :func:`_prepare_nudged` the same for its nudged problems,
+   once the skip rule has kept the example; both by the row cores behind the
    functions the generic step uses, :meth:`LayeredIsingNetwork.input_fields
    <eqising.network.LayeredIsingNetwork.input_fields>` and ``nudged_fields``,
    :func:`eqising.ising.layered_row_norms`, :func:`eqising.ising.max_energy_change`,
@@ -97,6 +98,52 @@ def _prepare_example(
     W0: np.ndarray,
     biases: np.ndarray,
     offsets: np.ndarray,
+    targets: np.ndarray,
+    clip: float,
+    beta_range: np.ndarray,
+    absolute: np.ndarray,
+    square: np.ndarray,
+    progress: np.ndarray,
+    fields: np.ndarray,
+    fields32: np.ndarray,
+    free_betas: np.ndarray,
+    signs: np.ndarray,
+) -> None:
+    """Example ``e``'s free problem, in place: its input fields (also copied, unclipped, into its nudged
+    rows for :func:`_prepare_nudged`), the clip, the float32 copy, the beta range and the walk; and its
+    targets' signs.
+
+    The cores of the functions the generic step runs, in the same order
+    (:meth:`LayeredIsingNetwork.input_fields <eqising.network.LayeredIsingNetwork.input_fields>`,
+    ``nudged_fields``, :func:`~eqising.ising.max_energy_change`, :func:`~eqising.ising.min_field_scale`,
+    :func:`~eqising.solvers.schedule.beta_ends`, :func:`~eqising.solvers.schedule.geometric_betas`),
+    so the numbers are the same bits. Compiled on its own, without the kernel's fast-math flags.
+    Arguments as :func:`eqprop_phases`'s; ``absolute`` and ``square``: the couplings' row norms
+    (:func:`~eqising.ising.layered_row_norms`), read only when ``beta_range`` is NaN.
+    """
+    n = X.shape[0]
+    rows, N = fields.shape
+    _input_fields_row(X[e], W0, biases, np.empty(X.shape[1], dtype=np.int64), fields[e])
+    for j in range(targets.shape[1]):
+        signs[e, j] = (targets[e, j] > 0.0) - (targets[e, j] < 0.0)
+    for q in range(n, rows, n):  # element by element: a slice assignment compiles numba's shape-error message
+        for i in range(N):
+            fields[q + e, i] = fields[e, i]
+    f = fields[e]
+    _nudge_clip_row(f, offsets[offsets.size - 2], None, targets[e], clip)
+    for i in range(N):
+        fields32[e, i] = np.float32(f[i])
+    hot, cold = _beta_range_row(f, beta_range, absolute, square)
+    walk = np.empty(progress.size)
+    _walk_row(hot, cold, progress, walk)
+    for k in range(progress.size):
+        free_betas[e, k] = np.float32(walk[k])
+
+
+@cached_njit(error_model="numpy")
+def _prepare_nudged(
+    e: int,
+    offsets: np.ndarray,
     strengths: np.ndarray,
     nudged: bool,
     targets: np.ndarray,
@@ -109,52 +156,33 @@ def _prepare_example(
     first_step: int,
     fields: np.ndarray,
     fields32: np.ndarray,
-    free_betas: np.ndarray,
     nudged_betas: np.ndarray,
-    signs: np.ndarray,
 ) -> None:
-    """Example ``e``'s problems, in place: its input fields, then per problem the nudge, the clip, the
-    float32 copy, the beta range and the walk; and its targets' signs.
-
-    The cores of the functions the generic step runs, in the same order
-    (:meth:`LayeredIsingNetwork.input_fields <eqising.network.LayeredIsingNetwork.input_fields>`,
-    ``nudged_fields``, :func:`~eqising.ising.max_energy_change`, :func:`~eqising.ising.min_field_scale`,
-    :func:`~eqising.solvers.schedule.beta_ends`, :func:`~eqising.solvers.schedule.geometric_betas`),
-    so the numbers are the same bits. Compiled on its own, without the kernel's fast-math flags.
-    Arguments as :func:`eqprop_phases`'s; ``nudged``: some strength is not zero; ``absolute`` and
-    ``square``: the couplings' row norms (:func:`~eqising.ising.layered_row_norms`), read only when
-    ``beta_range`` is NaN; ``first_step``: the first sweep the reverse schedule visits.
-    """
-    n = X.shape[0]
-    rows, N = fields.shape
-    out_lo = offsets[offsets.size - 2]
-    auto = np.isnan(beta_range[0])
-    _input_fields_row(X[e], W0, biases, np.empty(X.shape[1], dtype=np.int64), fields[e])
-    for j in range(targets.shape[1]):
-        signs[e, j] = (targets[e, j] > 0.0) - (targets[e, j] < 0.0)
+    """Example ``e``'s nudged problems, in place, from the unclipped rows :func:`_prepare_example` left: per
+    problem the nudge, the clip, the float32 copy, the beta range and the walk (as the generic step forms
+    them, the same bits). Only an example that the skip rule does not skip needs them: most examples of a
+    trained network do not (on MNIST-1k this halved a step's preparation). ``nudged``: some strength is not
+    zero; ``first_step``: the first sweep the reverse schedule visits."""
+    rows = fields.shape[0]
+    n = rows - nudged_betas.shape[0]
     walk = np.empty(progress.size)
-    for q in range(rows - n, -1, -n):  # the nudged rows first: they start from the unclipped row e
+    for q in range(n, rows, n):
         f = fields[q + e]
-        if q:
-            for i in range(N):  # element by element: a slice assignment compiles numba's shape-error message
-                f[i] = fields[e, i]
-        _nudge_clip_row(f, out_lo, strengths[q - n + e] if q and nudged else None, targets[e], clip)
-        for i in range(N):
+        _nudge_clip_row(f, offsets[offsets.size - 2], strengths[q - n + e] if nudged else None, targets[e], clip)
+        for i in range(f.size):
             fields32[q + e, i] = np.float32(f[i])
-        if auto:
-            hot, cold = _beta_ends_one(_max_energy_change_row(f, absolute), _min_field_scale_row(f, square))
-        else:
-            hot, cold = beta_range[0], beta_range[1]
-        if q == 0:
-            _walk_row(hot, cold, progress, walk)
-            for k in range(progress.size):
-                free_betas[e, k] = np.float32(walk[k])
-        else:  # only the sweeps the reverse schedule visits (the same formula entry by entry)
-            _walk_row(hot, cold, progress[first_step:], walk[first_step:])
-            for k in range(reverse_steps.size):
-                nudged_betas[q - n + e, k] = np.float32(walk[reverse_steps[k]])
+        hot, cold = _beta_range_row(f, beta_range, absolute, square)
+        _walk_row(hot, cold, progress[first_step:], walk[first_step:])  # only the sweeps the reverse schedule
+        for k in range(reverse_steps.size):  # visits (the same formula entry by entry)
+            nudged_betas[q - n + e, k] = np.float32(walk[reverse_steps[k]])
 
 
+@numba.njit(inline="always", error_model="numpy")
+def _beta_range_row(f, beta_range, absolute, square):
+    """(hot, cold) of one problem: ``beta_range``, or where it is NaN the per-problem default."""
+    if np.isnan(beta_range[0]):
+        return _beta_ends_one(_max_energy_change_row(f, absolute), _min_field_scale_row(f, square))
+    return beta_range[0], beta_range[1]
 @cached_njit(parallel=True, fastmath=_FASTMATH)
 def eqprop_phases(
     X: np.ndarray,
@@ -230,12 +258,13 @@ def eqprop_phases(
         runs several workers, the later ones finding no example left; ``numba.get_num_threads()`` costs
         about 10 us a call).
     fields : ndarray of shape ((1 + P) * n, N), float64
-        Output: free fields, then each nudged phase's.
+        Output: free fields, then each nudged phase's (a nudged row is complete only for an example that got
+        nudged work; for the others it holds the unclipped input fields).
     fields32 : ndarray of that shape, float32
-        Output: the same, for the kernel.
+        Output: the same, for the kernel (nudged rows only for examples that got nudged work).
     free_betas : ndarray of shape (n, n_forward), float32
     nudged_betas : ndarray of shape (P * n, n_reverse), float32
-        Output: every problem's schedule.
+        Output: every problem's schedule (nudged ones only for examples that got nudged work).
     up, up_start, down, down_start
         Output: the couplings packed for the kernel (:func:`layered_couplings`), float32.
     signs : ndarray of shape (n, n_out), int8
@@ -282,9 +311,8 @@ def eqprop_phases(
             e = next_task(counter)
             if e >= n:
                 break
-            _prepare_example(e, X, W0, biases, offsets, strengths, nudged, targets, clip, beta_range, absolute,
-                             square, progress, reverse_steps, first_step, fields, fields32, free_betas,
-                             nudged_betas, signs)
+            _prepare_example(e, X, W0, biases, offsets, targets, clip, beta_range, absolute, square, progress, fields,
+                             fields32, free_betas, signs)
             for r in range(R):  # the first sweep as an int64, as anneal_layered passes it (a literal 0 would compile
                 _, d = anneal_chain(  # anneal_chain a second time)
                     offsets, up, up_start, down, down_start, fields32[e], free_betas[e], metropolis, np.int64(0),
@@ -301,6 +329,9 @@ def eqprop_phases(
                             same = False
                     matched[e, r] = same
                 all_matched = all_matched and matched[e, r]
+            if not all_matched:
+                _prepare_nudged(e, offsets, strengths, nudged, targets, clip, beta_range, absolute, square, progress,
+                                reverse_steps, first_step, fields, fields32, nudged_betas)
             for p in range(P):
                 for r in range(R):
                     done[1 + p, e, r] = 0

@@ -256,7 +256,8 @@ def test_training_compiles_each_kernel_once_and_no_shape_error_messages(tmp_path
     machinery, 4-5 s of a fresh ``eqising train``'s 30 s)."""
     compiled = json.loads(_run(COMPILES, env={"EQISING_CACHE_DIR": str(tmp_path / "cache")}))
     for kernel in ("eqising.solvers._kernels.anneal_chain", "eqising.solvers.annealing_step._prepare_example",
-                   "eqising.solvers.annealing_step.eqprop_phases", "eqising.solvers._kernels.anneal_layered"):
+                   "eqising.solvers.annealing_step._prepare_nudged", "eqising.solvers.annealing_step.eqprop_phases",
+                   "eqising.solvers._kernels.anneal_layered"):
         assert len(compiled.get(kernel, [])) == 1, (kernel, compiled.get(kernel))
     messages = [owner for name, uses in compiled.items() if "raise_with_shape_context" in name
                 for owner, _ in uses]
