@@ -28,7 +28,7 @@ import numpy as np
 
 from .._numba_cache import cached_njit
 
-__all__ = ["accumulate_gradients", "eqprop_gradients", "gradient_layout", "split_gradients"]
+__all__ = ["accumulate_gradients", "eqprop_gradients", "gradient_layout", "split_gradients", "zero_written"]
 
 
 def gradient_layout(layer_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int]:
@@ -85,6 +85,7 @@ def accumulate_gradients(
     weight_start: np.ndarray,
     bias_start: np.ndarray,
     out: np.ndarray,
+    touched: np.ndarray,
 ) -> None:
     """Subtract ``sum_e w_e`` times the read-averaged correlation differences from ``out``, in place.
 
@@ -101,6 +102,10 @@ def accumulate_gradients(
         :func:`gradient_layout`.
     out : ndarray, float64
         The flat gradient buffer.
+    touched : ndarray of shape (n_in,), bool
+        Set where a row of ``dW_0`` is written (an input that is not zero in an example whose spins
+        changed); the other rows are left as they were. A caller that reuses ``out`` zeroes only these
+        rows of ``dW_0`` again (:func:`zero_written`).
     """
     n, R, N = a.shape
     L = offsets.size - 1
@@ -144,6 +149,7 @@ def accumulate_gradients(
                 for i in range(n_in):
                     if X[e, i] == 0.0:
                         continue
+                    touched[i] = True
                     xi = c * X[e, i]
                     row = out[weight_start[0] + i * size : weight_start[0] + (i + 1) * size]
                     for q in range(n_changed):
@@ -179,6 +185,26 @@ def accumulate_gradients(
                         row[j] -= c * k
 
 
+
+@cached_njit()
+def zero_written(out: np.ndarray, touched: np.ndarray, n_1: int, tail: int) -> None:
+    """Zero what :func:`accumulate_gradients` may have written into ``out``, and clear ``touched``.
+
+    The rows of ``dW_0`` (``n_1`` entries each, from offset 0) marked in ``touched``, and everything from
+    ``tail`` on (the other layers' weights and every bias). A reused buffer then holds zeros again at a
+    fraction of the cost of zeroing all of it: on MNIST-1k ``dW_0`` is 94,080 of the 99,330 entries, and a
+    trained network's minibatch writes the rows of the few examples the skip rule keeps.
+    """
+    for i in range(touched.size):
+        if touched[i]:
+            row = out[i * n_1 : (i + 1) * n_1]
+            for j in range(n_1):
+                row[j] = 0.0
+            touched[i] = False
+    rest = out[tail:]
+    for k in range(rest.size):
+        rest[k] = 0.0
+
 def eqprop_gradients(
     layer_sizes: tuple[int, ...], X: np.ndarray, a: np.ndarray, b: np.ndarray, w: np.ndarray
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -205,6 +231,6 @@ def eqprop_gradients(
     accumulate_gradients(
         np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(a, dtype=np.int8),
         np.ascontiguousarray(b, dtype=np.int8), np.ascontiguousarray(w, dtype=np.float64), offsets,
-        weight_start, bias_start, out,
+        weight_start, bias_start, out, np.zeros(np.shape(X)[1], dtype=np.bool_),
     )
     return split_gradients(out, tuple(layer_sizes))

@@ -44,6 +44,7 @@ phases in proportion to their spin updates (the phases run in one call).
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -54,7 +55,7 @@ from .._numba_cache import cached_njit
 from ..ising import _energies_into, _max_energy_change_row, _min_field_scale_row, _packed, _row_norms_into
 from ..network import _input_fields_row, _nudge_clip_row
 from ..seeding import derive_many, generator
-from ._gradients import accumulate_gradients, gradient_layout, split_gradients
+from ._gradients import accumulate_gradients, gradient_layout, split_gradients, zero_written
 from ._kernels import _FASTMATH, KERNEL_LOCK, anneal_chain, chain_seeds, random_spins_into
 from ._tasks import next_task
 from .base import SpinSamples
@@ -391,6 +392,10 @@ class AnnealingEqPropStep:
         self._offset_tuple = tuple(int(o) for o in self._offsets)
         self._sizes = tuple(network.layer_sizes)
         self._layout = gradient_layout(self._sizes)
+        self._tail = int(self._layout[0][1] if len(self._sizes) > 2 else self._layout[1][0])  # after dW_0
+        self._grads: np.ndarray | None = None  # the gradient buffer (:meth:`_gradient_buffer`)
+        self._unshared = 0  # its reference count when no view of it is alive
+        self._touched = np.zeros(self._sizes[0], dtype=np.bool_)  # its dW_0 rows the last step wrote
         up, self._up_start, _, self._down_start = layered_couplings(tuple(network.weights[1:]), len(sizes))
         self._n_couplings = up.size
         self._n_out = sizes[-1]
@@ -411,6 +416,26 @@ class AnnealingEqPropStep:
                 np.empty((n, self._n_out), np.int8),
             )
         return self._buffers[key]
+
+    def _gradient_buffer(self) -> np.ndarray:
+        """A flat gradient buffer of zeros: the previous step's, zeroed where that step wrote it
+        (:func:`~eqising.solvers._gradients.zero_written`), once nothing else refers to it; else a new one.
+
+        The previous step's gradients are views of its buffer, so while a caller still holds them the
+        buffer is left to them (every returned gradient stays valid). A new 0.8 MB buffer of zeros every
+        MNIST-1k step cost as much memory traffic as the gradient itself; a trained network's step writes
+        only the input rows of the few examples the skip rule keeps.
+        """
+        buffer = self._grads
+        # every live view of the buffer holds a reference to it (a view of a view too: numpy points it at the
+        # array that owns the memory), so the count exceeds the one taken here, the same way, when none is
+        if buffer is None or sys.getrefcount(buffer) > self._unshared:
+            buffer = self._grads = np.zeros(self._layout[2])
+            self._unshared = sys.getrefcount(buffer)
+            self._touched[:] = False
+            return buffer
+        zero_written(buffer, self._touched, self._sizes[1], self._tail)
+        return buffer
 
     def _strengths(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Nudge of every nudged phase, shape (P * n,), and ``nudge_a - nudge_b`` per example, shape (n,)."""
@@ -473,10 +498,10 @@ class AnnealingEqPropStep:
         seconds = time.perf_counter() - start  # the solver's part, as sample() times it: not the gradient
         # the gradient by the very compiled function the generic step calls (compiled inside the fastmath
         # kernel above, LLVM may contract its products into FMAs and change the last bit)
-        weight_start, bias_start, size = self._layout
-        grads = np.zeros(size)
+        weight_start, bias_start, _ = self._layout
+        grads = self._gradient_buffer()
         accumulate_gradients(X, phase_spins[0], phase_spins[1] if P == 2 else free, 1.0 / (gap * n), self._offsets,
-                             weight_start, bias_start, grads)
+                             weight_start, bias_start, grads, self._touched)
         share = free_updates / max(free_updates + nudged_updates, 1)
         free_cost = {"solver_seconds": seconds * share, "spin_updates": free_updates}
         costs = {"free": free_cost, "nudged": {}}

@@ -90,6 +90,35 @@ def test_one_fused_step_returns_what_eqprop_step_returns():
         assert fused.diagnostics == generic.diagnostics
 
 
+
+def test_gradients_a_caller_holds_stay_valid_and_a_reused_buffer_starts_from_zero():
+    # the step reuses its gradient buffer once nothing refers to the previous gradients: held ones (or
+    # any view of them) must not change under the caller, and a reused buffer must hold zeros again
+    rng = np.random.default_rng(4)
+    net = LayeredIsingNetwork.initialize((16, 12, 8, 6), rng)
+    X = rng.uniform(0, 1, size=(9, 16))
+    X[:, :5] = 0.0  # inputs that no example writes: rows of dW_0 that stay zero
+    targets = one_hot_spins(rng.integers(0, 3, size=9), 3, 2)
+    step = AnnealingSolver(num_sweeps=20).fused_eqprop(net, nudge=1.5, mode="positive", num_reads=2,
+                                                        skip_correct=False)
+    fresh = [eqprop_step(net, AnnealingSolver(num_sweeps=20), X, targets, nudge=1.5, mode="positive",
+                         num_reads=2, seed=s, skip_correct=False) for s in (1, 2)]
+    held = step.step(X, targets, seed=1)
+    view = held.weight_grads[0].reshape(-1)[3:40]  # a view of a view: numpy points its base at the buffer
+    saved = [g.copy() for g in held.weight_grads + held.bias_grads]
+    other = step.step(X, targets, seed=2)
+    for a, b in zip(held.weight_grads + held.bias_grads, saved):
+        np.testing.assert_array_equal(a, b)
+    del held, other
+    np.testing.assert_array_equal(view, saved[0].reshape(-1)[3:40])
+    for _ in range(2):  # buffers reused now that nothing holds them: each step's own gradient, from zero
+        for s, expected in zip((2, 1), fresh[::-1]):
+            got = step.step(X, targets, seed=s)
+            for a, b in zip(got.weight_grads + got.bias_grads, expected.weight_grads + expected.bias_grads):
+                np.testing.assert_array_equal(a, b)
+            assert np.any(got.weight_grads[0] != 0) and not np.any(got.weight_grads[0][:5])
+            del got
+
 def test_only_a_solver_that_offers_it_gets_the_compiled_step():
     X, y = small_digits(40)
     assert EqPropClassifier(max_iter=1, random_state=0).fit(X, y).engine_.fused is not None
