@@ -29,10 +29,9 @@ def _input_fields_row(x, W0, biases, idx, f):
     four at a time, in a fixed order (zero inputs, most pixels, cost nothing). ``idx``: scratch of size n_in."""
     n1 = W0.shape[1]
     q = 0
-    for p in range(x.size):
-        if x[p] != 0.0:
-            idx[q] = p
-            q += 1
+    for p in range(x.size):  # branch-free: every index is written, the count moves past the non-zero ones
+        idx[q] = p
+        q += x[p] != 0.0
     for j in range(n1):
         f[j] = 0.0
     k = 0
