@@ -393,7 +393,6 @@ class AnnealingEqPropStep:
         self._offset_tuple = tuple(int(o) for o in self._offsets)
         self._sizes = tuple(network.layer_sizes)
         self._layout = gradient_layout(self._sizes)
-        self._tail = int(self._layout[0][1] if len(self._sizes) > 2 else self._layout[1][0])  # after dW_0
         self._grads: np.ndarray | None = None  # the gradient buffer (:meth:`_gradient_buffer`)
         self._unshared = 0  # its reference count when no view of it is alive
         self._touched = np.zeros(self._sizes[0], dtype=np.bool_)  # its dW_0 rows the last step wrote
@@ -435,7 +434,7 @@ class AnnealingEqPropStep:
             self._unshared = sys.getrefcount(buffer)
             self._touched[:] = False
             return buffer
-        zero_written(buffer, self._touched, self._sizes[1], self._tail)
+        zero_written(buffer, self._touched, self._sizes[1])
         return buffer
 
     def _strengths(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
